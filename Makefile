@@ -1,0 +1,39 @@
+# Contract Workbench: the two commands of the README are `make audit` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: audit test lint typecheck lab bench clean install
+
+audit: $(STAMP) ## create .venv, install, register the kernel, audit the embedded default
+	$(BIN)/workbench audit || [ $$? -eq 1 ]
+
+test: $(STAMP) ## the test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check workbench tests
+	$(BIN)/ruff format --check workbench tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+lab: $(STAMP) ## JupyterLab on notebooks/ with the project kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/workbench kernel >/dev/null
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
