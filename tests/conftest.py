@@ -1,0 +1,44 @@
+"""Shared fixtures: no test reaches anything but loopback, and none sees the developer's credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_OUTSIDE_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "COMETAPI_API_KEY",
+    "WORKBENCH_CONFIG",
+    "WORKBENCH_STORE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Clear proxies, provider keys and workbench settings so tests are hermetic and loopback-only."""
+    for name in _OUTSIDE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project-like working directory (defaults such as data/ and reports/ land here)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("XDG_CACHE_HOME", str(Path(__file__).parent.parent / ".venv" / "cache"))
