@@ -1,0 +1,276 @@
+"""Running probes: environments concurrently, a polite limit per environment, each result stored at once.
+
+`run_probes` is the one entry point the CLI and the notebooks share. It starts an embedded
+reference endpoint for every `base_url = "embedded"` environment, probes, appends every result to
+the history the moment it exists, stops what it started, and returns a `RunSummary`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import __version__
+from ._client import ProbeClient
+from ._config import Config, Environment, check_keys_present
+from ._errors import UsageError
+from ._models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
+from ._parser import load_callable, reference_parser
+from ._probes import CATALOG, Finding, Probe, ProbeContext, get_probe
+from ._store import HistoryStore, RunRecord
+from ._verdict import verdicts_for
+
+ProgressCallback = Callable[[ProbeResult, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one run found, and how a scheduler should read it."""
+
+    run_id: str
+    environments: tuple[str, ...]
+    results: tuple[ProbeResult, ...]
+    verdicts: tuple[Verdict, ...]
+    requests: dict[str, int] = field(default_factory=dict)
+    status: str = "complete"
+
+    @property
+    def exit_code(self) -> int:
+        """0 every environment ready, 1 a contract failure, 2 nothing could run."""
+        statuses = {verdict.status for verdict in self.verdicts}
+        if VerdictStatus.NOT_READY in statuses:
+            return 1
+        if statuses and statuses <= {VerdictStatus.READY}:
+            return 0
+        return 2 if VerdictStatus.READY not in statuses else 1
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique across concurrent runs: UTC timestamp plus random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def plan_probes(probe_ids: Sequence[str] = ()) -> list[Probe]:
+    """The probes to run: the named ones (validated), or the whole catalog in catalog order."""
+    if not probe_ids:
+        return list(CATALOG.values())
+    return [get_probe(probe_id) for probe_id in dict.fromkeys(probe_ids)]
+
+
+def run_probes(
+    config: Config,
+    env_names: Sequence[str] = (),
+    probe_ids: Sequence[str] = (),
+    *,
+    store: HistoryStore,
+    command: str = "probe",
+    progress: ProgressCallback | None = None,
+    allow_production_negatives: bool = False,
+    run_id: str | None = None,
+) -> RunSummary:
+    """Probe the selected environments and store every result; safe to call inside Jupyter."""
+    envs = config.select(env_names)
+    check_keys_present(config, envs)
+    probes = plan_probes(probe_ids)
+    coroutine = _run(
+        config,
+        envs,
+        probes,
+        store=store,
+        command=command,
+        progress=progress,
+        explicit=frozenset(probe_ids),
+        allow_negatives=allow_production_negatives,
+        run_id=run_id or new_run_id(),
+    )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Inside a running loop (a Jupyter kernel): run in a worker thread with a loop of its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _run(
+    config: Config,
+    envs: Sequence[Environment],
+    probes: Sequence[Probe],
+    *,
+    store: HistoryStore,
+    command: str,
+    progress: ProgressCallback | None,
+    explicit: frozenset[str],
+    allow_negatives: bool,
+    run_id: str,
+) -> RunSummary:
+    names = tuple(env.name for env in envs)
+    record = RunRecord(
+        run_id=run_id,
+        started_at=utc_now(),
+        status="running",
+        environments=names,
+        config_digest=config.digest,
+        command=command,
+        workbench_version=__version__,
+    )
+    await asyncio.to_thread(store.begin_run, record)
+    results: list[ProbeResult] = []
+    requests = dict.fromkeys(names, 0)
+    total = len(envs) * len(probes)
+    status = "interrupted"
+    try:
+        with _endpoints(envs) as keys_and_urls:
+
+            async def probe_env(env: Environment) -> None:
+                base_url, key = keys_and_urls[env.name]
+                limit = asyncio.Semaphore(config.settings.concurrency_per_env)
+                async with ProbeClient(
+                    timeout_s=env.timeout_s,
+                    max_bytes=config.settings.max_body_bytes,
+                    max_connections=config.settings.concurrency_per_env,
+                    trust_env=not env.is_embedded,
+                ) as client:
+                    ctx = ProbeContext(
+                        env=env,
+                        client=client,
+                        url=base_url + env.path,
+                        key=key,
+                        parser=load_callable(
+                            env.parser, default=reference_parser, field=f"environments.{env.name}.parser"
+                        ),
+                        acceptance=load_callable(
+                            env.acceptance,
+                            default=_no_acceptance,
+                            field=f"environments.{env.name}.acceptance",
+                        )
+                        if env.acceptance
+                        else None,
+                        requested=explicit,
+                    )
+
+                    async def one(probe: Probe) -> None:
+                        async with limit:
+                            started = utc_now()
+                            finding = await _check(probe, ctx, allow_negatives)
+                        result = _result(run_id, env.name, probe, finding, started)
+                        requests[env.name] += finding.requests if finding.outcome is not Outcome.SKIP else 0
+                        await asyncio.to_thread(store.append, result)
+                        results.append(result)
+                        if progress is not None:
+                            progress(result, len(results), total)
+
+                    await asyncio.gather(*(one(probe) for probe in probes))
+
+            await asyncio.gather(*(probe_env(env) for env in envs))
+        status = "complete"
+    finally:
+        await asyncio.shield(
+            asyncio.to_thread(
+                store.finish_run,
+                run_id,
+                status=status,
+                finished_at=utc_now(),
+                requests=requests,
+            )
+        )
+    ordered = _catalog_order(results, names, probes)
+    return RunSummary(run_id, names, tuple(ordered), tuple(verdicts_for(names, ordered)), requests, status)
+
+
+async def _check(probe: Probe, ctx: ProbeContext, allow_negatives: bool) -> Finding:
+    """Run one probe's check; a workbench fault becomes an `error` finding, never a crash."""
+    if probe.negative and ctx.env.production and not allow_negatives:
+        return Finding(
+            Outcome.SKIP,
+            Symptom.NONE,
+            "production environment: negative probes run only with --allow-production-negatives",
+            requests=0,
+        )
+    try:
+        return await probe.check(ctx)
+    except UsageError:
+        raise
+    except Exception as exc:
+        return Finding(
+            Outcome.ERROR,
+            Symptom.NONE,
+            f"workbench fault in {probe.id}: {type(exc).__name__}: {exc}",
+            requests=0,
+        )
+
+
+def _result(run_id: str, env: str, probe: Probe, finding: Finding, started: str) -> ProbeResult:
+    return ProbeResult(
+        run_id=run_id,
+        env=env,
+        probe=probe.id,
+        area=probe.area,
+        outcome=finding.outcome,
+        symptom=finding.symptom,
+        retryable=finding.retryable,
+        http_status=finding.http_status,
+        latency_ms=finding.latency_ms,
+        detail=finding.detail,
+        action=action_for(finding.symptom) if finding.outcome is Outcome.FAIL else "",
+        started_at=started,
+        ttft_ms=finding.ttft_ms,
+        retry_after_s=finding.retry_after_s,
+        shape=finding.shape,
+        facts=finding.facts,
+    )
+
+
+def _catalog_order(
+    results: Sequence[ProbeResult], envs: Sequence[str], probes: Sequence[Probe]
+) -> list[ProbeResult]:
+    env_rank = {name: index for index, name in enumerate(envs)}
+    probe_rank = {probe.id: index for index, probe in enumerate(probes)}
+    return sorted(results, key=lambda result: (env_rank[result.env], probe_rank[result.probe]))
+
+
+def _no_acceptance(_body: Any, _content: str | None) -> str | None:
+    return None
+
+
+@contextmanager
+def _endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str, Callable[[], str | None]]]]:
+    """Base URL and key source per environment, starting an embedded endpoint where configured."""
+    from ._reference import EmbeddedEndpoint  # the server stack loads only when a run needs it
+
+    resolved: dict[str, tuple[str, Callable[[], str | None]]] = {}
+    with ExitStack() as stack:
+        embedded = [env for env in envs if env.is_embedded]
+        starters: dict[str, tuple[EmbeddedEndpoint, str]] = {}
+        for env in embedded:
+            key = (env.api_key() if env.api_key_env else None) or secrets.token_urlsafe(24)
+            endpoint = EmbeddedEndpoint(
+                env.scenarios, api_key=key, latency_ms=env.latency_ms, models=(env.model or "wb-reference-1",)
+            )
+            starters[env.name] = (endpoint, key)
+        for endpoint, _key in starters.values():
+            stack.callback(endpoint.stop)  # registered first: stops whatever did start if one fails
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(len(starters), 1)) as pool:
+            list(pool.map(lambda pair: pair[0].start(), starters.values()))
+        for env in envs:
+            if env.name in starters:
+                endpoint, key = starters[env.name]
+                resolved[env.name] = (endpoint.base_url, _constant(key))
+            else:
+                resolved[env.name] = (env.base_url, env.api_key)
+        yield resolved
+
+
+def _constant(value: str) -> Callable[[], str | None]:
+    return lambda: value

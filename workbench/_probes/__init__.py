@@ -1,0 +1,37 @@
+"""The probe catalog: every probe id (interface) with its area, expectation and check.
+
+One registry with papermill's shape: `register(probe)`, `get_probe(id)` raising a clear error for
+an unknown id, `CATALOG` in catalog order (the order reports list them in).
+"""
+
+from __future__ import annotations
+
+from workbench._errors import UsageError
+
+from ._base import PROBE_PROMPT, Finding, Probe, ProbeContext
+from ._negative import PROBES as _NEGATIVE
+from ._requests import PROBES as _REQUESTS
+
+CATALOG: dict[str, Probe] = {}
+
+
+def register(probe: Probe) -> Probe:
+    """Add a probe to the catalog; ids are unique."""
+    if probe.id in CATALOG:
+        raise ValueError(f"probe {probe.id!r} is already registered")
+    CATALOG[probe.id] = probe
+    return probe
+
+
+def get_probe(probe_id: str) -> Probe:
+    """The probe with this id, or a `UsageError` listing the known ids."""
+    try:
+        return CATALOG[probe_id]
+    except KeyError:
+        raise UsageError(f"unknown probe {probe_id!r} (known: {', '.join(CATALOG)})") from None
+
+
+for _probe in (*_REQUESTS, *_NEGATIVE):
+    register(_probe)
+
+__all__ = ["CATALOG", "PROBE_PROMPT", "Finding", "Probe", "ProbeContext", "get_probe", "register"]
