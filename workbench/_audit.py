@@ -1,0 +1,165 @@
+"""`workbench audit`: probe, then render the report notebooks into a dated folder and update the index.
+
+The probes run here, in the calling process, with progress on the terminal; the notebooks then
+read that run from the store by its id. Nothing secret is a notebook parameter: a store URL that
+carries a password reaches the kernel through its environment instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ._config import Config
+from ._engine import ProgressCallback, RunSummary, run_probes
+from ._errors import ReportError, UsageError
+from ._report import ReportFiles, atomic_write, execute_notebook, export_html, write_index
+from ._store import STORE_ENV_VAR, HistoryStore
+
+# (notebook name, title) in the order reports are written and listed.
+REPORT_NOTEBOOKS: tuple[tuple[str, str], ...] = (("contract_audit", "Contract audit"),)
+
+StageCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """The run, the reports written, and the exit code a scheduler should see."""
+
+    summary: RunSummary
+    reports: tuple[ReportFiles, ...]
+    manifest: Path
+    index: Path
+
+    @property
+    def failed_reports(self) -> tuple[ReportFiles, ...]:
+        return tuple(report for report in self.reports if report.error)
+
+    @property
+    def exit_code(self) -> int:
+        """Like `probe`; a report that could not be produced is 2 (could not audit)."""
+        return 2 if self.failed_reports else self.summary.exit_code
+
+
+def notebooks_dir(explicit: Path | None = None) -> Path:
+    """`notebooks/` here, else the one beside the installed package (an editable install)."""
+    candidates = (
+        [explicit] if explicit else [Path("notebooks"), Path(__file__).resolve().parent.parent / "notebooks"]
+    )
+    for candidate in candidates:
+        if candidate is not None and (candidate / "contract_audit.ipynb").exists():
+            return candidate
+    raise UsageError(
+        f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
+        "run from the project folder or pass --notebooks DIR"
+    )
+
+
+def run_audit(
+    config: Config,
+    env_names: Sequence[str] = (),
+    *,
+    store: HistoryStore,
+    reports_dir: Path = Path("reports"),
+    notebooks: Path | None = None,
+    progress: ProgressCallback | None = None,
+    on_stage: StageCallback | None = None,
+    timeout_s: int = 600,
+) -> AuditOutcome:
+    """Probe the environments, write the dated reports and the index; see `AuditOutcome.exit_code`."""
+    source_dir = notebooks_dir(notebooks)
+    summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
+    now = datetime.now(UTC)
+    day_dir = reports_dir / f"{now:%Y-%m-%d}"
+    stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
+    parameters, kernel_env = _parameters(config, summary, store)
+    reports: list[ReportFiles] = []
+    for name, title in REPORT_NOTEBOOKS:
+        output = day_dir / f"{stem}-{name}.ipynb"
+        if on_stage is not None:
+            on_stage(f"rendering {title}")
+        try:
+            execute_notebook(
+                source_dir / f"{name}.ipynb",
+                output,
+                parameters,
+                cwd=Path.cwd(),
+                timeout_s=timeout_s,
+                kernel_env=kernel_env,
+            )
+            html = export_html(output, output.with_suffix(".html"))
+            reports.append(ReportFiles(title, output, html))
+        except ReportError as exc:
+            reports.append(ReportFiles(title, output, None, str(exc)))
+    status = "failed" if any(report.error for report in reports) else summary.status
+    _write_manifest(manifest, summary, reports, time=f"{now:%H:%M:%S}", status=status)
+    index = write_index(reports_dir)
+    return AuditOutcome(summary, tuple(reports), manifest, index)
+
+
+def _parameters(
+    config: Config, summary: RunSummary, store: HistoryStore
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Notebook parameters (never a secret) and what the kernel gets through its environment."""
+    url = sa.engine.make_url(store.url)
+    secret_in_url = url.password is not None
+    parameters: dict[str, object] = {
+        "run_id": summary.run_id,
+        "environments": list(summary.environments),
+        "config_path": str(config.source.resolve()) if config.source else "",
+        "store_url": "" if secret_in_url else _absolute_sqlite(store.url),
+    }
+    kernel_env = {STORE_ENV_VAR: store.url} if secret_in_url else {}
+    return parameters, kernel_env
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A relative SQLite path made absolute, so the kernel finds the same file wherever it starts."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+    return url
+
+
+def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
+    """A report stem no other run in this second has taken, claimed by creating its manifest."""
+    day_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        stem = hhmmss if attempt == 1 else f"{hhmmss}-{attempt}"
+        manifest = day_dir / f"{stem}-audit.json"
+        try:
+            descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({"status": "running", "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}"}, handle)
+        return stem, manifest
+    raise ReportError(f"cannot reserve a report name in {day_dir}")  # pragma: no cover
+
+
+def _write_manifest(
+    path: Path, summary: RunSummary, reports: Sequence[ReportFiles], *, time: str, status: str
+) -> None:
+    manifest = {
+        "run_id": summary.run_id,
+        "time": time,
+        "status": status,
+        "verdicts": {verdict.env: str(verdict.status) for verdict in summary.verdicts},
+        "exit_code": 2 if status == "failed" else summary.exit_code,
+        "reports": [
+            {
+                "title": report.title,
+                "notebook": report.notebook.name,
+                "html": report.html.name if report.html else "",
+                "error": report.error,
+            }
+            for report in reports
+        ],
+    }
+    atomic_write(path, json.dumps(manifest, indent=2) + "\n")

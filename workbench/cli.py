@@ -1,0 +1,327 @@
+"""The `workbench` command: a thin layer that parses arguments and calls one library function per verb.
+
+Exit codes (interface): 0 every environment passes, 1 a contract failure, 2 a usage or
+configuration error, or nothing could run. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from . import __version__
+from ._errors import WorkbenchError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Prove rollback readiness of chat-completions integrations: probe, classify, report.",
+)
+
+# Logs (cron, CI) are not terminals: give tables room instead of rich's 80-column default.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 132)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 132)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Environments TOML (default: $WORKBENCH_CONFIG, data/environments.toml, "
+        "or the built-in embedded default).",
+    ),
+]
+EnvOption = Annotated[
+    list[str] | None, typer.Option("--env", help="Environment to audit (repeatable; default: all).")
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="History store URL (default: $WORKBENCH_STORE or sqlite:///data/history.sqlite)."
+    ),
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"contract-workbench {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def probe(
+    env: EnvOption = None,
+    probe: Annotated[
+        list[str] | None, typer.Option("--probe", help="Probe id to run (repeatable; default: all).")
+    ] = None,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table for people, json for machines.")
+    ] = Format.table,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    allow_production_negatives: Annotated[
+        bool, typer.Option("--allow-production-negatives", help="Also run negative probes on production.")
+    ] = False,
+) -> None:
+    """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
+    from ._config import load_config
+    from ._engine import run_probes
+    from ._store import HistoryStore
+
+    settings = load_config(config)
+    with HistoryStore(store) as history, _Progress() as progress:
+        summary = run_probes(
+            settings,
+            env or (),
+            probe or (),
+            store=history,
+            progress=progress.update,
+            allow_production_negatives=allow_production_negatives,
+        )
+    if output_format is Format.json:
+        sys.stdout.write(json.dumps([result.to_dict() for result in summary.results], indent=2) + "\n")
+    else:
+        _print_results(summary)
+        _print_verdicts(summary)
+        out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def audit(
+    env: EnvOption = None,
+    reports: Annotated[
+        Path, typer.Option("--reports", help="Folder for dated reports and index.html.")
+    ] = Path("reports"),
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    notebooks: Annotated[Path | None, typer.Option("--notebooks", help="Folder of report notebooks.")] = None,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Execution timeout per notebook cell, seconds.")
+    ] = 600,
+) -> None:
+    """Probe, then write a dated report (executed notebook + offline HTML) and update reports/index.html."""
+    from ._audit import run_audit
+    from ._config import load_config
+    from ._store import HistoryStore
+
+    settings = load_config(config)
+    with HistoryStore(store) as history, _Progress() as progress:
+        outcome = run_audit(
+            settings,
+            env or (),
+            store=history,
+            reports_dir=reports,
+            notebooks=notebooks,
+            progress=progress.update,
+            on_stage=progress.stage,
+            timeout_s=timeout,
+        )
+    _print_verdicts(outcome.summary)
+    for report in outcome.reports:
+        if report.error:
+            err.print(f"error: {escape(report.error)}")
+        else:
+            out.print(f"report: {report.html}")
+    out.print(f"index:  {outcome.index}")
+    out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def serve(
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="Scenario (repeatable: they compose).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8000,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Delay before every response.")] = 0.0,
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Variable holding the key clients must send.")
+    ] = "WORKBENCH_REFERENCE_KEY",
+) -> None:
+    """Run the embedded reference endpoint in the foreground (Ctrl-C stops it)."""
+    from ._errors import ConfigError
+    from ._scenarios import SCENARIO_HELP, parse_scenarios
+
+    try:
+        scenarios = parse_scenarios(scenario or ["conformant"])
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="--scenario") from None
+    key = os.environ.get(api_key_env)
+    if not key:
+        raise ConfigError(
+            f"environment variable {api_key_env} is not set: export the key clients must send, e.g. "
+            f"export {api_key_env}=$(python -c 'import secrets; print(secrets.token_urlsafe())')",
+            field="--api-key-env",
+        )
+    from ._reference import serve_forever
+
+    names = ", ".join(sorted(str(s) for s in scenarios))
+    err.print(f"serving the reference endpoint on http://127.0.0.1:{port}/v1 (scenarios: {names})")
+    for item in sorted(scenarios):
+        err.print(f"  {item}: {SCENARIO_HELP[item]}")
+    err.print(f"clients authenticate with the value of ${api_key_env}; Ctrl-C stops")
+    serve_forever(scenarios, api_key=key, latency_ms=latency_ms, port=port)
+
+
+@app.command()
+def kernel() -> None:
+    """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
+    from ._report import install_kernel
+
+    out.print(f"kernel registered: {install_kernel()}")
+
+
+class _Progress:
+    """Progress on stderr: a live bar on a terminal, one line per result in logs (cron, CI)."""
+
+    def __init__(self) -> None:
+        self._live = err.is_terminal
+        self._progress: object | None = None
+        self._task: object | None = None
+
+    def __enter__(self) -> _Progress:
+        if self._live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            progress.start()
+            self._progress = progress
+            self._task = progress.add_task("probing", total=None)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()  # type: ignore[attr-defined]
+
+    def update(self, result: object, done: int, total: int) -> None:
+        from ._models import ProbeResult
+
+        assert isinstance(result, ProbeResult)
+        if self._progress is not None:
+            self._progress.update(
+                self._task,
+                completed=done,
+                total=total,  # type: ignore[attr-defined]
+                description=f"probing ({result.env} {result.probe})",
+            )
+        else:
+            latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+            err.print(
+                f"[{done}/{total}] {result.env} {result.probe}: {result.outcome}"
+                f"{'' if result.symptom == 'none' else f' ({result.symptom})'}{latency}"
+            )
+
+    def stage(self, description: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=description, total=None)  # type: ignore[attr-defined]
+        else:
+            err.print(description)
+
+
+_OUTCOME_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "skip": "dim",
+    "needs_operator": "yellow",
+    "error": "magenta",
+}
+_VERDICT_STYLE = {"ready": "bold green", "not_ready": "bold red", "could_not_run": "bold yellow"}
+
+
+def _print_results(summary: object) -> None:
+    """One compact row per result; the details of failures follow under the verdicts."""
+    from ._engine import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    table = Table(title=f"run {summary.run_id}", title_justify="left")
+    for column, justify in (
+        ("env", "left"),
+        ("probe", "left"),
+        ("outcome", "left"),
+        ("symptom", "left"),
+        ("retry", "left"),
+        ("status", "right"),
+        ("ms", "right"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for result in summary.results:
+        table.add_row(
+            result.env,
+            result.probe,
+            f"[{_OUTCOME_STYLE.get(result.outcome, '')}]{result.outcome}[/]",
+            "" if result.symptom == "none" else str(result.symptom),
+            "yes" if result.retryable else "",
+            "" if result.http_status is None else str(result.http_status),
+            "" if result.latency_ms is None else f"{result.latency_ms:.0f}",
+        )
+    out.print(table)
+
+
+def _print_verdicts(summary: object) -> None:
+    from ._engine import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    for verdict in summary.verdicts:
+        style = _VERDICT_STYLE.get(verdict.status, "")
+        out.print(f"[{style}]{verdict.env}: {verdict.label}[/]")
+        if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
+            for reason in verdict.reasons:
+                out.print(f"  - {escape(reason)}")
+    counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
+    out.print(
+        f"requests sent: {counts}; run id {summary.run_id}"
+        + (f" ({summary.status})" if summary.status != "complete" else "")
+    )
+
+
+def _next_hint(code: int, verb: str) -> str:
+    if code == 0:
+        return "every environment passed; record this run id as the known-good probe result."
+    if code == 1:
+        return (
+            "fix or roll back what the failures name (each has the checklist's action), then re-run "
+            f"`workbench {verb}`" + ("; open the report for details." if verb == "audit" else ".")
+        )
+    return "the audit could not complete; fix the errors above and re-run."
+
+
+def main() -> None:
+    """Entry point: one-line errors and interface exit codes, never a traceback for bad input."""
+    try:
+        code = app(standalone_mode=False)
+    except WorkbenchError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        err.print(f"error: {escape(exc.format_message())}")
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
