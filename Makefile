@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 audit: $(STAMP) ## create .venv, install, register the kernel, audit the embedded default
 	$(BIN)/workbench audit || [ $$? -eq 1 ]
 
-test: $(STAMP) ## the test suite (what CI runs)
+test: $(STAMP) ## lint, types and the test suite (what CI runs)
+	$(BIN)/ruff check workbench tests
+	$(BIN)/ruff format --check workbench tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -54,7 +54,7 @@ def outcome_scale() -> alt.Scale:
 
 def outcomes_chart(counts: pd.DataFrame) -> alt.Chart:
     """Results per environment stacked by symptom class (`none` is what passed). Input: `symptom_counts`."""
-    return (
+    chart: alt.Chart = (
         alt.Chart(counts, title="Outcomes by symptom class and environment")
         .mark_bar()
         .encode(
@@ -66,11 +66,12 @@ def outcomes_chart(counts: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=520)
     )
+    return chart
 
 
 def latency_chart(latency: pd.DataFrame) -> alt.Chart:
     """Latency per probe, one bar per environment. Input: `latency_frame`."""
-    return (
+    chart: alt.Chart = (
         alt.Chart(latency, title="Latency per probe and environment")
         .mark_bar()
         .encode(
@@ -82,6 +83,7 @@ def latency_chart(latency: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=520)
     )
+    return chart
 
 
 def static_svg(spec: dict[str, Any]) -> str:

@@ -370,7 +370,7 @@ def _decode(body: bytes, content_type: str) -> tuple[BodyKind, Any, str]:
         text = body.decode("latin-1")
     try:
         decoded = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         if stripped[:1] == b"<" or "html" in content_type:
             match = _TITLE.search(body[:4096])
             title = match.group(1).decode("utf-8", "replace").strip() if match else ""

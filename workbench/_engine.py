@@ -68,6 +68,22 @@ def plan_probes(probe_ids: Sequence[str] = ()) -> list[Probe]:
     return [get_probe(probe_id) for probe_id in dict.fromkeys(probe_ids)]
 
 
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A validated request: which environments, which probes. Built before anything is written."""
+
+    environments: tuple[Environment, ...]
+    probes: tuple[Probe, ...]
+    explicit: frozenset[str]
+
+
+def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[str] = ()) -> RunPlan:
+    """Validate environment names, probe ids and key variables; raises before any side effect."""
+    envs = config.select(env_names)
+    check_keys_present(config, envs)
+    return RunPlan(tuple(envs), tuple(plan_probes(probe_ids)), frozenset(probe_ids))
+
+
 def run_probes(
     config: Config,
     env_names: Sequence[str] = (),

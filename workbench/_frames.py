@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -66,10 +66,17 @@ def area_cell(results: Sequence[ProbeResult]) -> str:
     return "pass"
 
 
-def area_matrix(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
-    """Contract area (rows, checklist order) x environment (columns)."""
+def area_matrix(
+    results: Sequence[ProbeResult], envs: Sequence[str], areas: Mapping[str, Sequence[Area]] | None = None
+) -> pd.DataFrame:
+    """Contract area (rows, checklist order) x environment (columns); `areas`: probe id -> areas covered."""
+    covers = areas or {}
+
+    def in_area(result: ProbeResult, area: Area) -> bool:
+        return result.area is area or area in covers.get(result.probe, ())
+
     data = {
-        env: [area_cell([r for r in results if r.env == env and r.area is area]) for area in Area]
+        env: [area_cell([r for r in results if r.env == env and in_area(r, area)]) for area in Area]
         for env in envs
     }
     frame = pd.DataFrame(data, index=[AREA_TITLES[area] for area in Area], columns=list(envs))

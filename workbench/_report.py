@@ -112,11 +112,13 @@ def execute_notebook(
             report_mode=True,
         )
     except PapermillExecutionError as exc:
+        first_line = str(exc.evalue).splitlines()[0][:200] if exc.evalue else ""
+        cell = _failed_cell(output)
+        where = f"cell {cell if cell is not None else '?'} of {output} (In [{exc.exec_count}])"
         raise ReportError(
-            f"{source.name}: cell {exc.cell_index} (execution {exc.exec_count}) failed: {exc.ename}: "
-            f"{str(exc.evalue).splitlines()[0][:200] if exc.evalue else ''}; see {output}",
+            f"{source.name}: {where} failed: {exc.ename}: {first_line}; open it to see the traceback",
             output_path=output,
-            cell_index=exc.cell_index,
+            cell_index=cell,
         ) from None
     except Exception as exc:  # kernel died, timeout, invalid notebook: still an audit failure
         raise ReportError(
@@ -128,6 +130,20 @@ def execute_notebook(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _failed_cell(output: Path) -> int | None:
+    """Index of the failed cell in the written output notebook (papermill adds a banner cell first)."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(output, as_version=4)
+    except (OSError, ValueError):
+        return None
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", ())):
+            return index
+    return None
 
 
 def export_html(notebook: Path, html_path: Path) -> Path:
@@ -156,7 +172,9 @@ def vega_bundle() -> str:
     cache = _cache_dir() / f"vega-bundle-{version}-{vl_convert.get_vega_version()}.js"
     if cache.exists():
         return cache.read_text(encoding="utf-8")
-    script = str(vl_convert.javascript_bundle()).replace("</script", "<\\/script")
+    # The stub marks `snippet` required, but only the no-argument call returns the whole bundle.
+    bundle = str(vl_convert.javascript_bundle())  # type: ignore[call-arg]
+    script = bundle.replace("</script", "<\\/script")
     with contextlib.suppress(OSError):  # a read-only home: rebuild next time
         atomic_write(cache, script)
     return script

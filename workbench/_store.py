@@ -153,7 +153,7 @@ class HistoryStore:
         if envs:
             query = query.where(results_table.c.env.in_(list(envs)))
         with self._read() as connection:
-            return [ProbeResult.from_dict(row._mapping) for row in connection.execute(query)]
+            return [ProbeResult.from_dict(dict(row._mapping)) for row in connection.execute(query)]
 
     def runs(self, *, limit: int | None = None, run_ids: Iterable[str] = ()) -> list[RunRecord]:
         """Runs, newest first."""

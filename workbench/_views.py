@@ -24,6 +24,7 @@ from ._config import load_config
 from ._engine import run_probes
 from ._frames import area_matrix, failures_frame, latency_frame, symptom_counts, verdict_frame
 from ._models import ProbeResult, Verdict, VerdictStatus
+from ._probes import areas_of
 from ._store import HistoryStore, RunRecord
 from ._verdict import verdicts_for
 
@@ -100,7 +101,7 @@ class AuditView:
         )
 
     def area_matrix(self) -> Styler:
-        frame = area_matrix(self.results, self.environments)
+        frame = area_matrix(self.results, self.environments, areas_of())
         return frame.style.map(_area_style)
 
     def failures(self) -> Any:

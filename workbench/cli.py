@@ -11,9 +11,8 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -22,10 +21,17 @@ from rich.table import Table
 from . import __version__
 from ._errors import WorkbenchError
 
+if TYPE_CHECKING:  # the heavy modules load only when a command needs them
+    from rich.progress import Progress, TaskID
+
+    from ._engine import RunSummary
+    from ._models import ProbeResult
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,  # locals may hold a key read for a request: never print them
     help="Prove rollback readiness of chat-completions integrations: probe, classify, report.",
 )
 
@@ -57,13 +63,20 @@ class Format(StrEnum):
     json = "json"
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    if version:
+def _show_version(value: bool) -> None:
+    if value:
         out.print(f"contract-workbench {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Show the version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Prove rollback readiness of chat-completions integrations: probe, classify, report."""
 
 
 @app.command()
@@ -83,10 +96,11 @@ def probe(
 ) -> None:
     """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
     from ._config import load_config
-    from ._engine import run_probes
+    from ._engine import plan_run, run_probes
     from ._store import HistoryStore
 
     settings = load_config(config)
+    plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     with HistoryStore(store) as history, _Progress() as progress:
         summary = run_probes(
             settings,
@@ -119,11 +133,14 @@ def audit(
     ] = 600,
 ) -> None:
     """Probe, then write a dated report (executed notebook + offline HTML) and update reports/index.html."""
-    from ._audit import run_audit
+    from ._audit import notebooks_dir, run_audit
     from ._config import load_config
+    from ._engine import plan_run
     from ._store import HistoryStore
 
     settings = load_config(config)
+    plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
+    notebooks = notebooks_dir(notebooks)
     with HistoryStore(store) as history, _Progress() as progress:
         outcome = run_audit(
             settings,
@@ -194,15 +211,14 @@ class _Progress:
     """Progress on stderr: a live bar on a terminal, one line per result in logs (cron, CI)."""
 
     def __init__(self) -> None:
-        self._live = err.is_terminal
-        self._progress: object | None = None
-        self._task: object | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> _Progress:
-        if self._live:
+        if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            progress = Progress(
+            self._bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -210,36 +226,27 @@ class _Progress:
                 console=err,
                 transient=True,
             )
-            progress.start()
-            self._progress = progress
-            self._task = progress.add_task("probing", total=None)
+            self._bar.start()
+            self._task = self._bar.add_task("probing", total=None)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()  # type: ignore[attr-defined]
+        if self._bar is not None:
+            self._bar.stop()
 
-    def update(self, result: object, done: int, total: int) -> None:
-        from ._models import ProbeResult
-
-        assert isinstance(result, ProbeResult)
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                completed=done,
-                total=total,  # type: ignore[attr-defined]
-                description=f"probing ({result.env} {result.probe})",
+    def update(self, result: ProbeResult, done: int, total: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(
+                self._task, completed=done, total=total, description=f"probing ({result.env} {result.probe})"
             )
-        else:
-            latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
-            err.print(
-                f"[{done}/{total}] {result.env} {result.probe}: {result.outcome}"
-                f"{'' if result.symptom == 'none' else f' ({result.symptom})'}{latency}"
-            )
+            return
+        latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+        symptom = "" if result.symptom == "none" else f" ({result.symptom})"
+        err.print(f"[{done}/{total}] {result.env} {result.probe}: {result.outcome}{symptom}{latency}")
 
     def stage(self, description: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=description, total=None)  # type: ignore[attr-defined]
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=description, total=None)
         else:
             err.print(description)
 
@@ -254,11 +261,8 @@ _OUTCOME_STYLE = {
 _VERDICT_STYLE = {"ready": "bold green", "not_ready": "bold red", "could_not_run": "bold yellow"}
 
 
-def _print_results(summary: object) -> None:
+def _print_results(summary: RunSummary) -> None:
     """One compact row per result; the details of failures follow under the verdicts."""
-    from ._engine import RunSummary
-
-    assert isinstance(summary, RunSummary)
     table = Table(title=f"run {summary.run_id}", title_justify="left")
     for column, justify in (
         ("env", "left"),
@@ -283,10 +287,7 @@ def _print_results(summary: object) -> None:
     out.print(table)
 
 
-def _print_verdicts(summary: object) -> None:
-    from ._engine import RunSummary
-
-    assert isinstance(summary, RunSummary)
+def _print_verdicts(summary: RunSummary) -> None:
     for verdict in summary.verdicts:
         style = _VERDICT_STYLE.get(verdict.status, "")
         out.print(f"[{style}]{verdict.env}: {verdict.label}[/]")
@@ -312,16 +313,15 @@ def _next_hint(code: int, verb: str) -> str:
 
 
 def main() -> None:
-    """Entry point: one-line errors and interface exit codes, never a traceback for bad input."""
+    """Entry point: one-line errors and interface exit codes, never a traceback for bad input.
+
+    Usage errors are click's (exit 2, usage shown); a `WorkbenchError` is one line with its exit code.
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except WorkbenchError as exc:
         err.print(f"error: {escape(str(exc))}")
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("interrupted")
+    except KeyboardInterrupt:
+        err.print("interrupted: results stored so far are kept; re-run to complete")
         sys.exit(130)
-    except click.ClickException as exc:
-        err.print(f"error: {escape(exc.format_message())}")
-        sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)

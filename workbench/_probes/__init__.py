@@ -7,6 +7,7 @@ an unknown id, `CATALOG` in catalog order (the order reports list them in).
 from __future__ import annotations
 
 from workbench._errors import UsageError
+from workbench._models import Area
 
 from ._base import PROBE_PROMPT, Finding, Probe, ProbeContext
 from ._negative import PROBES as _NEGATIVE
@@ -23,6 +24,11 @@ def register(probe: Probe) -> Probe:
     return probe
 
 
+def areas_of() -> dict[str, tuple[Area, ...]]:
+    """Every contract area each probe gives evidence for, its own first."""
+    return {probe.id: (probe.area, *probe.also) for probe in CATALOG.values()}
+
+
 def get_probe(probe_id: str) -> Probe:
     """The probe with this id, or a `UsageError` listing the known ids."""
     try:
@@ -34,4 +40,4 @@ def get_probe(probe_id: str) -> Probe:
 for _probe in (*_REQUESTS, *_NEGATIVE):
     register(_probe)
 
-__all__ = ["CATALOG", "PROBE_PROMPT", "Finding", "Probe", "ProbeContext", "get_probe", "register"]
+__all__ = ["CATALOG", "PROBE_PROMPT", "Finding", "Probe", "ProbeContext", "areas_of", "get_probe", "register"]

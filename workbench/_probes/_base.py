@@ -106,6 +106,7 @@ class Probe:
     expectation: str
     check: Callable[[ProbeContext], Awaitable[Finding]]
     negative: bool = False
+    also: tuple[Area, ...] = ()  # further contract areas this probe gives evidence for
 
 
 def finding_from(

@@ -111,6 +111,7 @@ PROBES = (
         "no `messages`, and no `model`: 4xx validation, non-retryable",
         missing_field,
         negative=True,
+        also=(Area.REQUEST,),
     ),
     Probe(
         "errors.invalid_value",

@@ -35,6 +35,7 @@ PROBES = (
         title="Minimal valid request",
         expectation="200, JSON, the documented envelope, assistant content extractable by the parser",
         check=minimal,
+        also=(Area.RESPONSE,),
     ),
     Probe(
         id="request.app_realistic",
@@ -42,5 +43,6 @@ PROBES = (
         title="App-realistic request",
         expectation="the app's optional fields accepted; envelope and content as for the minimal request",
         check=app_realistic,
+        also=(Area.RESPONSE,),
     ),
 )

@@ -1,0 +1,644 @@
+"""Purpose-built misbehaving HTTP servers for loopback tests.
+
+Each behaviour imitates one real-world failure of a chat-completions endpoint (a proxy that never
+answers, a body that never ends, a gzip bomb, an HTML error page, an SSE stream cut mid-way...).
+The server speaks raw HTTP/1.1 over a plain TCP socket, because several behaviours must break HTTP::
+
+    with HostileServer("trickle", interval_s=0.5) as server:
+        httpx.get(server.base_url + "/v1/models")   # one body byte every 0.5 s
+        server.requests[0].headers["user-agent"]
+
+Every connection gets its own daemon thread; `stop()` shuts all client sockets down and returns in well
+under a second even while a response is trickling, silent or endless. Responses always carry
+`Connection: close` (where there is a response at all) so that every request opens a new connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import inspect
+import json
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BEHAVIOURS", "HostileServer", "ReceivedRequest", "gzip_bomb_bytes", "refused_url"]
+
+_POLL_S = 0.05  # socket and accept timeout: how quickly a thread notices that the server is stopping
+_STOP_DEADLINE_S = 0.8
+_PIECE = 64 * 1024
+_MAX_HEAD = 256 * 1024
+_MAX_REQUEST_BODY = 64 * 1024 * 1024
+
+CHAT_COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-hostile",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "hostile-test",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+).encode()
+
+_COMPLETION_PREFIX = (
+    b'{"id":"chatcmpl-hostile","object":"chat.completion","choices":[{"index":0,'
+    b'"message":{"role":"assistant","content":"'
+)
+_COMPLETION_SUFFIX = b'"},"finish_reason":"stop"}]}'
+_FILLER = b"x" * _PIECE
+
+
+def _error_envelope(message: str, type_: str, code: str | None) -> bytes:
+    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}).encode()
+
+
+_CAPTIVE_PORTAL = b"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Sign in to Guest Wi-Fi</title></head>
+<body>
+<h1>Welcome to Guest Wi-Fi</h1>
+<p>Please sign in and accept the terms of use to continue.</p>
+<form method="post" action="/login">
+<input type="email" name="email" placeholder="Email">
+<label><input type="checkbox" name="accept" value="yes"> I accept the terms</label>
+<button type="submit">Connect</button>
+</form>
+</body>
+</html>
+"""
+_NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request as the server read it off the wire (header names lower-cased, duplicates joined)."""
+
+    method: str
+    path: str  # the request target as sent, query string included
+    headers: dict[str, str]
+    body: bytes
+
+
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: a server that is down (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# --- gzip bomb ------------------------------------------------------------------------------------------
+
+_BOMB_BLOCK = 1024 * 1024
+_GZIP_CACHE: dict[int, bytes] = {}
+_GZIP_LOCK = threading.Lock()
+
+
+def gzip_bomb_bytes(decoded_size: int) -> bytes:
+    """A small gzip stream (level 9) that inflates to `decoded_size` spaces; built once per size.
+
+    Built fast: each MiB is deflated with a full flush (byte-aligned, dictionary reset), so one compressed
+    MiB can be repeated; the CRC of the repeats is combined arithmetically instead of hashing 1 GiB.
+    """
+    with _GZIP_LOCK:
+        cached = _GZIP_CACHE.get(decoded_size)
+        if cached is None:
+            cached = _GZIP_CACHE[decoded_size] = _build_gzip_bomb(decoded_size)
+    return cached
+
+
+def _deflate(data: bytes, mode: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(mode)
+
+
+def _build_gzip_bomb(decoded_size: int) -> bytes:
+    blocks, tail = divmod(decoded_size, _BOMB_BLOCK)
+    block = b" " * _BOMB_BLOCK
+    crc = _crc32_combine(
+        _crc32_repeat(zlib.crc32(block), _BOMB_BLOCK, blocks), zlib.crc32(block[:tail]), tail
+    )
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # magic, deflate, no flags, mtime 0, max compression
+    trailer = struct.pack("<II", crc, decoded_size & 0xFFFFFFFF)
+    return (
+        header + _deflate(block, zlib.Z_FULL_FLUSH) * blocks + _deflate(block[:tail], zlib.Z_FINISH) + trailer
+    )
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, row) for row in matrix]
+
+
+def _crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC-32 of A+B from crc(A), crc(B) and len(B): zlib's crc32_combine (not exposed by Python)."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # operator for one zero bit
+    even = _gf2_square(odd)
+    odd = _gf2_square(even)
+    while True:
+        even = _gf2_square(odd)
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+def _crc32_repeat(crc: int, length: int, count: int) -> int:
+    """CRC-32 of `count` copies of a piece of `length` bytes whose CRC is `crc` (by doubling)."""
+    result = 0
+    while count:
+        if count & 1:
+            result = _crc32_combine(result, crc, length)
+        crc, length, count = _crc32_combine(crc, crc, length), length * 2, count >> 1
+    return result
+
+
+# --- one connection -------------------------------------------------------------------------------------
+
+
+class _EndConnection(Exception):
+    """The client left, sent garbage, or the server is stopping: end this connection quietly."""
+
+
+class _Connection:
+    """A client socket plus the server's stop flag; every blocking call wakes up when stopping."""
+
+    def __init__(self, sock: socket.socket, stopping: threading.Event) -> None:
+        self.sock = sock
+        self.stopping = stopping
+        self.buffer = bytearray()
+
+    def _fill(self) -> None:
+        while True:
+            if self.stopping.is_set():
+                raise _EndConnection("server stopping")
+            try:
+                data = self.sock.recv(_PIECE)
+            except TimeoutError:
+                continue
+            if not data:
+                raise _EndConnection("client closed the connection")
+            self.buffer += data
+            return
+
+    def read_until(self, marker: bytes, limit: int = _MAX_HEAD) -> bytes:
+        while (index := self.buffer.find(marker)) < 0:
+            if len(self.buffer) > limit:
+                raise _EndConnection("request head too large")
+            self._fill()
+        data = bytes(self.buffer[:index])
+        del self.buffer[: index + len(marker)]
+        return data
+
+    def read_exact(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            self._fill()
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    def hold(self) -> None:
+        """Keep the socket open, answering nothing, until the client leaves or the server stops."""
+        while True:
+            self.buffer.clear()
+            self._fill()
+
+    def sleep(self, seconds: float) -> None:
+        if self.stopping.wait(seconds):
+            raise _EndConnection("server stopping")
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self.stopping.is_set():
+                raise _EndConnection("server stopping")
+            try:
+                sent = self.sock.send(view)
+            except TimeoutError:
+                continue
+            view = view[sent:]
+
+    def send_head(self, status: int, headers: Mapping[str, str]) -> None:
+        self.send(_head(status, headers))
+
+    def send_response(
+        self, status: int, body: bytes, content_type: str | None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        fields = {"Content-Type": content_type} if content_type else {}
+        fields |= {"Content-Length": str(len(body)), **(headers or {})}
+        self.send(_head(status, fields) + body)
+
+    def send_chunk(self, data: bytes) -> None:
+        self.send(b"%x\r\n%s\r\n" % (len(data), data))
+
+
+def _head(status: int, headers: Mapping[str, str]) -> bytes:
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers.items())]
+    if not any(k.lower() == "connection" for k in headers):
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _read_request(conn: _Connection) -> ReceivedRequest:
+    head = conn.read_until(b"\r\n\r\n").decode("latin-1")
+    request_line, *header_lines = head.split("\r\n")
+    try:
+        method, path, _version = request_line.split(" ", 2)
+    except ValueError:
+        raise _EndConnection(f"bad request line {request_line!r}") from None
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    try:
+        body = _read_body(conn, headers)
+    except ValueError:
+        raise _EndConnection("bad request body framing") from None
+    return ReceivedRequest(method=method, path=path, headers=headers, body=body)
+
+
+def _read_body(conn: _Connection, headers: Mapping[str, str]) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = bytearray()
+        while size := int(conn.read_until(b"\r\n").split(b";")[0], 16):
+            if len(body) + size > _MAX_REQUEST_BODY:
+                raise _EndConnection("request body too large")
+            body += conn.read_exact(size)
+            conn.read_until(b"\r\n")
+        while conn.read_until(b"\r\n"):  # trailers end with an empty line
+            pass
+    else:
+        length = int(headers.get("content-length", "0") or 0)
+        if length > _MAX_REQUEST_BODY:
+            raise _EndConnection("request body too large")
+        body = bytearray(conn.read_exact(length))
+    return bytes(body)
+
+
+def _padded_json(size: int, prefix: bytes = _COMPLETION_PREFIX) -> Iterator[bytes]:
+    """Exactly `size` bytes of prefix + "xxx..." + suffix in pieces <= 64 KiB (valid JSON if it fits)."""
+    if size <= len(prefix) + len(_COMPLETION_SUFFIX):
+        yield (prefix + _COMPLETION_SUFFIX)[:size]
+        return
+    yield prefix
+    remaining = size - len(prefix) - len(_COMPLETION_SUFFIX)
+    while remaining:
+        piece = min(remaining, _PIECE)
+        yield _FILLER if piece == _PIECE else _FILLER[:piece]
+        remaining -= piece
+    yield _COMPLETION_SUFFIX
+
+
+# --- behaviours -----------------------------------------------------------------------------------------
+
+_Handler = Callable[..., None]
+_REGISTRY: dict[str, tuple[_Handler, bool]] = {}  # name -> (handler, reads the request first)
+
+
+def _behaviour(name: str, *, reads_request: bool = True) -> Callable[[_Handler], _Handler]:
+    def register(handler: _Handler) -> _Handler:
+        _REGISTRY[name] = (handler, reads_request)
+        return handler
+
+    return register
+
+
+@_behaviour("silent")
+def _silent(conn: _Connection, request: ReceivedRequest) -> None:
+    """A hung upstream or a firewall black hole: the request is read and never answered."""
+    conn.hold()
+
+
+@_behaviour("trickle")
+def _trickle(
+    conn: _Connection, request: ReceivedRequest, *, interval_s: float = 1.0, total_bytes: int = 10_000
+) -> None:
+    """A slowloris-style upstream: each read succeeds in time, so a per-read timeout never fires."""
+    conn.send_head(200, {"Content-Type": "application/json", "Content-Length": str(total_bytes)})
+    for piece in _padded_json(total_bytes, prefix=_COMPLETION_PREFIX.replace(b"hostile", b"trickle")):
+        for index in range(len(piece)):
+            conn.sleep(interval_s)
+            conn.send(piece[index : index + 1])
+
+
+@_behaviour("endless")
+def _endless(
+    conn: _Connection,
+    request: ReceivedRequest,
+    *,
+    content_type: str = "application/json",
+    chunked: bool = True,
+) -> None:
+    """A runaway generator or a misrouted download: a 200 body without end, as fast as the client reads."""
+    framing = {"Transfer-Encoding": "chunked"} if chunked else {}
+    conn.send_head(200, {"Content-Type": content_type, **framing})
+    piece = b'{"a":"' + _FILLER[6:]
+    data = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+    while True:
+        conn.send(data)
+
+
+@_behaviour("big_body")
+def _big_body(
+    conn: _Connection, request: ReceivedRequest, *, size: int = 300 * 1024 * 1024, declared: bool = True
+) -> None:
+    """An oversized answer (huge completion, wrong file); Content-Length declared or close-delimited."""
+    length = {"Content-Length": str(size)} if declared else {}
+    conn.send_head(200, {"Content-Type": "application/json", **length})
+    for piece in _padded_json(size, prefix=_COMPLETION_PREFIX.replace(b"hostile", b"big")):
+        conn.send(piece)
+
+
+@_behaviour("gzip_bomb")
+def _gzip_bomb(conn: _Connection, request: ReceivedRequest, *, decoded_size: int = 1024**3) -> None:
+    """A decompression bomb: ~1 MiB on the wire per GiB decoded, sent even to `Accept-Encoding: identity`."""
+    body = gzip_bomb_bytes(decoded_size)
+    conn.send_response(200, body, "application/json", {"Content-Encoding": "gzip"})
+
+
+@_behaviour("truncated_json")
+def _truncated_json(conn: _Connection, request: ReceivedRequest) -> None:
+    """A proxy or crashed worker that cut the completion mid-way, yet framed it consistently."""
+    body = b'{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"mess'
+    conn.send_response(200, body, "application/json")
+
+
+@_behaviour("wrong_length")
+def _wrong_length(conn: _Connection, request: ReceivedRequest) -> None:
+    """A connection dropped mid-body: Content-Length says 1000, 50 bytes arrive, then the socket closes."""
+    conn.send_head(200, {"Content-Type": "application/json", "Content-Length": "1000"})
+    conn.send(CHAT_COMPLETION[:50])
+
+
+@_behaviour("invalid_utf8")
+def _invalid_utf8(conn: _Connection, request: ReceivedRequest) -> None:
+    """A backend that leaks Latin-1 or raw bytes into a body that claims UTF-8."""
+    body = (
+        b'{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":'
+        b'{"role":"assistant","content":"caf\xe9 \xff\xfe"},"finish_reason":"stop"}]}'
+    )
+    conn.send_response(200, body, "application/json; charset=utf-8")
+
+
+@_behaviour("empty_200")
+def _empty_200(conn: _Connection, request: ReceivedRequest) -> None:
+    """A gateway that answers success with nothing in it."""
+    conn.send_response(200, b"", "application/json")
+
+
+@_behaviour("html_200")
+def _html_200(conn: _Connection, request: ReceivedRequest) -> None:
+    """A captive portal or SSO login page answering 200 in place of the API."""
+    conn.send_response(200, _CAPTIVE_PORTAL, "text/html; charset=utf-8")
+
+
+@_behaviour("html_502")
+def _html_502(conn: _Connection, request: ReceivedRequest) -> None:
+    """nginx in front of a dead upstream: an HTML error page, not a JSON error."""
+    conn.send_response(502, _NGINX_502, "text/html", {"Server": "nginx"})
+
+
+@_behaviour("json_500")
+def _json_500(conn: _Connection, request: ReceivedRequest) -> None:
+    """The OpenAI-style generic server error."""
+    body = _error_envelope("The server had an error while processing your request.", "server_error", None)
+    conn.send_response(500, body, "application/json")
+
+
+@_behaviour("rate_limited")
+def _rate_limited(conn: _Connection, request: ReceivedRequest, *, retry_after: str | None = "7") -> None:
+    """OpenAI's 429 for requests-per-minute; `retry_after=None` omits the Retry-After header."""
+    message = "Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again."
+    headers = {"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0"}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    conn.send_response(
+        429, _error_envelope(message, "requests", "rate_limit_exceeded"), "application/json", headers
+    )
+
+
+@_behaviour("status")
+def _status(
+    conn: _Connection,
+    request: ReceivedRequest,
+    *,
+    status: int = 401,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Any canned response; the default is OpenAI's 401 for a wrong API key."""
+    if body is None:
+        message = "Incorrect API key provided: sk-test. You can find your API key at platform.openai.com."
+        body = _error_envelope(message, "invalid_request_error", "invalid_api_key")
+    conn.send_response(status, body, content_type, headers or {})
+
+
+@_behaviour("redirect")
+def _redirect(conn: _Connection, request: ReceivedRequest, *, location: str, status: int = 307) -> None:
+    """A moved endpoint or a hostile redirect (credential leak test); a same-server target path gets a 200."""
+    if location.startswith("/") and request.path.split("?")[0] == location.split("?")[0]:
+        conn.send_response(200, CHAT_COMPLETION, "application/json")
+    else:
+        conn.send_response(status, b"", None, {"Location": location})
+
+
+@_behaviour("sse")
+def _sse(
+    conn: _Connection,
+    request: ReceivedRequest,
+    *,
+    events: list[bytes],
+    delay_s: float = 0.0,
+    cut: bool = False,
+) -> None:
+    """A streaming completion, one write per event; `cut=True` drops the connection before the terminator."""
+    conn.send_head(
+        200,
+        {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Transfer-Encoding": "chunked"},
+    )
+    for index, event in enumerate(events):
+        if index and delay_s:
+            conn.sleep(delay_s)
+        conn.send_chunk(event)
+    if not cut:
+        conn.send(b"0\r\n\r\n")
+
+
+@_behaviour("accept_then_close", reads_request=False)
+def _accept_then_close(conn: _Connection, request: None, *, reset: bool = False) -> None:
+    """A crashing worker or overloaded load balancer: accept, then close (FIN, or RST with `reset=True`)."""
+    if reset:
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@_behaviour("slow_headers")
+def _slow_headers(conn: _Connection, request: ReceivedRequest, *, delay_s: float = 1.0) -> None:
+    """A slow model: after the whole request is read, wait `delay_s`, then answer a small JSON 200."""
+    conn.sleep(delay_s)
+    conn.send_response(200, CHAT_COMPLETION, "application/json")
+
+
+BEHAVIOURS: tuple[str, ...] = ("refused", *sorted(_REGISTRY))
+
+
+# --- the server -----------------------------------------------------------------------------------------
+
+
+class HostileServer:
+    """A loopback HTTP/1.1 server that misbehaves in one named way; see `BEHAVIOURS`."""
+
+    refused_url = staticmethod(refused_url)
+
+    def __init__(self, behaviour: str, **options: Any) -> None:
+        if behaviour == "refused":
+            raise ValueError("'refused' is not a server: use HostileServer.refused_url() for a dead port")
+        if behaviour not in _REGISTRY:
+            raise ValueError(f"unknown behaviour {behaviour!r}; choose one of {', '.join(BEHAVIOURS)}")
+        self.behaviour = behaviour
+        self.options = options
+        self._handler, self._reads_request = _REGISTRY[behaviour]
+        try:
+            inspect.signature(self._handler).bind(None, None, **options)
+        except TypeError as exc:
+            raise TypeError(f"HostileServer({behaviour!r}): {exc}") from None
+        self._stopping = threading.Event()
+        self._changed = threading.Condition()  # guards everything below
+        self._requests: list[ReceivedRequest] = []
+        self._errors: list[BaseException] = []
+        self._clients: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"hostile-{behaviour}", daemon=True)
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        """A snapshot of the requests read so far, in arrival order."""
+        with self._changed:
+            return list(self._requests)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Unexpected exceptions in handlers (bugs in this module, not client behaviour)."""
+        with self._changed:
+            return list(self._errors)
+
+    @property
+    def open_connections(self) -> int:
+        with self._changed:
+            return len(self._threads)
+
+    def wait_for_requests(self, count: int = 1, timeout: float = 2.0) -> list[ReceivedRequest]:
+        """Block until `count` requests have been read; raise TimeoutError otherwise."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout):
+                raise TimeoutError(
+                    f"{self.behaviour}: {len(self._requests)} of {count} requests after {timeout}s"
+                )
+            return list(self._requests)
+
+    def start(self) -> HostileServer:
+        self._listener.listen(64)
+        self._listener.settimeout(_POLL_S)
+        self._acceptor.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, shut every client socket down and wait (< 1 s) for handler threads to end."""
+        deadline = time.monotonic() + _STOP_DEADLINE_S
+        self._stopping.set()
+        with self._changed:
+            for sock in self._clients:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            threads = [*self._threads]
+        if self._acceptor.is_alive():
+            self._acceptor.join(max(0.0, deadline - time.monotonic()))
+        else:
+            self._listener.close()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> HostileServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _accept_loop(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    sock, _ = self._listener.accept()
+                except TimeoutError:
+                    continue
+                sock.settimeout(_POLL_S)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+                with self._changed:
+                    if self._stopping.is_set():
+                        sock.close()
+                        break
+                    self._clients.add(sock)
+                    self._threads.add(thread)
+                thread.start()
+        finally:
+            self._listener.close()
+
+    def _serve(self, sock: socket.socket) -> None:
+        conn = _Connection(sock, self._stopping)
+        try:
+            request = None
+            if self._reads_request:
+                request = _read_request(conn)
+                with self._changed:
+                    self._requests.append(request)
+                    self._changed.notify_all()
+            self._handler(conn, request, **self.options)
+        except (_EndConnection, OSError):
+            pass  # the client left or the server is stopping: both are part of the game
+        except Exception as exc:
+            with self._changed:
+                self._errors.append(exc)
+        finally:
+            with self._changed:
+                self._clients.discard(sock)
+                self._threads.discard(threading.current_thread())
+            sock.close()

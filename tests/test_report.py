@@ -1,0 +1,217 @@
+"""`workbench audit` end to end: papermill executes the notebook, the HTML is rendered and opened offline."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.browser import dump_dom
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+KEY_CANARY = "sk-canary-0f9e8d7c6b5a49382716a5b4c3d2e1f0"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Audit:
+    workdir: Path
+    done: subprocess.CompletedProcess[str]
+
+    @property
+    def html(self) -> Path:
+        (path,) = self.workdir.glob("reports/*/*-contract_audit.html")
+        return path
+
+    @property
+    def notebook(self) -> Path:
+        (path,) = self.workdir.glob("reports/*/*-contract_audit.ipynb")
+        return path
+
+
+def run_audit(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "audit", "--notebooks", str(NOTEBOOKS), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
+    """One real audit of the embedded default (plus a keyed environment, to prove no key leaks)."""
+    workdir = tmp_path_factory.mktemp("audit")
+    (workdir / "data").mkdir()
+    config = (ROOT / "data" / "environments.toml").read_text()
+    config += '\n[environments.keyed]\nbase_url = "embedded"\napi_key_env = "WB_CANARY_KEY"\n'
+    (workdir / "data" / "environments.toml").write_text(config)
+    yield Audit(workdir, run_audit(workdir, env={"WB_CANARY_KEY": KEY_CANARY}))
+
+
+def test_audit_exits_1_and_prints_verdicts_and_paths(audit: Audit) -> None:
+    assert audit.done.returncode == 1, audit.done.stderr
+    out = audit.done.stdout
+    assert "reference: ready" in out and "reference-drifted: not ready" in out and "keyed: ready" in out
+    assert f"report: {audit.html.relative_to(audit.workdir)}" in out
+    assert "index:  reports/index.html" in out
+
+
+def test_report_lands_in_a_dated_folder(audit: Audit) -> None:
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", audit.html.parent.name)
+    assert re.fullmatch(r"\d{6}-contract_audit\.html", audit.html.name)
+    assert audit.notebook.with_suffix(".html") == audit.html
+
+
+def test_output_notebook_carries_parameters_but_no_secret(audit: Audit) -> None:
+    notebook = nbformat.read(audit.notebook, as_version=4)
+    parameters = notebook.metadata["papermill"]["parameters"]
+    assert set(parameters) == {"run_id", "environments", "config_path", "store_url"}
+    assert parameters["environments"] == ["reference", "reference-drifted", "keyed"]
+    errors = [
+        o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors
+
+
+def test_no_key_in_anything_the_audit_wrote_or_printed(audit: Audit) -> None:
+    assert KEY_CANARY not in audit.done.stdout + audit.done.stderr
+    for path in audit.workdir.rglob("*"):
+        if path.is_file():
+            assert KEY_CANARY.encode() not in path.read_bytes(), path
+
+
+def test_html_has_no_code_and_no_external_resource(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    assert not soup.select(".jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt, div.highlight")
+    assert "import workbench" not in soup.get_text()
+    for tag, attribute in (
+        ("script", "src"),
+        ("link", "href"),
+        ("img", "src"),
+        ("iframe", "src"),
+        ("source", "src"),
+        ("video", "src"),
+        ("audio", "src"),
+    ):
+        for element in soup.find_all(tag):
+            value = element.get(attribute)
+            assert value is None or value.startswith("data:"), f"<{tag} {attribute}={value!r}>"
+    for style in soup.find_all("style"):
+        assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", style.get_text()), "external CSS resource"
+
+
+def test_html_shows_the_verdict_table(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    headings = [h.get_text(strip=True) for h in soup.find_all(["h1", "h2"])]
+    expected = ["Contract audit", "Verdict per environment", "Contract areas \u00d7 environments"]
+    assert [heading.rstrip("¶") for heading in headings[:3]] == expected
+    heading = soup.find(lambda tag: tag.name == "h2" and "Verdict per environment" in tag.get_text())
+    table = heading.find_next("table")
+    rows = {
+        cells[0]: cells[1]
+        for cells in ([td.get_text(strip=True) for td in tr.find_all("td")] for tr in table.find_all("tr"))
+        if cells
+    }
+    assert rows == {"reference": "ready", "reference-drifted": "not ready", "keyed": "ready"}
+    for symptom in ("parser", "auth", "validation", "transport"):
+        assert symptom in table.get_text()
+
+
+def test_html_charts_have_a_static_rendering(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    charts = soup.select("div.wb-chart")
+    assert len(charts) == 2
+    for chart in charts:
+        image = chart.select_one("img.wb-chart-static")
+        assert image is not None and image["src"].startswith("data:image/svg+xml;base64,")
+
+
+def test_index_lists_the_report_with_its_verdicts(audit: Audit) -> None:
+    soup = BeautifulSoup((audit.workdir / "reports" / "index.html").read_text(), "html.parser")
+    link = soup.find("a", href=re.compile(r"contract_audit\.html$"))
+    assert link is not None and (audit.workdir / "reports" / link["href"]).exists()
+    text = soup.get_text(" ")
+    assert "reference: ready" in text and "reference-drifted: not ready" in text
+
+
+def test_a_real_browser_draws_the_charts_offline(audit: Audit) -> None:
+    dom = dump_dom(audit.html)
+    soup = BeautifulSoup(dom, "html.parser")
+    drawn = soup.select("div.wb-chart svg.marks")
+    assert len(drawn) == 2, "vega-embed did not draw the charts (offline, from the inlined bundle)"
+    for svg in drawn:
+        assert svg.select("path, rect"), "a chart with no marks"
+    assert "Error loading script" not in soup.get_text()
+
+
+def test_a_failing_notebook_keeps_its_output_and_names_the_cell(tmp_path: Path) -> None:
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    notebook = nbformat.read(NOTEBOOKS / "contract_audit.ipynb", as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')"))
+    nbformat.write(notebook, broken / "contract_audit.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "audit", "--env", "reference", "--notebooks", str(broken)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    match = re.search(r"cell (\d+) of (\S+) .*RuntimeError: deliberate failure", done.stderr)
+    assert match, done.stderr
+    (output,) = tmp_path.glob("reports/*/*-contract_audit.ipynb")
+    assert match.group(2) == str(output.relative_to(tmp_path))
+    failed_cell = nbformat.read(output, as_version=4).cells[int(match.group(1))]
+    assert "deliberate failure" in failed_cell.source and failed_cell.outputs[0].output_type == "error"
+    manifest = json.loads(next(tmp_path.glob("reports/*/*-audit.json")).read_text())
+    assert manifest["status"] == "failed" and manifest["reports"][0]["error"]
+    assert "failed" in (tmp_path / "reports" / "index.html").read_text()
+
+
+def test_the_notebook_runs_top_to_bottom_with_its_defaults(tmp_path: Path) -> None:
+    """As in JupyterLab: no parameters injected, so it probes the embedded default itself."""
+    import papermill
+
+    from workbench._report import ensure_kernel
+
+    output = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "contract_audit.ipynb"),
+        str(output),
+        kernel_name=ensure_kernel(),
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    text = output.read_text()
+    assert "**reference-drifted**: NOT READY" in text
+    assert (tmp_path / "data" / "history.sqlite").exists()
+
+
+def test_the_project_kernel_is_registered() -> None:
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter"), "kernelspec", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    specs = json.loads(listed.stdout)["kernelspecs"]
+    assert "contract-workbench" in specs
+    assert specs["contract-workbench"]["spec"]["argv"][0] == sys.executable
