@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 KEY_CANARY = "sk-canary-7d1f3a9b5c2e4f60a8b1c3d5e7f9a1b3"
+# no fixtures captured yet; an embedded endpoint has no quota or billing to confirm
+SKIPPED_WITHOUT_SETUP = ("response.fixture_replay", "limits.operator_confirmation")
 
 
 def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -29,7 +31,7 @@ def test_probe_json_is_one_array_of_records(workdir: Path) -> None:
     done = workbench("probe", "--env", "reference", "--format", "json", cwd=workdir)
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)
-    assert isinstance(records, list) and len(records) == 7
+    assert isinstance(records, list) and len(records) == 11
     expected_keys = {
         "run_id",
         "env",
@@ -45,7 +47,8 @@ def test_probe_json_is_one_array_of_records(workdir: Path) -> None:
     }
     for record in records:
         assert expected_keys <= record.keys()
-        assert record["env"] == "reference" and record["outcome"] == "pass"
+        assert record["env"] == "reference"
+        assert record["outcome"] == ("skip" if record["probe"] in SKIPPED_WITHOUT_SETUP else "pass"), record
     assert len({record["run_id"] for record in records}) == 1
     assert (workdir / "data" / "history.sqlite").exists()  # the default store, relative to the working dir
 
@@ -57,7 +60,7 @@ def test_probe_table_exits_1_on_a_contract_failure_and_says_what_to_do(workdir: 
     assert "reference-drifted: not ready" in done.stdout
     assert "auth.missing_key: auth" in done.stdout
     assert "next:" in done.stdout
-    assert "[14/14]" in done.stderr  # progress, one line per result when not on a terminal
+    assert "[22/22]" in done.stderr  # progress, one line per result when not on a terminal
 
 
 def test_a_single_probe_can_be_selected(workdir: Path) -> None:
@@ -136,3 +139,128 @@ def test_version_and_help(workdir: Path) -> None:
     helped = workbench("--help", cwd=workdir)
     for verb in ("audit", "probe", "serve"):
         assert verb in helped.stdout
+
+
+FIXTURES = Path(__file__).parent / "data" / "classify"
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "symptom", "retryable"),
+    [
+        pytest.param(
+            "openai_rate_limit_429.json",
+            ("--status", "429", "--header", "Retry-After: 20"),
+            "rate_limit",
+            True,
+            id="rate-limit",
+        ),
+        pytest.param(
+            "openai_insufficient_quota_429.json", ("--status", "429"), "rate_limit", False, id="quota"
+        ),
+        pytest.param("openai_stream_include_usage.sse", (), "none", False, id="stream-by-extension"),
+        pytest.param("nginx_502_bad_gateway.html", ("--status", "502"), "transport", True, id="html-gateway"),
+    ],
+)
+def test_classify_prints_the_class_as_json(
+    workdir: Path, name: str, args: tuple[str, ...], symptom: str, retryable: bool
+) -> None:
+    done = workbench("classify", str(FIXTURES / name), *args, cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert set(printed) >= {"symptom", "retryable", "action", "content", "detail"}
+    assert (printed["symptom"], printed["retryable"]) == (symptom, retryable)
+    if symptom == "none":
+        assert printed["content"]
+    if "Retry-After: 20" in args:
+        assert printed["retry_after_s"] == 20
+
+
+def test_classify_a_missing_file_is_exit_2(workdir: Path) -> None:
+    done = workbench("classify", "nowhere.json", cwd=workdir)
+    assert done.returncode == 2 and "nowhere.json: cannot read" in done.stderr
+
+
+def test_compare_reports_drift_between_two_runs_and_exits_1(workdir: Path) -> None:
+    (workdir / "a.toml").write_text('[environments.gw]\nbase_url = "embedded"\n')
+    (workdir / "b.toml").write_text(
+        '[environments.gw]\nbase_url = "embedded"\nscenario = ["missing-usage", "slow"]\nlatency_ms = 600\n'
+    )
+    runs = []
+    for name in ("a.toml", "b.toml", "b.toml"):
+        done = workbench(
+            "probe", "--config", name, "--probe", "endpoint.minimal", "--format", "json", cwd=workdir
+        )
+        runs.append(json.loads(done.stdout)[0]["run_id"])
+    drifted = workbench("compare", runs[0], runs[1], cwd=workdir)
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert "removed usage" in drifted.stdout and "latency <100 ms -> 0.5-2 s" in drifted.stdout
+    same = workbench("compare", runs[1], runs[2], cwd=workdir)
+    assert same.returncode == 0 and "no drift" in same.stdout
+    unknown = workbench("compare", runs[0], "nope", cwd=workdir)
+    assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
+
+
+def test_confirm_records_and_the_limits_probe_reads_it(workdir: Path) -> None:
+    from workbench import EmbeddedEndpoint
+
+    with EmbeddedEndpoint(api_key=KEY_CANARY) as endpoint:
+        (workdir / "env.toml").write_text(
+            f'[environments.stage]\nbase_url = "{endpoint.base_url}"\napi_key_env = "WB_TEST_KEY"\n'
+            'model = "wb-reference-1"\n'
+        )
+        env = {"WB_TEST_KEY": KEY_CANARY}
+
+        def limits() -> dict[str, str]:
+            done = workbench(
+                "probe",
+                "--config",
+                "env.toml",
+                "--probe",
+                "limits.operator_confirmation",
+                "--format",
+                "json",
+                cwd=workdir,
+                env=env,
+            )
+            return json.loads(done.stdout)[0] | {"rc": done.returncode}
+
+        pending = limits()
+        assert (pending["outcome"], pending["rc"]) == ("needs_operator", 1)
+        assert "workbench confirm rate-limits --env stage" in pending["detail"]
+        for item in ("rate-limits", "billing"):
+            done = workbench(
+                "confirm",
+                item,
+                "--env",
+                "stage",
+                "--by",
+                "ops-oncall",
+                "--note",
+                "checked console",
+                "--expires",
+                "30",
+                "--config",
+                "env.toml",
+                cwd=workdir,
+            )
+            assert done.returncode == 0 and "confirmed by ops-oncall" in done.stdout
+        confirmed = limits()
+        assert (confirmed["outcome"], confirmed["rc"]) == ("pass", 0)
+        assert "billing confirmed by ops-oncall" in confirmed["detail"]
+        bad = workbench(
+            "confirm", "vibes", "--env", "stage", "--by", "x", "--config", "env.toml", cwd=workdir
+        )
+        assert bad.returncode == 2 and "unknown confirmation item 'vibes'" in bad.stderr
+
+
+def test_fixtures_capture_then_probe_replays_them(workdir: Path) -> None:
+    done = workbench("fixtures", "capture", "--env", "reference", "--release", "2026.11", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert (workdir / "data" / "fixtures" / "reference" / "2026.11" / "stream_minimal.sse").exists()
+    refused = workbench("fixtures", "capture", "--env", "reference-drifted", "--release", "x", cwd=workdir)
+    assert refused.returncode == 1 and "not known-good" in refused.stderr
+    assert not (workdir / "data" / "fixtures" / "reference-drifted").exists()
+    replay = workbench(
+        "probe", "--env", "reference", "--probe", "response.fixture_replay", "--format", "json", cwd=workdir
+    )
+    assert json.loads(replay.stdout)[0]["outcome"] == "pass"

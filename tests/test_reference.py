@@ -19,6 +19,7 @@ import openai
 import pytest
 from bs4 import BeautifulSoup
 from openai import OpenAI
+from openai.types.chat import ChatCompletionChunk
 
 from workbench._reference import EmbeddedEndpoint, serve_forever
 from workbench._reference_server import REPLIES
@@ -75,16 +76,26 @@ def chat(
     return http.post(endpoint.base_url + CHAT, json=body, headers=headers)
 
 
-def sse_data(response: httpx.Response) -> list[str]:
-    """The `data:` payloads of an SSE body, in order (parsed by hand, not by the code under test)."""
+def sse_events(response: httpx.Response) -> list[tuple[str | None, str]]:
+    """(event name, data) per SSE event, in order (parsed by hand, not by the code under test)."""
     assert response.headers["content-type"].startswith("text/event-stream")
-    events = [block for block in response.text.split("\n\n") if block.strip()]
-    payloads = []
-    for block in events:
-        lines = [line for line in block.split("\n") if not line.startswith(":")]
-        assert all(line.startswith("data: ") for line in lines), block
-        payloads.append("\n".join(line.removeprefix("data: ") for line in lines))
-    return payloads
+    events: list[tuple[str | None, str]] = []
+    for block in response.text.split("\n\n"):
+        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
+        if not lines:
+            continue
+        names = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+        data = [line.removeprefix("data: ") for line in lines if line.startswith("data: ")]
+        assert len(names) + len(data) == len(lines) and len(names) <= 1 and data, block
+        events.append((names[0] if names else None, "\n".join(data)))
+    return events
+
+
+def sse_data(response: httpx.Response) -> list[str]:
+    """The `data:` payloads of an SSE body that has only unnamed (`message`) events."""
+    events = sse_events(response)
+    assert all(name is None for name, _ in events), events
+    return [data for _, data in events]
 
 
 def chunks(payloads: list[str]) -> list[dict[str, Any]]:
@@ -485,6 +496,9 @@ def test_no_models_is_refused() -> None:
         pytest.param(
             (Scenario.AUTH_NOT_ENFORCED, Scenario.LENIENT_VALIDATION), id="auth-not-enforced+lenient"
         ),
+        pytest.param(
+            (Scenario.FLAT_ERRORS, Scenario.STREAM_ERROR_IN_200, Scenario.USAGE_EVERY_CHUNK), id="flat+stream"
+        ),
     ],
 )
 def test_no_key_in_any_response_and_every_response_has_a_request_id(
@@ -669,6 +683,210 @@ def test_scenarios_compose(http: httpx.Client, endpoints: Endpoints) -> None:
     assert malformed.status_code == 400 and malformed.headers["content-type"].startswith("text/html")
 
 
+def test_stream_error_in_200(http: httpx.Client, endpoints: Endpoints) -> None:
+    endpoint = endpoints(Scenario.STREAM_ERROR_IN_200)
+    full = chat(http, endpoint).json()  # non-streaming is untouched
+    reply = full["choices"][0]["message"]["content"]
+    assert reply in REPLIES and full["choices"][0]["finish_reason"] == "stop"
+    assert full["usage"]["completion_tokens"] == len(reply.split())
+    response = chat(http, endpoint, stream=True)
+    assert response.status_code == 200
+    assert response.text.endswith("\n\n")
+    events = sse_events(response)
+    assert [name for name, _ in events] == [None, None, None, "error"]
+    role, *words = (json.loads(data) for _, data in events[:3])
+    assert role["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
+    assert all(c["choices"][0]["finish_reason"] is None for c in (role, *words))
+    assert "".join(c["choices"][0]["delta"]["content"] for c in words) == " ".join(reply.split()[:2])
+    error = json.loads(events[-1][1])
+    assert list(error) == ["error"] and set(error["error"]) == {"message", "type", "code"}
+    assert (error["error"]["type"], error["error"]["code"]) == ("server_error", "upstream_error")
+    assert isinstance(error["error"]["message"], str) and error["error"]["message"]
+    assert "[DONE]" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        pytest.param({"n": 2, "stream_options": {"include_usage": True}}, 2, id="n-2-include-usage"),
+        pytest.param({"max_tokens": 1}, 1, id="one-word-reply"),
+    ],
+)
+def test_stream_error_in_200_cuts_the_first_choice(
+    http: httpx.Client, endpoints: Endpoints, fields: dict[str, Any], words: int
+) -> None:
+    events = sse_events(chat(http, endpoints(Scenario.STREAM_ERROR_IN_200), stream=True, **fields))
+    assert [name for name, _ in events] == [None] * (1 + words) + ["error"]
+    parsed = [json.loads(data) for _, data in events[:-1]]
+    assert {c["choices"][0]["index"] for c in parsed} == {0}  # the second choice never starts
+    expect_usage = "stream_options" in fields  # include_usage: `usage: null` as usual, never the usage chunk
+    assert all(("usage" in c and c["usage"] is None) if expect_usage else "usage" not in c for c in parsed)
+
+
+def test_stream_error_in_200_composes_with_usage_every_chunk(
+    http: httpx.Client, endpoints: Endpoints
+) -> None:
+    events = sse_events(
+        chat(http, endpoints(Scenario.STREAM_ERROR_IN_200, Scenario.USAGE_EVERY_CHUNK), stream=True)
+    )
+    assert [name for name, _ in events] == [None, None, None, "error"]
+    counts = [json.loads(data)["usage"]["completion_tokens"] for _, data in events[:-1]]
+    assert counts == [0, 1, 2]
+    assert json.loads(events[-1][1])["error"]["code"] == "upstream_error"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param(None, id="not-asked"),
+        pytest.param({"include_usage": False}, id="declined"),
+        pytest.param({"include_usage": True}, id="asked"),
+    ],
+)
+def test_usage_every_chunk(http: httpx.Client, endpoints: Endpoints, options: dict[str, bool] | None) -> None:
+    endpoint = endpoints(Scenario.USAGE_EVERY_CHUNK)
+    full = chat(http, endpoint).json()  # non-streaming is untouched
+    assert list(full) == list(chat(http, endpoints()).json())
+    fields: dict[str, Any] = {"stream": True} | ({"stream_options": options} if options is not None else {})
+    payloads = sse_data(chat(http, endpoint, **fields))
+    assert payloads[-1] == "[DONE]"
+    parsed = chunks(payloads)
+    assert all(c["choices"] for c in parsed)  # no usage-only `choices: []` chunk
+    usages = [c["usage"] for c in parsed]
+    prompt = len(MESSAGES[0]["content"].split())
+    assert all(u["prompt_tokens"] == prompt for u in usages)
+    assert all(u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] for u in usages)
+    words = len(full["choices"][0]["message"]["content"].split())
+    assert [u["completion_tokens"] for u in usages] == [0, *range(1, words + 1), words]  # role .. finish
+    assert usages[-1] == full["usage"]
+
+
+def test_usage_every_chunk_runs_across_choices_and_composes_with_stream_without_done(
+    http: httpx.Client, endpoints: Endpoints
+) -> None:
+    endpoint = endpoints(Scenario.USAGE_EVERY_CHUNK, Scenario.STREAM_WITHOUT_DONE)
+    payloads = sse_data(chat(http, endpoint, stream=True, n=2))
+    assert "[DONE]" not in payloads
+    parsed = chunks(payloads)
+    counts = [c["usage"]["completion_tokens"] for c in parsed]
+    assert counts == sorted(counts) and counts[0] == 0
+    last = parsed[-1]  # the finish chunk of the second choice carries the whole count
+    assert last["choices"][0]["index"] == 1 and last["choices"][0]["finish_reason"] == "stop"
+    assert last["usage"] == chat(http, endpoint, n=2).json()["usage"]
+
+
+FLAT_CASES = [
+    # id, request, status, type, param
+    ("401-wrong-key", {"key": WRONG_KEY}, 401, "AuthenticationError", None),
+    ("401-no-key", {"key": None}, 401, "AuthenticationError", None),
+    ("400-json", {"body": b"{bad"}, 400, "BadRequestError", None),
+    ("400-validation", {"temperature": 5}, 400, "BadRequestError", "temperature"),
+    ("400-missing", {"body": {"model": MODEL}}, 400, "BadRequestError", "messages"),
+    ("404-model", {"body": {"model": "nope", "messages": MESSAGES}}, 404, "NotFoundError", "model"),
+]  # fmt: skip
+
+
+def assert_flat_error(response: httpx.Response, status: int, type_: str, param: str | None) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert list(body) == ["object", "message", "type", "param", "code"]
+    assert (body["object"], body["type"], body["param"]) == ("error", type_, param)
+    assert type(body["code"]) is int and body["code"] == status
+    assert isinstance(body["message"], str) and body["message"]
+    return str(body["message"])
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "type_", "param"), [pytest.param(*case[1:], id=case[0]) for case in FLAT_CASES]
+)
+def test_flat_errors(
+    http: httpx.Client,
+    endpoints: Endpoints,
+    request_: dict[str, Any],
+    status: int,
+    type_: str,
+    param: str | None,
+) -> None:
+    message = assert_flat_error(chat(http, endpoints(Scenario.FLAT_ERRORS), **request_), status, type_, param)
+    conformant = chat(http, endpoints(), **request_).json()["error"]
+    assert message == conformant["message"]  # same status, same words: only the shape drifts
+
+
+def test_flat_errors_cover_routing_but_not_success(http: httpx.Client, endpoints: Endpoints) -> None:
+    endpoint = endpoints(Scenario.FLAT_ERRORS)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    assert_flat_error(http.post(endpoint.base_url + "/v1/nope", headers=headers), 404, "NotFoundError", None)
+    wrong_method = http.get(endpoint.base_url + CHAT, headers=headers)
+    assert_flat_error(wrong_method, 405, "MethodNotAllowedError", None)
+    assert wrong_method.headers["allow"]
+    ok = chat(http, endpoint)
+    assert list(ok.json()) == list(chat(http, endpoints()).json())
+    assert ok.json()["choices"][0]["message"]["content"] in REPLIES
+    assert sse_data(chat(http, endpoint, stream=True))[-1] == "[DONE]"
+
+
+def test_flat_errors_compose_with_auth_not_enforced(http: httpx.Client, endpoints: Endpoints) -> None:
+    endpoint = endpoints(Scenario.FLAT_ERRORS, Scenario.AUTH_NOT_ENFORCED)
+    assert chat(http, endpoint, key=WRONG_KEY).status_code == 200
+    assert_flat_error(
+        chat(http, endpoint, key=WRONG_KEY, temperature=5), 400, "BadRequestError", "temperature"
+    )
+    missing = chat(http, endpoint, {"model": "nope", "messages": MESSAGES}, key=None)
+    assert_flat_error(missing, 404, "NotFoundError", "model")
+
+
+def test_content_array(http: httpx.Client, endpoints: Endpoints) -> None:
+    endpoint = endpoints(Scenario.CONTENT_ARRAY)
+    body = chat(http, endpoint).json()
+    [choice] = body["choices"]
+    message = choice["message"]
+    assert set(message) == {"role", "content", "refusal"} and message["refusal"] is None
+    parts = message["content"]
+    assert isinstance(parts, list) and len(parts) == 2
+    assert all(list(part) == ["type", "text"] and part["type"] == "text" and part["text"] for part in parts)
+    text = "".join(part["text"] for part in parts)
+    assert text in REPLIES
+    assert body["usage"]["completion_tokens"] == len(text.split())
+    parsed = chunks(sse_data(chat(http, endpoint, stream=True)))  # streaming keeps string deltas
+    deltas = [c["choices"][0]["delta"] for c in parsed]
+    assert all(isinstance(d["content"], str) for d in deltas if "content" in d)
+    assert "".join(d.get("content", "") for d in deltas) == text
+
+
+@pytest.mark.parametrize(
+    "fields", [pytest.param({"max_tokens": 1}, id="one-word"), pytest.param({"n": 2}, id="n-2")]
+)
+def test_content_array_always_has_two_parts(
+    http: httpx.Client, endpoints: Endpoints, fields: dict[str, Any]
+) -> None:
+    reference = chat(http, endpoints(), **fields).json()["choices"]
+    drifted = chat(http, endpoints(Scenario.CONTENT_ARRAY), **fields).json()["choices"]
+    assert len(drifted) == len(reference)
+    for plain, parts in zip(reference, drifted, strict=True):
+        assert len(parts["message"]["content"]) == 2
+        assert "".join(p["text"] for p in parts["message"]["content"]) == plain["message"]["content"]
+
+
+def test_content_array_composes_with_missing_usage(http: httpx.Client, endpoints: Endpoints) -> None:
+    endpoint = endpoints(Scenario.CONTENT_ARRAY, Scenario.MISSING_USAGE)
+    body = chat(http, endpoint).json()
+    assert "usage" not in body
+    assert "".join(p["text"] for p in body["choices"][0]["message"]["content"]) in REPLIES
+    parsed = chunks(sse_data(chat(http, endpoint, stream=True, stream_options={"include_usage": True})))
+    assert all("usage" not in c and c["choices"] for c in parsed)
+
+
+def test_precedence_when_new_scenarios_contradict(http: httpx.Client, endpoints: Endpoints) -> None:
+    """Contradictory pairs resolve one way: HTML over flat, no usage over running usage, text over parts."""
+    html = chat(http, endpoints(Scenario.FLAT_ERRORS, Scenario.GATEWAY_HTML_ERRORS), key=WRONG_KEY)
+    assert html.status_code == 401 and html.headers["content-type"].startswith("text/html")
+    no_usage = endpoints(Scenario.USAGE_EVERY_CHUNK, Scenario.MISSING_USAGE)
+    assert all("usage" not in c for c in chunks(sse_data(chat(http, no_usage, stream=True))))
+    moved = chat(http, endpoints(Scenario.CONTENT_ARRAY, Scenario.CONTENT_MOVED)).json()["choices"][0]
+    assert "message" not in moved and moved["text"] in REPLIES
+
+
 # --- lifecycle -------------------------------------------------------------------------------------
 
 
@@ -826,3 +1044,79 @@ def test_openai_client_raises_for_errors(client: OpenAI, conformant: EmbeddedEnd
     with pytest.raises(openai.NotFoundError) as missing:
         client.chat.completions.create(model="gpt-nope", messages=MESSAGES)
     assert missing.value.code == "model_not_found"
+
+
+@pytest.fixture(scope="module")
+def sdk(http: httpx.Client) -> Callable[[EmbeddedEndpoint], OpenAI]:
+    """The official client for any endpoint, over the module's plain transport, never retrying."""
+    return lambda endpoint: OpenAI(
+        base_url=endpoint.base_url + "/v1", api_key=KEY, max_retries=0, http_client=http
+    )
+
+
+def test_openai_client_passes_a_content_array_through_unvalidated(
+    sdk: Callable[[EmbeddedEndpoint], OpenAI], endpoints: Endpoints
+) -> None:
+    """`message.content` is typed `str | None`, but the SDK builds models without validation."""
+    completion = sdk(endpoints(Scenario.CONTENT_ARRAY)).chat.completions.create(
+        model=MODEL, messages=MESSAGES
+    )
+    content: object = completion.choices[0].message.content
+    assert isinstance(content, list) and len(content) == 2
+    assert all(type(part) is dict and part["type"] == "text" for part in content)  # plain dicts, no models
+    assert "".join(part["text"] for part in content) in REPLIES
+
+
+def test_openai_client_raises_api_error_for_an_error_event_in_a_200_stream(
+    sdk: Callable[[EmbeddedEndpoint], OpenAI], endpoints: Endpoints
+) -> None:
+    """The SDK ignores the `event: error` name but raises for the `error` key in its data."""
+    client = sdk(endpoints(Scenario.STREAM_ERROR_IN_200))
+    expected = client.chat.completions.create(model=MODEL, messages=MESSAGES).choices[0].message.content
+    assert expected is not None
+    received: list[ChatCompletionChunk] = []
+    with pytest.raises(openai.APIError) as failure:
+        for chunk in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True):
+            received.append(chunk)
+    assert type(failure.value) is openai.APIError  # not an APIStatusError: the status was 200
+    assert not isinstance(failure.value, openai.APIConnectionError)
+    assert failure.value.message == "The upstream model failed while generating the response."
+    assert (failure.value.code, failure.value.type) == ("upstream_error", "server_error")
+    assert failure.value.param is None
+    assert failure.value.body == {
+        "message": failure.value.message, "type": "server_error", "code": "upstream_error"
+    }  # fmt: skip
+    assert len(received) == 3  # role and two words were delivered before the raise
+    assert "".join(c.choices[0].delta.content or "" for c in received) == " ".join(expected.split()[:2])
+
+
+def test_openai_client_reads_flat_errors_by_status_and_stringifies_the_code(
+    sdk: Callable[[EmbeddedEndpoint], OpenAI], endpoints: Endpoints
+) -> None:
+    client = sdk(endpoints(Scenario.FLAT_ERRORS))
+    with pytest.raises(openai.AuthenticationError) as auth:
+        client.with_options(api_key=WRONG_KEY).chat.completions.create(model=MODEL, messages=MESSAGES)
+    assert auth.value.code == "401" and auth.value.type == "AuthenticationError"  # str(401): no longer an int
+    body = auth.value.body  # the whole flat body: there is no `error` key to unwrap
+    assert isinstance(body, dict) and (body["object"], body["code"]) == ("error", 401)
+    assert "Incorrect API key" in auth.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, temperature=5)
+    assert (bad.value.param, bad.value.code) == ("temperature", "400")
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="gpt-nope", messages=MESSAGES)
+    assert (missing.value.param, missing.value.code) == ("model", "404")
+
+
+def test_openai_client_with_usage_every_chunk(
+    sdk: Callable[[EmbeddedEndpoint], OpenAI], endpoints: Endpoints
+) -> None:
+    stream = sdk(endpoints(Scenario.USAGE_EVERY_CHUNK)).chat.completions.create(
+        model=MODEL, messages=MESSAGES, stream=True
+    )
+    received = list(stream)
+    assert all(chunk.choices for chunk in received)  # no usage-only chunk
+    usages = [chunk.usage for chunk in received]
+    assert all(usage is not None for usage in usages)
+    counts = [usage.completion_tokens for usage in usages if usage is not None]
+    assert counts[0] == 0 and counts == sorted(counts) and counts[-1] == counts[-2] > 0  # role .. finish

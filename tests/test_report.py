@@ -134,6 +134,45 @@ def test_html_shows_the_verdict_table(audit: Audit) -> None:
         assert symptom in table.get_text()
 
 
+def section_after(soup: BeautifulSoup, title: str) -> str:
+    heading = soup.find(lambda tag: tag.name == "h2" and title in tag.get_text())
+    assert heading is not None, f"no section {title!r}"
+    texts = []
+    for sibling in heading.find_all_next():
+        if sibling.name == "h2":
+            break
+        texts.append(sibling.get_text(" ", strip=True))
+    return " ".join(texts)
+
+
+def test_html_shows_every_section_of_the_whole_contract(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    headings = [h.get_text(strip=True).rstrip("\u00b6") for h in soup.find_all("h2")]
+    assert headings == [
+        "Verdict per environment",
+        "Contract areas \u00d7 environments",
+        "Failures",
+        "Symptom classes \u00d7 environments",
+        "Outcomes by symptom class",
+        "Streaming",
+        "Parser robustness",
+        "Drift",
+        "Latency per probe",
+        "What to do next",
+        "Provenance",
+    ]
+    streaming = section_after(soup, "Streaming")
+    assert "reference-drifted" in streaming and "chunks" in streaming and "ttft_ms" in streaming
+    robustness = section_after(soup, "Parser robustness")
+    assert "usage" in robustness and "removed" in robustness and "extracted" in robustness
+    assert "choices[0].message.content" in robustness and "classified failure" in robustness
+    crosstab = section_after(soup, "Symptom classes")
+    for symptom in ("transport", "auth", "validation", "parser"):
+        assert symptom in crosstab
+    drift = section_after(soup, "Drift")
+    assert "reference-drifted" in drift and "removed" in drift  # the drifted gateway lost fields
+
+
 def test_html_charts_have_a_static_rendering(audit: Audit) -> None:
     soup = BeautifulSoup(audit.html.read_text(), "html.parser")
     charts = soup.select("div.wb-chart")

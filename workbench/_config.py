@@ -51,6 +51,7 @@ class Environment(_Strict):
     latency_ms: float = Field(default=0.0, ge=0, le=60_000)
     parser: str | None = None
     acceptance: str | None = None
+    baseline: str | None = None  # known-good fixtures: "RELEASE" or "ENV/RELEASE"; default the newest
     max_tokens: int = Field(default=16, ge=1, le=4096)
 
     @field_validator("base_url")
@@ -139,6 +140,7 @@ class Settings(_Strict):
 
     concurrency_per_env: int = Field(default=4, ge=1, le=64)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    fixtures_dir: Path = Path("data/fixtures")
 
 
 class _File(_Strict):
@@ -185,8 +187,8 @@ def default_config() -> Config:
     """The embedded default: a conformant and a drifted reference endpoint, no key, no network."""
     drift = ", ".join(f'"{scenario}"' for scenario in DRIFTED_DEFAULT)
     text = (
-        '[environments.reference]\nbase_url = "embedded"\nscenario = "conformant"\n\n'
-        f'[environments.reference-drifted]\nbase_url = "embedded"\nscenario = [{drift}]\n'
+        '[environments.reference]\nbase_url = "embedded"\nscenario = "conformant"\nstream = true\n\n'
+        f'[environments.reference-drifted]\nbase_url = "embedded"\nscenario = [{drift}]\nstream = true\n'
     )
     return parse_config(text, source=None)
 

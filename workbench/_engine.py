@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from . import __version__
+from ._acceptance import Acceptance, default_acceptance
 from ._client import ProbeClient
 from ._config import Config, Environment, check_keys_present
+from ._confirm import Confirmation, current_by_item
 from ._errors import UsageError
 from ._models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
-from ._parser import load_callable, reference_parser
+from ._parser import ResponseParser, load_callable, reference_parser
 from ._probes import CATALOG, Finding, Probe, ProbeContext, get_probe
 from ._store import HistoryStore, RunRecord
 from ._verdict import verdicts_for
@@ -42,13 +43,14 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 every environment ready, 1 a contract failure, 2 nothing could run."""
+        """0 every environment ready; 1 one is not (a failure, or an operator confirmation pending);
+        2 nothing could run anywhere."""
         statuses = {verdict.status for verdict in self.verdicts}
-        if VerdictStatus.NOT_READY in statuses:
-            return 1
         if statuses and statuses <= {VerdictStatus.READY}:
             return 0
-        return 2 if VerdictStatus.READY not in statuses else 1
+        if statuses and statuses <= {VerdictStatus.COULD_NOT_RUN}:
+            return 2
+        return 1
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -70,18 +72,33 @@ def plan_probes(probe_ids: Sequence[str] = ()) -> list[Probe]:
 
 @dataclass(frozen=True, slots=True)
 class RunPlan:
-    """A validated request: which environments, which probes. Built before anything is written."""
+    """A validated request: environments, probes, and each environment's parser and acceptance check.
+
+    Built before anything is written, so a bad name or an unimportable parser is exit 2, not a run.
+    """
 
     environments: tuple[Environment, ...]
     probes: tuple[Probe, ...]
     explicit: frozenset[str]
+    parsers: Mapping[str, ResponseParser]
+    acceptances: Mapping[str, Acceptance]
 
 
 def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[str] = ()) -> RunPlan:
-    """Validate environment names, probe ids and key variables; raises before any side effect."""
-    envs = config.select(env_names)
+    """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
+    envs = tuple(config.select(env_names))
     check_keys_present(config, envs)
-    return RunPlan(tuple(envs), tuple(plan_probes(probe_ids)), frozenset(probe_ids))
+    parsers = {
+        env.name: load_callable(env.parser, default=reference_parser, field=f"environments.{env.name}.parser")
+        for env in envs
+    }
+    acceptances = {
+        env.name: load_callable(
+            env.acceptance, default=default_acceptance, field=f"environments.{env.name}.acceptance"
+        )
+        for env in envs
+    }
+    return RunPlan(envs, tuple(plan_probes(probe_ids)), frozenset(probe_ids), parsers, acceptances)
 
 
 def run_probes(
@@ -96,113 +113,128 @@ def run_probes(
     run_id: str | None = None,
 ) -> RunSummary:
     """Probe the selected environments and store every result; safe to call inside Jupyter."""
-    envs = config.select(env_names)
-    check_keys_present(config, envs)
-    probes = plan_probes(probe_ids)
-    coroutine = _run(
+    plan = plan_run(config, env_names, probe_ids)
+    run = _Run(
         config,
-        envs,
-        probes,
+        plan,
         store=store,
         command=command,
         progress=progress,
-        explicit=frozenset(probe_ids),
         allow_negatives=allow_production_negatives,
         run_id=run_id or new_run_id(),
     )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coroutine)
+        return asyncio.run(run.execute())
     # Inside a running loop (a Jupyter kernel): run in a worker thread with a loop of its own.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(asyncio.run, run.execute()).result()
 
 
-async def _run(
-    config: Config,
-    envs: Sequence[Environment],
-    probes: Sequence[Probe],
-    *,
-    store: HistoryStore,
-    command: str,
-    progress: ProgressCallback | None,
-    explicit: frozenset[str],
-    allow_negatives: bool,
-    run_id: str,
-) -> RunSummary:
-    names = tuple(env.name for env in envs)
-    record = RunRecord(
-        run_id=run_id,
-        started_at=utc_now(),
-        status="running",
-        environments=names,
-        config_digest=config.digest,
-        command=command,
-        workbench_version=__version__,
-    )
-    await asyncio.to_thread(store.begin_run, record)
-    results: list[ProbeResult] = []
-    requests = dict.fromkeys(names, 0)
-    total = len(envs) * len(probes)
-    status = "interrupted"
-    try:
-        with _endpoints(envs) as keys_and_urls:
+class _Run:
+    """One run: environments concurrently, probes within one under a polite concurrency limit."""
 
-            async def probe_env(env: Environment) -> None:
-                base_url, key = keys_and_urls[env.name]
-                limit = asyncio.Semaphore(config.settings.concurrency_per_env)
-                async with ProbeClient(
-                    timeout_s=env.timeout_s,
-                    max_bytes=config.settings.max_body_bytes,
-                    max_connections=config.settings.concurrency_per_env,
-                    trust_env=not env.is_embedded,
-                ) as client:
-                    ctx = ProbeContext(
-                        env=env,
-                        client=client,
-                        url=base_url + env.path,
-                        key=key,
-                        parser=load_callable(
-                            env.parser, default=reference_parser, field=f"environments.{env.name}.parser"
-                        ),
-                        acceptance=load_callable(
-                            env.acceptance,
-                            default=_no_acceptance,
-                            field=f"environments.{env.name}.acceptance",
+    def __init__(
+        self,
+        config: Config,
+        plan: RunPlan,
+        *,
+        store: HistoryStore,
+        command: str,
+        progress: ProgressCallback | None,
+        allow_negatives: bool,
+        run_id: str,
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.store = store
+        self.command = command
+        self.progress = progress
+        self.allow_negatives = allow_negatives
+        self.run_id = run_id
+        self.names = tuple(env.name for env in plan.environments)
+        self.results: list[ProbeResult] = []
+        self.requests = dict.fromkeys(self.names, 0)
+        self.total = len(plan.environments) * len(plan.probes)
+
+    async def execute(self) -> RunSummary:
+        record = RunRecord(
+            run_id=self.run_id,
+            started_at=utc_now(),
+            status="running",
+            environments=self.names,
+            config_digest=self.config.digest,
+            command=self.command,
+            workbench_version=__version__,
+        )
+        await asyncio.to_thread(self.store.begin_run, record)
+        recorded = await asyncio.to_thread(self.store.confirmations, self.names)
+        status = "interrupted"
+        try:
+            with open_endpoints(self.plan.environments) as endpoints:
+                await asyncio.gather(
+                    *(
+                        self._probe_env(
+                            env,
+                            *endpoints[env.name],
+                            current_by_item(c for c in recorded if c.env == env.name),
                         )
-                        if env.acceptance
-                        else None,
-                        requested=explicit,
+                        for env in self.plan.environments
                     )
-
-                    async def one(probe: Probe) -> None:
-                        async with limit:
-                            started = utc_now()
-                            finding = await _check(probe, ctx, allow_negatives)
-                        result = _result(run_id, env.name, probe, finding, started)
-                        requests[env.name] += finding.requests if finding.outcome is not Outcome.SKIP else 0
-                        await asyncio.to_thread(store.append, result)
-                        results.append(result)
-                        if progress is not None:
-                            progress(result, len(results), total)
-
-                    await asyncio.gather(*(one(probe) for probe in probes))
-
-            await asyncio.gather(*(probe_env(env) for env in envs))
-        status = "complete"
-    finally:
-        await asyncio.shield(
-            asyncio.to_thread(
-                store.finish_run,
-                run_id,
+                )
+            status = "complete"
+        finally:
+            finish = asyncio.to_thread(
+                self.store.finish_run,
+                self.run_id,
                 status=status,
                 finished_at=utc_now(),
-                requests=requests,
+                requests=self.requests,
             )
-        )
-    ordered = _catalog_order(results, names, probes)
-    return RunSummary(run_id, names, tuple(ordered), tuple(verdicts_for(names, ordered)), requests, status)
+            await asyncio.shield(finish)
+        ordered = _catalog_order(self.results, self.names, self.plan.probes)
+        verdicts = tuple(verdicts_for(self.names, ordered))
+        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, status)
+
+    async def _probe_env(
+        self,
+        env: Environment,
+        base_url: str,
+        key: Callable[[], str | None],
+        confirmations: Mapping[str, Confirmation],
+    ) -> None:
+        settings = self.config.settings
+        limit = asyncio.Semaphore(settings.concurrency_per_env)
+        async with ProbeClient(
+            timeout_s=env.timeout_s,
+            max_bytes=settings.max_body_bytes,
+            max_connections=settings.concurrency_per_env,
+            trust_env=not env.is_embedded,
+        ) as client:
+            ctx = ProbeContext(
+                env=env,
+                client=client,
+                url=base_url + env.path,
+                key=key,
+                parser=self.plan.parsers[env.name],
+                acceptance=self.plan.acceptances[env.name],
+                requested=self.plan.explicit,
+                fixtures_dir=settings.fixtures_dir,
+                confirmations=confirmations,
+            )
+            await asyncio.gather(*(self._one(ctx, probe, limit) for probe in self.plan.probes))
+
+    async def _one(self, ctx: ProbeContext, probe: Probe, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            started = utc_now()
+            finding = await _check(probe, ctx, self.allow_negatives)
+        result = _result(self.run_id, ctx.env.name, probe, finding, started)
+        self.requests[ctx.env.name] += finding.requests
+        await asyncio.to_thread(self.store.append, result)  # durable before the next result is counted
+        self.results.append(result)
+        if self.progress is not None:
+            self.progress(result, len(self.results), self.total)
 
 
 async def _check(probe: Probe, ctx: ProbeContext, allow_negatives: bool) -> Finding:
@@ -256,12 +288,8 @@ def _catalog_order(
     return sorted(results, key=lambda result: (env_rank[result.env], probe_rank[result.probe]))
 
 
-def _no_acceptance(_body: Any, _content: str | None) -> str | None:
-    return None
-
-
 @contextmanager
-def _endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str, Callable[[], str | None]]]]:
+def open_endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str, Callable[[], str | None]]]]:
     """Base URL and key source per environment, starting an embedded endpoint where configured."""
     from ._reference import EmbeddedEndpoint  # the server stack loads only when a run needs it
 

@@ -9,6 +9,7 @@ to say "I recognise this response is not mine to map" (a classified parser failu
     ├── UsageError         a command-line request that cannot be honoured (unknown probe, ...)
     ├── StoreError         the history store cannot be opened or written
     ├── ReportError        a notebook failed: names the cell, points at the output notebook
+    ├── CaptureRefused     fixtures asked of an endpoint that is not known-good now (exit 1)
     └── ParserError        a parser could not map a response (a finding, class `parser`)
 
 Messages are one line and say what to do next. They never contain a secret value.
@@ -59,6 +60,12 @@ class ReportError(WorkbenchError):
         self.output_path = output_path
         self.cell_index = cell_index
         super().__init__(message)
+
+
+class CaptureRefused(WorkbenchError):
+    """Fixtures are evidence of a known-good contract: a failing endpoint's responses are not saved."""
+
+    exit_code = 1
 
 
 class ParserError(WorkbenchError):

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ._models import AREA_TITLES, Area, Outcome, ProbeResult, Verdict
+from ._drift import ProbeDrift
+from ._models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
 
 RESULT_COLUMNS = [
     "run_id",
@@ -122,3 +123,82 @@ def latency_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         if r.latency_ms is not None
     ]
     return pd.DataFrame(rows, columns=["env", "probe", "latency_ms", "outcome"])
+
+
+def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """The streaming probe per environment: how the stream arrived and how it ended."""
+    columns = [
+        "env",
+        "outcome",
+        "symptom",
+        "chunks",
+        "ttft_ms",
+        "latency_ms",
+        "finish_reason",
+        "usage",
+        "[DONE]",
+        "detail",
+    ]
+    rows = [
+        {
+            "env": r.env,
+            "outcome": str(r.outcome),
+            "symptom": str(r.symptom),
+            "chunks": r.facts.get("chunks"),
+            "ttft_ms": r.ttft_ms,
+            "latency_ms": r.latency_ms,
+            "finish_reason": r.facts.get("finish_reason"),
+            "usage": r.facts.get("usage"),
+            "[DONE]": r.facts.get("done"),
+            "detail": r.detail,
+        }
+        for r in results
+        if r.probe == "streaming.sse"
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"chunks": "Int64", "ttft_ms": "Float64", "latency_ms": "Float64"}
+    )
+
+
+_SEVERITY = {"extracted": 0, "no content": 1, "classified failure": 2, "unhandled": 3}
+
+
+def ablation_matrix(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
+    """Field (and how it was ablated) x environment: what the parser did, the worst case over sources."""
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in results:
+        if r.probe != "response.optional_fields":
+            continue
+        for row in r.facts.get("ablation", ()):
+            key = (str(row["field"]), str(row["mode"]))
+            previous = cells.setdefault(key, {}).get(r.env)
+            outcome = str(row["result"]) + (f": {row['note']}" if row["result"] == "unhandled" else "")
+            if previous is None or _SEVERITY[str(row["result"])] > _SEVERITY[previous.split(":")[0]]:
+                cells[key][r.env] = outcome
+    index = pd.MultiIndex.from_tuples(list(cells), names=["field", "ablation"]) if cells else None
+    frame = pd.DataFrame(
+        [[cells[key].get(env, "-") for env in envs] for key in cells], index=index, columns=list(envs)
+    )
+    return frame
+
+
+def symptom_crosstab(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
+    """Symptom class x environment: how many failed probes fell in each class."""
+    failed = [r for r in results if r.outcome is Outcome.FAIL]
+    frame = pd.DataFrame({"symptom": [str(r.symptom) for r in failed], "env": [r.env for r in failed]})
+    classes = [str(s) for s in Symptom if s is not Symptom.NONE]
+    table = pd.crosstab(
+        pd.Categorical(frame["symptom"], categories=classes),
+        pd.Categorical(frame["env"], categories=list(envs)),
+        dropna=False,
+    )
+    table.index.name, table.columns.name = "symptom class", "environment"
+    return table
+
+
+def drift_frame(drifts: Sequence[ProbeDrift]) -> pd.DataFrame:
+    """Only what changed: environment (or pair), probe, and the change in words."""
+    rows = [
+        {"from": d.env_a, "to": d.env_b, "probe": d.probe, "change": d.summary()} for d in drifts if d.changed
+    ]
+    return pd.DataFrame(rows, columns=["from", "to", "probe", "change"])

@@ -157,6 +157,7 @@ class VerdictStatus(StrEnum):
     """The verdict per environment shown at the top of every report."""
 
     READY = "ready"
+    NEEDS_OPERATOR = "needs_operator"  # the contract holds; an operator must still confirm something
     NOT_READY = "not_ready"
     COULD_NOT_RUN = "could_not_run"
 
@@ -174,6 +175,7 @@ class Verdict:
     def label(self) -> str:
         return {
             VerdictStatus.READY: "ready",
+            VerdictStatus.NEEDS_OPERATOR: "needs operator",
             VerdictStatus.NOT_READY: "not ready",
             VerdictStatus.COULD_NOT_RUN: "could not run",
         }[self.status]

@@ -54,6 +54,16 @@ INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
     "max_completion_tokens": (1, None),
     "top_logprobs": (0, 20),
 }
+# `flat-errors` names the error class the way vLLM does; other statuses derive it from the phrase.
+FLAT_ERROR_TYPES = {401: "AuthenticationError", 500: "InternalServerError"}
+STREAM_ERROR_AFTER_WORDS = 2  # `stream-error-in-200` fails mid-reply, once the client has some text
+STREAM_ERROR = {
+    "error": {
+        "message": "The upstream model failed while generating the response.",
+        "type": "server_error",
+        "code": "upstream_error",
+    }
+}
 NGINX_PAGE = (
     "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -187,9 +197,25 @@ class _Plan:
 
     @property
     def usage(self) -> JSONObject:
-        completion = sum(len(text.split()) for text, _ in self.choices)
+        return self.usage_after(sum(len(text.split()) for text, _ in self.choices))
+
+    def usage_after(self, completion: int) -> JSONObject:
+        """The counts once `completion` words are out: the running usage of `usage-every-chunk`."""
         total = self.prompt_tokens + completion
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": total}
+
+
+def _text_parts(text: str) -> list[JSONObject]:
+    """`content-array`: two text parts that join back to `text` exactly (cut at the middle space)."""
+    spaces = [i for i, char in enumerate(text) if char == " "]
+    cut = spaces[len(spaces) // 2] + 1 if spaces else len(text) // 2
+    return [{"type": "text", "text": text[:cut]}, {"type": "text", "text": text[cut:]}]
+
+
+def _flat_error_type(status: int) -> str:
+    """vLLM's names: BadRequestError, NotFoundError, MethodNotAllowedError, ..."""
+    phrase = "".join(HTTPStatus(status).phrase.title().split())
+    return FLAT_ERROR_TYPES.get(status, f"{phrase}Error")
 
 
 def _plan(body: JSONObject, model: str) -> _Plan:
@@ -256,9 +282,19 @@ class _ReferenceApp:
         type_: str = "invalid_request_error",
         headers: Mapping[str, str] | None = None,
     ) -> Response:
+        """The documented envelope, unless drifted: an nginx page wins over the flat vLLM body."""
         if Scenario.GATEWAY_HTML_ERRORS in self.scenarios:
             title = f"{status} {HTTPStatus(status).phrase}"
             return HTMLResponse(NGINX_PAGE.format(title=title), status_code=status, headers=headers)
+        if Scenario.FLAT_ERRORS in self.scenarios:
+            flat = {
+                "object": "error",
+                "message": message,
+                "type": _flat_error_type(status),
+                "param": param,
+                "code": status,
+            }
+            return JSONResponse(flat, status_code=status, headers=headers)
         envelope = {"error": {"message": message, "type": type_, "param": param, "code": code}}
         return JSONResponse(envelope, status_code=status, headers=headers)
 
@@ -305,12 +341,14 @@ class _ReferenceApp:
         return JSONResponse(self.completion(plan, completion_id, created))
 
     def completion(self, plan: _Plan, completion_id: str, created: int) -> JSONObject:
+        """`content-moved` wins over `content-array`: with no message there is no content to split."""
         choices: list[JSONObject] = []
         for index, (text, finish) in enumerate(plan.choices):
             if Scenario.CONTENT_MOVED in self.scenarios:
                 choices.append({"index": index, "text": text, "finish_reason": finish, "logprobs": None})
             else:
-                message = {"role": "assistant", "content": text, "refusal": None}
+                content = _text_parts(text) if Scenario.CONTENT_ARRAY in self.scenarios else text
+                message = {"role": "assistant", "content": content, "refusal": None}
                 choices.append(
                     {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
                 )
@@ -322,15 +360,26 @@ class _ReferenceApp:
         return body
 
     async def stream(self, plan: _Plan, completion_id: str, created: int) -> AsyncIterator[bytes]:
-        """One write per chunk: role, one per word, finish; then the usage chunk and [DONE] if due."""
+        """One write per chunk: role, one per word, finish; then the usage chunk and [DONE] if due.
+
+        `usage-every-chunk` puts running counts on every chunk instead of a usage-only last chunk
+        (`missing-usage` still wins); `stream-error-in-200` cuts the first choice after two words
+        with a Groq-style `event: error` and ends there, with no [DONE].
+        """
         head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
         head.update(model=plan.model, system_fingerprint=FINGERPRINT)
-        with_usage = plan.include_usage and Scenario.MISSING_USAGE not in self.scenarios
+        usage_off = Scenario.MISSING_USAGE in self.scenarios
+        running = not usage_off and Scenario.USAGE_EVERY_CHUNK in self.scenarios
+        with_usage = plan.include_usage and not usage_off and not running
+        fails = Scenario.STREAM_ERROR_IN_200 in self.scenarios
         text_key = "text" if Scenario.CONTENT_MOVED in self.scenarios else "content"
+        words_out = 0
 
         def event(choices: list[JSONObject], usage: JSONObject | None = None) -> bytes:
             chunk: JSONObject = {**head, "choices": choices}
-            if with_usage:
+            if running:
+                chunk["usage"] = plan.usage_after(words_out)
+            elif with_usage:
                 chunk["usage"] = usage
             return f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
 
@@ -339,10 +388,15 @@ class _ReferenceApp:
 
         for index, (text, finish) in enumerate(plan.choices):
             yield event(choice(index, {"role": "assistant", text_key: "", "refusal": None}))
-            for position, word in enumerate(text.split()):
+            words = text.split()[:STREAM_ERROR_AFTER_WORDS] if fails else text.split()
+            for position, word in enumerate(words):
                 await asyncio.sleep(CHUNK_GAP_S)
+                words_out += 1
                 yield event(choice(index, {text_key: word if position == 0 else f" {word}"}))
             await asyncio.sleep(CHUNK_GAP_S)
+            if fails:
+                yield f"event: error\ndata: {json.dumps(STREAM_ERROR, separators=(',', ':'))}\n\n".encode()
+                return
             yield event(choice(index, {}, finish))
         if with_usage:
             yield event([], plan.usage)

@@ -19,6 +19,10 @@ class Scenario(StrEnum):
     GATEWAY_HTML_ERRORS = "gateway-html-errors"
     SLOW = "slow"
     STREAM_WITHOUT_DONE = "stream-without-done"
+    STREAM_ERROR_IN_200 = "stream-error-in-200"
+    USAGE_EVERY_CHUNK = "usage-every-chunk"
+    FLAT_ERRORS = "flat-errors"
+    CONTENT_ARRAY = "content-array"
 
 
 SCENARIO_HELP: Mapping[Scenario, str] = {
@@ -30,6 +34,10 @@ SCENARIO_HELP: Mapping[Scenario, str] = {
     Scenario.GATEWAY_HTML_ERRORS: "returns errors as an HTML gateway page instead of the JSON error envelope",
     Scenario.SLOW: "delays every response (latency_ms, 1500 ms when unset)",
     Scenario.STREAM_WITHOUT_DONE: "ends SSE streams without the `data: [DONE]` terminator",
+    Scenario.STREAM_ERROR_IN_200: "breaks streams after two words with an in-band `event: error` (Groq)",
+    Scenario.USAGE_EVERY_CHUNK: "puts running `usage` on every stream chunk, no usage-only chunk (vLLM)",
+    Scenario.FLAT_ERRORS: 'sends flat `{"object": "error", ...}` errors, integer `code` (vLLM, Mistral)',
+    Scenario.CONTENT_ARRAY: "returns message.content as an array of text parts instead of a string",
 }
 
 SLOW_DEFAULT_MS = 1500.0

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
+from ._confirm import Confirmation
 from ._errors import StoreError
 from ._models import ProbeResult
 
@@ -66,6 +67,18 @@ results_table = sa.Table(
     sa.Column("shape", sa.Text, nullable=False, default="[]"),
     sa.Column("facts", sa.Text, nullable=False, default="{}"),
     sa.Index("ix_results_env_started", "env", "started_at"),
+)
+
+confirmations_table = sa.Table(
+    "confirmations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("env", sa.String(64), nullable=False, index=True),
+    sa.Column("item", sa.String(32), nullable=False),
+    sa.Column("confirmed_by", sa.String(128), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("confirmed_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40)),
 )
 
 _RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
@@ -166,11 +179,52 @@ class HistoryStore:
         with self._read() as connection:
             return [_run_record(row._mapping) for row in connection.execute(query)]
 
+    def last_passing_run(self, env: str, *, before: str) -> str | None:
+        """The newest complete run before `before` in which `env` ran and nothing failed or errored."""
+        results, runs = results_table, runs_table
+        ran = sa.exists().where(results.c.run_id == runs.c.run_id, results.c.env == env)
+        failed = sa.exists().where(
+            results.c.run_id == runs.c.run_id, results.c.env == env, results.c.outcome.in_(["fail", "error"])
+        )
+        query = (
+            sa.select(runs.c.run_id)
+            .where(runs.c.started_at < before, runs.c.status == "complete", ran, ~failed)
+            .order_by(runs.c.started_at.desc())
+            .limit(1)
+        )
+        with self._read() as connection:
+            return connection.execute(query).scalar()
+
     def run(self, run_id: str) -> RunRecord:
         found = self.runs(run_ids=[run_id])
         if not found:
             raise StoreError(f"no run {run_id!r} in {self.display_url} (list runs with `workbench runs`)")
         return found[0]
+
+    def add_confirmation(self, confirmation: Confirmation) -> None:
+        with self._write() as connection:
+            connection.execute(
+                confirmations_table.insert().values(
+                    env=confirmation.env,
+                    item=confirmation.item,
+                    confirmed_by=confirmation.by,
+                    note=confirmation.note,
+                    confirmed_at=confirmation.confirmed_at,
+                    expires_at=confirmation.expires_at,
+                )
+            )
+
+    def confirmations(self, envs: Sequence[str] = ()) -> list[Confirmation]:
+        """Every confirmation ever recorded (oldest first); see `_confirm.current_by_item`."""
+        table = confirmations_table
+        query = sa.select(table).order_by(table.c.confirmed_at, table.c.id)
+        if envs:
+            query = query.where(table.c.env.in_(list(envs)))
+        with self._read() as connection:
+            return [
+                Confirmation(row.env, row.item, row.confirmed_by, row.note, row.confirmed_at, row.expires_at)
+                for row in connection.execute(query)
+            ]
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -9,11 +9,11 @@ from ._models import Outcome, ProbeResult, Verdict, VerdictStatus
 
 
 def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
-    """Ready only when nothing failed and nothing errored; a failure makes it not ready."""
+    """Ready only when nothing failed, errored or awaits an operator; a failure makes it not ready."""
     counts = Counter(str(result.outcome) for result in results)
     failures = [result for result in results if result.outcome is Outcome.FAIL]
     errors = [result for result in results if result.outcome is Outcome.ERROR]
-    ran = [result for result in results if result.outcome in (Outcome.PASS, Outcome.FAIL)]
+    ran = [r for r in results if r.outcome in (Outcome.PASS, Outcome.FAIL, Outcome.NEEDS_OPERATOR)]
     if failures:
         reasons = tuple(
             f"{result.probe}: {result.symptom} - {_first_clause(result.detail)}" for result in failures
@@ -25,7 +25,9 @@ def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     pending = tuple(
         f"{result.probe}: {result.detail}" for result in results if result.outcome is Outcome.NEEDS_OPERATOR
     )
-    return Verdict(env, VerdictStatus.READY, pending or ("every probe passed",), dict(counts))
+    if pending:
+        return Verdict(env, VerdictStatus.NEEDS_OPERATOR, pending, dict(counts))
+    return Verdict(env, VerdictStatus.READY, ("every probe passed",), dict(counts))
 
 
 def verdicts_for(envs: Iterable[str], results: Sequence[ProbeResult]) -> list[Verdict]:

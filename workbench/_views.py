@@ -8,8 +8,8 @@ notebook holds no logic and the CLI and notebooks agree.
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,28 @@ from pandas.io.formats.style import Styler
 from . import __version__
 from ._charts import enable_renderer, latency_chart, outcomes_chart
 from ._config import load_config
+from ._drift import ProbeDrift, between_environments, compare
 from ._engine import run_probes
-from ._frames import area_matrix, failures_frame, latency_frame, symptom_counts, verdict_frame
-from ._models import ProbeResult, Verdict, VerdictStatus
+from ._frames import (
+    ablation_matrix,
+    area_matrix,
+    drift_frame,
+    failures_frame,
+    latency_frame,
+    streaming_frame,
+    symptom_counts,
+    symptom_crosstab,
+    verdict_frame,
+)
+from ._models import Outcome, ProbeResult, Verdict, VerdictStatus
 from ._probes import areas_of
+from ._shape import diff_shapes
 from ._store import HistoryStore, RunRecord
 from ._verdict import verdicts_for
 
 _VERDICT_STYLE = {
     "ready": "background-color:#e3f4e6;color:#1b5e20;font-weight:bold",
+    "needs operator": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
     "not ready": "background-color:#fde2e1;color:#b71c1c;font-weight:bold",
     "could not run": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
 }
@@ -50,6 +63,7 @@ class AuditView:
     results: tuple[ProbeResult, ...]
     verdicts: tuple[Verdict, ...]
     store_url: str
+    baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -68,7 +82,12 @@ class AuditView:
             run = store.run(run_id)
             results = tuple(store.results([run_id], envs=environments))
             envs = tuple(environments) or run.environments
-            return cls(run, results, tuple(verdicts_for(envs, results)), store.display_url)
+            baselines = {}
+            for env in envs:  # the last passing run of each environment: what "drift" is measured from
+                baseline = store.last_passing_run(env, before=run.started_at)
+                if baseline is not None:
+                    baselines[env] = (baseline, tuple(store.results([baseline], envs=[env])))
+            return cls(run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines)
 
     @property
     def environments(self) -> tuple[str, ...]:
@@ -114,6 +133,86 @@ class AuditView:
             subset=["detail", "action"], **{"text-align": "left"}
         )
 
+    def not_run(self) -> Any:
+        """What was skipped or awaits an operator, and why (production guard, no fixtures, no stream)."""
+        rows = [
+            {"env": r.env, "probe": r.probe, "outcome": str(r.outcome), "why": r.detail}
+            for r in self.results
+            if r.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR)
+        ]
+        if not rows:
+            return _markdown("Every probe ran.")
+        frame = pd.DataFrame(rows)
+        return frame.style.hide(axis="index").set_properties(subset=["why"], **{"text-align": "left"})
+
+    def symptom_crosstab(self) -> Styler:
+        table = symptom_crosstab(self.results, self.environments)
+        return table.style.map(
+            lambda count: "background-color:#fde2e1;font-weight:bold" if count else "color:#bbb"
+        )
+
+    def streaming(self) -> Any:
+        frame = streaming_frame(self.results)
+        if frame.empty or (frame["outcome"] == "skip").all():
+            return _markdown(
+                "No environment streams in production (`stream = false`), so streaming was not "
+                "probed; a non-streaming parser proves nothing about streams."
+            )
+        return frame.style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+
+    def parser_robustness(self) -> Any:
+        frame = ablation_matrix(self.results, self.environments)
+        if frame.empty:
+            return _markdown("No optional-field ablation ran (no mappable response and no fixtures).")
+        return frame.style.map(_ablation_style)
+
+    def fixture_replay(self) -> Any:
+        rows = [
+            {
+                "env": r.env,
+                "outcome": str(r.outcome),
+                "release": r.facts.get("release", "-"),
+                "detail": r.detail,
+            }
+            for r in self.results
+            if r.probe == "response.fixture_replay"
+        ]
+        if not rows:
+            return _markdown("Fixture replay was not run.")
+        return pd.DataFrame(rows).style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+
+    def drift_vs_baseline(self) -> Any:
+        """Each environment against its last passing run, and its fresh response against its fixtures."""
+        sections = []
+        for env in self.environments:
+            baseline = self.baselines.get(env)
+            if baseline is None:
+                sections.append(f"- **{env}**: no earlier passing run to compare with.")
+                continue
+            run_id, results = baseline
+            changed = [d for d in compare(results, self.results, env, env) if d.changed]
+            sections.append(
+                f"- **{env}** since {run_id}: "
+                + ("; ".join(f"`{d.probe}` {d.summary()}" for d in changed) if changed else "no drift.")
+            )
+        for env in self.environments:
+            current = {r.probe: r for r in self.results if r.env == env}
+            fixtures, fresh = current.get("response.fixture_replay"), current.get("endpoint.minimal")
+            if fixtures is not None and fixtures.shape and fresh is not None and fresh.shape:
+                diff = diff_shapes(fixtures.shape, fresh.shape)
+                release = fixtures.facts.get("release", "fixtures")
+                words = ProbeDrift("endpoint.minimal", env, env, "", "", "", "", "", "", diff).summary()
+                sections.append(f"- **{env}** fresh response vs known-good {release}: {words}.")
+        return _markdown("\n".join(sections))
+
+    def drift_between_environments(self) -> Any:
+        if len(self.environments) < 2:
+            return _markdown("Only one environment in this run.")
+        frame = drift_frame(between_environments(self.results, self.environments))
+        if frame.empty:
+            return _markdown("The environments answer with the same shapes, outcomes and latency bands.")
+        return frame.style.hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
+
     def outcomes_chart(self) -> alt.Chart:
         return outcomes_chart(symptom_counts(self.results))
 
@@ -132,13 +231,17 @@ class AuditView:
                     "as the known-good probe result in the rollback bundle."
                 )
             elif verdict.status is VerdictStatus.NOT_READY:
-                actions = sorted({r.action for r in self.results if r.env == verdict.env and r.action})
+                actions = " ".join(
+                    sorted({r.action for r in self.results if r.env == verdict.env and r.action})
+                )
                 lines.append(
-                    f"- **{verdict.env}**: do not ship; "
-                    + " ".join(actions)
-                    + " Then re-run `workbench audit --env "
-                    + verdict.env
-                    + "`."
+                    f"- **{verdict.env}**: do not ship; {actions} "
+                    f"Then re-run `workbench audit --env {verdict.env}`."
+                )
+            elif verdict.status is VerdictStatus.NEEDS_OPERATOR:
+                lines.append(
+                    f"- **{verdict.env}**: the contract holds; an operator must confirm what software cannot "
+                    "infer (the reasons above give the exact `workbench confirm` commands)."
                 )
             else:
                 lines.append(
@@ -164,6 +267,26 @@ class AuditView:
             ("python", platform.python_version()),
         ]
         return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def _markdown(text: str) -> Any:
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def _outcome_style(value: str) -> str:
+    return {"pass": "color:#1b5e20", "fail": "color:#b71c1c;font-weight:bold", "skip": "color:#777"}.get(
+        value, ""
+    )
+
+
+def _ablation_style(value: str) -> str:
+    if value.startswith("unhandled"):
+        return "background-color:#fde2e1;color:#b71c1c;font-weight:bold"
+    if value.startswith("classified"):
+        return "background-color:#fff3cd"
+    return "color:#1b5e20" if value == "extracted" else ""
 
 
 def _area_style(value: str) -> str:

@@ -200,6 +200,124 @@ def serve(
 
 
 @app.command()
+def classify(
+    file: Annotated[Path, typer.Argument(help="A saved response body: JSON, SSE, HTML or plain text.")],
+    status: Annotated[int, typer.Option("--status", help="The HTTP status it came with.")] = 200,
+    content_type: Annotated[
+        str | None,
+        typer.Option("--content-type", help="Its Content-Type (default: guessed from the extension)."),
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", help="A response header, 'Name: value' (repeatable).")
+    ] = None,
+) -> None:
+    """Classify a saved response: prints JSON {symptom, retryable, action, content, detail}."""
+    from ._classify import classify as classify_body
+    from ._errors import ConfigError
+
+    try:
+        body = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=file) from None
+    headers = {}
+    for item in header or ():
+        name, separator, value = item.partition(":")
+        if not separator or not name.strip():
+            raise ConfigError(f"expected 'Name: value', got {item!r}", field="--header")
+        headers[name.strip().lower()] = value.strip()
+    guessed = {
+        ".sse": "text/event-stream",
+        ".html": "text/html",
+        ".htm": "text/html",
+        ".json": "application/json",
+        ".txt": "text/plain",
+    }.get(file.suffix.lower(), "")
+    result = classify_body(status, body, content_type=content_type or guessed, headers=headers)
+    sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="The earlier run id (e.g. the known-good one).")],
+    run_b: Annotated[str, typer.Argument(help="The later run id.")],
+    store: StoreOption = None,
+) -> None:
+    """Compare two runs: outcomes, symptom classes, shapes, latency bands (never text). Exit 1 on drift."""
+    from ._drift import compare_runs
+    from ._store import HistoryStore
+
+    with HistoryStore(store) as history:
+        first, second = history.run(run_a), history.run(run_b)
+        drifts = compare_runs(
+            history.results([run_a]), history.results([run_b]), first.environments, second.environments
+        )
+    changed = [drift for drift in drifts if drift.changed]
+    table = Table(title=f"{run_a} -> {run_b}", title_justify="left")
+    for column in ("env", "probe", "change"):
+        table.add_column(column, overflow="fold")
+    for drift in changed:
+        env = drift.env_a if drift.env_a == drift.env_b else f"{drift.env_a} -> {drift.env_b}"
+        table.add_row(env, drift.probe, escape(drift.summary()))
+    if changed:
+        out.print(table)
+        out.print(
+            f"{len(changed)} of {len(drifts)} probe results drifted; next: check each change against the "
+            "release notes, and roll back the part its symptom class names."
+        )
+    else:
+        out.print(
+            f"no drift across {len(drifts)} probe results: outcomes, classes, shapes and latency bands match."
+        )
+    raise typer.Exit(1 if changed else 0)
+
+
+@app.command()
+def confirm(
+    item: Annotated[str, typer.Argument(help="rate-limits, billing, docs-reviewed or traffic-shift.")],
+    env: Annotated[str, typer.Option("--env", help="The environment confirmed.")],
+    by: Annotated[str, typer.Option("--by", help="Who confirms (name or handle).")],
+    note: Annotated[str, typer.Option("--note", help="Where it was checked, ticket, limits seen...")] = "",
+    expires: Annotated[
+        float | None, typer.Option("--expires", help="Days until it must be confirmed again.")
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Record an operator confirmation of what software must not infer (quota, billing, a traffic shift)."""
+    from ._config import load_config
+    from ._confirm import new_confirmation
+    from ._store import HistoryStore
+
+    load_config(config).select([env])
+    confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
+    with HistoryStore(store) as history:
+        history.add_confirmation(confirmation)
+    out.print(f"recorded: {confirmation.describe()} ({env})")
+
+
+fixtures_app = typer.Typer(no_args_is_help=True, help="Known-good response fixtures of a release.")
+app.add_typer(fixtures_app, name="fixtures")
+
+
+@fixtures_app.command("capture")
+def fixtures_capture(
+    env: Annotated[str, typer.Option("--env", help="The environment to capture from (it must pass now).")],
+    release: Annotated[str, typer.Option("--release", help="The release these responses belong to.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace this release's fixtures.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Save sanitized known-good responses under data/fixtures/ENV/RELEASE for replay and ablation."""
+    from ._capture import capture_fixtures
+    from ._config import load_config
+
+    captured = capture_fixtures(load_config(config), env, release, force=force)
+    out.print(f"captured {len(captured.files)} fixture(s) of {captured.label} in {captured.directory}")
+    out.print(
+        f'next: commit them; `response.fixture_replay` replays them (set baseline = "{release}" to pin).'
+    )
+
+
+@app.command()
 def kernel() -> None:
     """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
     from ._report import install_kernel
@@ -258,7 +376,12 @@ _OUTCOME_STYLE = {
     "needs_operator": "yellow",
     "error": "magenta",
 }
-_VERDICT_STYLE = {"ready": "bold green", "not_ready": "bold red", "could_not_run": "bold yellow"}
+_VERDICT_STYLE = {
+    "ready": "bold green",
+    "needs_operator": "bold yellow",
+    "not_ready": "bold red",
+    "could_not_run": "bold yellow",
+}
 
 
 def _print_results(summary: RunSummary) -> None:

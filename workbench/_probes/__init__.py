@@ -10,8 +10,11 @@ from workbench._errors import UsageError
 from workbench._models import Area
 
 from ._base import PROBE_PROMPT, Finding, Probe, ProbeContext
+from ._limits import PROBES as _LIMITS
 from ._negative import PROBES as _NEGATIVE
+from ._parsing import PROBES as _PARSING
 from ._requests import PROBES as _REQUESTS
+from ._streaming import PROBES as _STREAMING
 
 CATALOG: dict[str, Probe] = {}
 
@@ -37,7 +40,7 @@ def get_probe(probe_id: str) -> Probe:
         raise UsageError(f"unknown probe {probe_id!r} (known: {', '.join(CATALOG)})") from None
 
 
-for _probe in (*_REQUESTS, *_NEGATIVE):
+for _probe in (*_REQUESTS, *_NEGATIVE, *_PARSING, *_STREAMING, *_LIMITS):
     register(_probe)
 
 __all__ = ["CATALOG", "PROBE_PROMPT", "Finding", "Probe", "ProbeContext", "areas_of", "get_probe", "register"]

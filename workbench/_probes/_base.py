@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from workbench._acceptance import Acceptance
 from workbench._classify import Classification, classify_exchange
 from workbench._client import Exchange, ProbeClient
 from workbench._config import Environment
+from workbench._confirm import Confirmation
 from workbench._errors import ParserError
 from workbench._models import Area, Outcome, Symptom
 from workbench._parser import ResponseParser
@@ -30,8 +33,6 @@ _REQUIRED = {
     "choices[0].": ("index", "message", "finish_reason", "logprobs"),
     "choices[0].message.": ("role", "content", "refusal"),
 }
-
-Acceptance = Callable[[Mapping[str, Any], "str | None"], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class ProbeContext:
     parser: ResponseParser
     acceptance: Acceptance | None = None
     requested: frozenset[str] = frozenset()  # probe ids asked for explicitly with --probe
+    fixtures_dir: Path = Path("data/fixtures")
+    confirmations: Mapping[str, Confirmation] = field(default_factory=dict)  # current ones, by item
 
     def request_body(self, **overrides: Any) -> dict[str, Any]:
         """The minimal valid request of the checklist, with `overrides` applied (None removes a field)."""
