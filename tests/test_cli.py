@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-KEY_CANARY = "sk-canary-7d1f3a9b5c2e4f60a8b1c3d5e7f9a1b3"
+from tests.canary import canary_key
+
+KEY_CANARY = canary_key("cli")
 # no fixtures captured yet; an embedded endpoint has no quota or billing to confirm
 SKIPPED_WITHOUT_SETUP = ("response.fixture_replay", "limits.operator_confirmation")
 

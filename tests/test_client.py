@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.canary import canary_key
 from tests.hostile import HostileServer, refused_url
 from workbench._classify import classify_exchange
 from workbench._client import Exchange, Failure, ProbeClient
 from workbench._models import Symptom
 
-KEY = "sk-client-test-4b6d8f0a2c4e6a8c0e2a4c6e"
+KEY = canary_key("client")
 BODY = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
 MiB = 1024 * 1024
 

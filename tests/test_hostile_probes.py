@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from tests.canary import canary_key
 from tests.hostile import CHAT_COMPLETION, HostileServer, refused_url
 from workbench import HistoryStore, Outcome, ProbeResult, Symptom, run_probes
 from workbench._config import parse_config
 
-KEY = "sk-hostile-canary-1d3f5b7a9c0e2d4f6a8b"
+KEY = canary_key("hostile")
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,13 @@ from bs4 import BeautifulSoup
 from openai import OpenAI
 from openai.types.chat import ChatCompletionChunk
 
+from tests.canary import canary_key
 from workbench._reference import EmbeddedEndpoint, serve_forever
 from workbench._reference_server import REPLIES
 from workbench._scenarios import Scenario
 
-KEY = "sk-wbtest-CANARY-5f1c0e7d9a"  # recognisable, so a leak is easy to find
-WRONG_KEY = "sk-wbtest-WRONGCANARY-22b4"
+KEY = canary_key("reference")  # recognisable, so a leak is easy to find
+WRONG_KEY = canary_key("wrong")
 MODEL = "wb-reference-1"
 MESSAGES = [{"role": "user", "content": "Reply with a short acknowledgement please"}]
 CHAT = "/v1/chat/completions"
@@ -520,7 +521,7 @@ def test_no_key_in_any_response_and_every_response_has_a_request_id(
     assert {r.status_code for r in responses} >= {200, 400, 404}
     for response in responses:
         exposed = response.text + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-        for secret in (KEY, WRONG_KEY, "CANARY"):
+        for secret in (KEY, WRONG_KEY, "canary"):
             assert secret not in exposed, (response.request.url, response.status_code)
         assert response.headers["x-request-id"].startswith("req_")
     assert len({r.headers["x-request-id"] for r in responses}) == len(responses)

@@ -15,10 +15,11 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.browser import dump_dom
+from tests.canary import canary_key
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-KEY_CANARY = "sk-canary-0f9e8d7c6b5a49382716a5b4c3d2e1f0"
+KEY_CANARY = canary_key("report")
 
 pytestmark = pytest.mark.slow
 
