@@ -67,6 +67,7 @@ results_table = sa.Table(
     sa.Column("shape", sa.Text, nullable=False, default="[]"),
     sa.Column("facts", sa.Text, nullable=False, default="{}"),
     sa.Index("ix_results_env_started", "env", "started_at"),
+    sa.Index("ix_results_env_probe_started", "env", "probe", "started_at"),  # trigger rules per series
 )
 
 confirmations_table = sa.Table(
@@ -79,6 +80,16 @@ confirmations_table = sa.Table(
     sa.Column("note", sa.Text, nullable=False, default=""),
     sa.Column("confirmed_at", sa.String(40), nullable=False),
     sa.Column("expires_at", sa.String(40)),
+)
+
+readiness_table = sa.Table(
+    "readiness",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("env", sa.String(64), primary_key=True),
+    sa.Column("ready", sa.Boolean, nullable=False),
+    sa.Column("steps", sa.Text, nullable=False),  # JSON: the ten steps with status and evidence
+    sa.Column("assessed_at", sa.String(40), nullable=False),
 )
 
 _RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
@@ -200,6 +211,24 @@ class HistoryStore:
         if not found:
             raise StoreError(f"no run {run_id!r} in {self.display_url} (list runs with `workbench runs`)")
         return found[0]
+
+    def save_readiness(
+        self, run_id: str, env: str, *, ready: bool, steps_json: str, assessed_at: str
+    ) -> None:
+        with self._write() as connection:
+            connection.execute(
+                readiness_table.insert().values(
+                    run_id=run_id, env=env, ready=ready, steps=steps_json, assessed_at=assessed_at
+                )
+            )
+
+    def readiness(self, run_id: str) -> dict[str, str]:
+        """env -> steps JSON of a run's readiness assessment (empty when none was made)."""
+        query = sa.select(readiness_table.c.env, readiness_table.c.steps).where(
+            readiness_table.c.run_id == run_id
+        )
+        with self._read() as connection:
+            return {row.env: row.steps for row in connection.execute(query)}
 
     def add_confirmation(self, confirmation: Confirmation) -> None:
         with self._write() as connection:
