@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,23 +19,33 @@ import sqlalchemy as sa
 from ._config import Config
 from ._engine import ProgressCallback, RunSummary, run_probes
 from ._errors import ReportError, UsageError
-from ._report import ReportFiles, atomic_write, execute_notebook, export_html, write_index
+from ._evidence import assess_run, key_secrets
+from ._readiness import Readiness
+from ._report import RENDER_ENV_VAR, ReportFiles, atomic_write, execute_notebook, export_html, write_index
+from ._scan import SecretFinding, scan_paths
 from ._store import STORE_ENV_VAR, HistoryStore
 
-# (notebook name, title) in the order reports are written and listed.
-REPORT_NOTEBOOKS: tuple[tuple[str, str], ...] = (("contract_audit", "Contract audit"),)
+# (notebook, title, the parameters it declares) in the order reports are written and listed.
+REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("contract_audit", "Contract audit", ("run_id", "environments", "config_path", "store_url")),
+    ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
+    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
+    ("drift_explorer", "Drift explorer", ("run_b", "store_url")),
+)
 
 StageCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class AuditOutcome:
-    """The run, the reports written, and the exit code a scheduler should see."""
+    """The run, the readiness verdicts, the reports written, and the exit code a scheduler should see."""
 
     summary: RunSummary
+    readiness: Mapping[str, Readiness]
     reports: tuple[ReportFiles, ...]
     manifest: Path
     index: Path
+    leaks: tuple[SecretFinding, ...] = ()  # secrets found in what this audit wrote (never expected)
 
     @property
     def failed_reports(self) -> tuple[ReportFiles, ...]:
@@ -43,8 +53,12 @@ class AuditOutcome:
 
     @property
     def exit_code(self) -> int:
-        """Like `probe`; a report that could not be produced is 2 (could not audit)."""
-        return 2 if self.failed_reports else self.summary.exit_code
+        """0 every environment rollback-ready; 1 one is not, or a secret leaked; 2 could not audit."""
+        if self.failed_reports or self.summary.exit_code == 2:
+            return 2
+        if self.leaks:
+            return 1
+        return 0 if self.readiness and all(r.ready for r in self.readiness.values()) else 1
 
 
 def notebooks_dir(explicit: Path | None = None) -> Path:
@@ -72,15 +86,18 @@ def run_audit(
     on_stage: StageCallback | None = None,
     timeout_s: int = 600,
 ) -> AuditOutcome:
-    """Probe the environments, write the dated reports and the index; see `AuditOutcome.exit_code`."""
+    """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
     source_dir = notebooks_dir(notebooks)
     summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
+    if on_stage is not None:
+        on_stage("judging rollback readiness")
+    readiness = assess_run(config, summary, store)
     now = datetime.now(UTC)
     day_dir = reports_dir / f"{now:%Y-%m-%d}"
     stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
     parameters, kernel_env = _parameters(config, summary, store)
     reports: list[ReportFiles] = []
-    for name, title in REPORT_NOTEBOOKS:
+    for name, title, declared in REPORT_NOTEBOOKS:
         output = day_dir / f"{stem}-{name}.ipynb"
         if on_stage is not None:
             on_stage(f"rendering {title}")
@@ -88,7 +105,7 @@ def run_audit(
             execute_notebook(
                 source_dir / f"{name}.ipynb",
                 output,
-                parameters,
+                {k: parameters[k] for k in declared},
                 cwd=Path.cwd(),
                 timeout_s=timeout_s,
                 kernel_env=kernel_env,
@@ -97,10 +114,15 @@ def run_audit(
             reports.append(ReportFiles(title, output, html))
         except ReportError as exc:
             reports.append(ReportFiles(title, output, None, str(exc)))
-    status = "failed" if any(report.error for report in reports) else summary.status
-    _write_manifest(manifest, summary, reports, time=f"{now:%H:%M:%S}", status=status)
+    written = [
+        path for report in reports for path in (report.notebook, report.html) if path and path.exists()
+    ]
+    leaks = tuple(scan_paths(written, secrets=key_secrets(config)))
+    failed = any(report.error for report in reports)
+    status = "failed" if failed else ("secret found" if leaks else summary.status)
+    _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
     index = write_index(reports_dir)
-    return AuditOutcome(summary, tuple(reports), manifest, index)
+    return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
 
 
 def _parameters(
@@ -111,11 +133,14 @@ def _parameters(
     secret_in_url = url.password is not None
     parameters: dict[str, object] = {
         "run_id": summary.run_id,
+        "run_b": summary.run_id,
         "environments": list(summary.environments),
         "config_path": str(config.source.resolve()) if config.source else "",
         "store_url": "" if secret_in_url else _absolute_sqlite(store.url),
+        "triggers_path": str(config.settings.triggers.resolve()) if config.settings.triggers else "",
     }
     kernel_env = {STORE_ENV_VAR: store.url} if secret_in_url else {}
+    kernel_env[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
     return parameters, kernel_env
 
 
@@ -144,14 +169,20 @@ def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
 
 
 def _write_manifest(
-    path: Path, summary: RunSummary, reports: Sequence[ReportFiles], *, time: str, status: str
+    path: Path,
+    summary: RunSummary,
+    readiness: Mapping[str, Readiness],
+    reports: Sequence[ReportFiles],
+    *,
+    time: str,
+    status: str,
 ) -> None:
     manifest = {
         "run_id": summary.run_id,
         "time": time,
         "status": status,
         "verdicts": {verdict.env: str(verdict.status) for verdict in summary.verdicts},
-        "exit_code": 2 if status == "failed" else summary.exit_code,
+        "readiness": {env: "ready" if r.ready else "not_ready" for env, r in readiness.items()},
         "reports": [
             {
                 "title": report.title,

@@ -52,6 +52,8 @@ class Environment(_Strict):
     parser: str | None = None
     acceptance: str | None = None
     baseline: str | None = None  # known-good fixtures: "RELEASE" or "ENV/RELEASE"; default the newest
+    manifest: Path | None = None  # the integration manifest its rollback bundles are captured from
+    negatives_from: str | None = None  # for production: the environment whose negative tests stand for it
     max_tokens: int = Field(default=16, ge=1, le=4096)
 
     @field_validator("base_url")
@@ -141,6 +143,8 @@ class Settings(_Strict):
     concurrency_per_env: int = Field(default=4, ge=1, le=64)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     fixtures_dir: Path = Path("data/fixtures")
+    bundles_dir: Path = Path("data/bundles")
+    triggers: Path | None = None  # trigger rules; default data/triggers.toml, else the built-in examples
 
 
 class _File(_Strict):
@@ -229,7 +233,7 @@ def parse_config(text: str, *, source: Path | None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_toml_message(exc, text), path=where) from None
+        raise ConfigError(toml_error_message(exc, text), path=where) from None
     try:
         parsed = _File.model_validate(data)
     except ValidationError as exc:
@@ -250,11 +254,20 @@ def parse_config(text: str, *, source: Path | None) -> Config:
             environments[name] = Environment.model_validate({**table, "name": name})
         except ValidationError as exc:
             raise _config_error(exc, where, prefix=("environments", name)) from None
+    for env in environments.values():
+        if env.negatives_from is not None and env.negatives_from not in environments:
+            raise ConfigError(
+                f"names no configured environment ({env.negatives_from!r})",
+                path=where,
+                field=f"environments.{env.name}.negatives_from",
+            )
+        if env.manifest is not None and source is not None and not env.manifest.is_absolute():
+            object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Config(environments=environments, settings=parsed.workbench, source=source, digest=digest)
 
 
-def _toml_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
+def toml_error_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
     """tomllib says "(at line 3, column 5)" or "(at end of document)": always name a line."""
     message = str(exc)
     match = re.search(r"\(at line (\d+), column (\d+)\)", message)
