@@ -1,10 +1,16 @@
-"""Charts (altair) and the renderer that makes them work offline and without JavaScript.
+"""Charts (altair) and the renderers that make them work offline and without JavaScript.
 
 altair's default renderers load vega from a CDN, and its mimetype output fails nbformat
-validation. The `workbench` renderer emits one `text/html` block: a static SVG rendered in the
-kernel by vl-convert (shown in e-mail, print, untrusted JupyterLab) plus a tiny script that
-upgrades it to the interactive vega-embed view when the page carries vega (the report template
-inlines it once per page). Charts are built from pre-aggregated frames, never raw history.
+validation. Two renderers instead, chosen by `enable_renderer`:
+
+- reports (`WORKBENCH_RENDER=report`, set by `workbench audit` for the kernel): one `text/html`
+  block, a static SVG rendered in the kernel by vl-convert (shown in e-mail, print, untrusted
+  JupyterLab) plus a tiny script that upgrades it to the interactive vega-embed view when the page
+  carries vega (the report template inlines it once per page);
+- JupyterLab: the Vega-Lite v5 mimetype JupyterLab renders interactively, with the static SVG
+  beside it for anything that cannot.
+
+Charts are built from pre-aggregated frames, never raw history.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import uuid
 from typing import Any
 
@@ -20,8 +27,10 @@ import pandas as pd
 import vl_convert
 
 from ._models import Symptom
+from ._report import RENDER_ENV_VAR
 
 RENDERER = "workbench"
+LAB_MIMETYPE = "application/vnd.vegalite.v5+json"  # what JupyterLab 4 renders natively
 
 # One colour per symptom class, the same in every chart and every report.
 SYMPTOM_COLOURS: dict[str, str] = {
@@ -110,12 +119,20 @@ def render_html(spec: dict[str, Any]) -> str:
     )
 
 
-def _renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, str]:
+def _report_renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, Any]:
     return {"text/html": render_html(spec), "text/plain": "<chart: static SVG with interactive upgrade>"}
 
 
-def enable_renderer() -> None:
-    """Make altair emit offline, JavaScript-optional charts (called by `setup_notebook`)."""
-    if RENDERER not in alt.renderers.names():
-        alt.renderers.register(RENDERER, _renderer)
-    alt.renderers.enable(RENDERER)
+def _lab_renderer(spec: dict[str, Any], **_metadata: Any) -> dict[str, Any]:
+    lab_spec = {**spec, "$schema": "https://vega.github.io/schema/vega-lite/v5.json"}
+    return {LAB_MIMETYPE: lab_spec, "image/svg+xml": static_svg(spec), "text/plain": "<chart>"}
+
+
+def enable_renderer(mode: str | None = None) -> str:
+    """Make altair emit offline charts: "report" for exported HTML, "lab" for JupyterLab (the default)."""
+    chosen = mode or os.environ.get(RENDER_ENV_VAR) or "lab"
+    name = f"{RENDERER}-{chosen}"
+    if name not in alt.renderers.names():
+        alt.renderers.register(name, _report_renderer if chosen == "report" else _lab_renderer)
+    alt.renderers.enable(name)
+    return chosen

@@ -20,6 +20,7 @@ from typing import Any
 
 from ._errors import ReportError
 
+RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -211,6 +212,7 @@ def write_index(reports_dir: Path) -> Path:
                 "run_id": manifest.get("run_id", ""),
                 "status": manifest.get("status", "complete"),
                 "verdicts": manifest.get("verdicts", {}),
+                "readiness": manifest.get("readiness", {}),
                 "reports": [
                     {
                         "title": report.get("title", "report"),
