@@ -266,3 +266,83 @@ def test_fixtures_capture_then_probe_replays_them(workdir: Path) -> None:
         "probe", "--env", "reference", "--probe", "response.fixture_replay", "--format", "json", cwd=workdir
     )
     assert json.loads(replay.stdout)[0]["outcome"] == "pass"
+
+
+def test_bundle_capture_verify_diff_and_plan_from_the_command_line(workdir: Path) -> None:
+    import shutil
+
+    shutil.copytree(Path(__file__).parent.parent / "data" / "integration", workdir / "integration")
+    (workdir / "env.toml").write_text(
+        '[environments.ref]\nbase_url = "embedded"\nmanifest = "integration/manifest.toml"\n'
+    )
+    assert workbench("probe", "--config", "env.toml", cwd=workdir).returncode == 0
+    first = workbench(
+        "bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r1", cwd=workdir
+    )
+    assert first.returncode == 0 and "bundle ref/r1 written" in first.stdout, first.stderr
+    assert workbench("bundle", "verify", "--config", "env.toml", "ref/r1", cwd=workdir).returncode == 0
+    prompt = workdir / "integration" / "system_prompt.txt"
+    prompt.write_text(prompt.read_text() + "Answer in French.\n")
+    workbench("bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r2", cwd=workdir)
+    diff = workbench("bundle", "diff", "--config", "env.toml", "ref/r1", "ref/r2", cwd=workdir)
+    assert diff.returncode == 1 and "prompt_template: sha256" in diff.stdout
+    # a rollback to r1 that restored nothing: the prompt template is still new
+    plan = workbench(
+        "bundle",
+        "plan",
+        "--config",
+        "env.toml",
+        "--current",
+        "ref/r2",
+        "--target",
+        "ref/r1",
+        "--state",
+        "integration/manifest.toml",
+        cwd=workdir,
+    )
+    assert (
+        plan.returncode == 1
+        and "PARTIAL rollback" in plan.stdout
+        and "still new: prompt_template" in plan.stdout
+    )
+    prompt.write_text(prompt.read_text().replace("Answer in French.\n", ""))
+    restored = workbench(
+        "bundle",
+        "plan",
+        "--config",
+        "env.toml",
+        "--current",
+        "ref/r2",
+        "--target",
+        "ref/r1",
+        "--state",
+        "integration/manifest.toml",
+        cwd=workdir,
+    )
+    assert restored.returncode == 0 and "fully restored" in restored.stdout
+
+
+def test_trends_exit_1_when_a_rule_fires(workdir: Path) -> None:
+    (workdir / "env.toml").write_text(
+        '[environments.gw]\nbase_url = "embedded"\nscenario = "content-moved"\n'
+    )
+    (workdir / "rules.toml").write_text('[[rule]]\nsymptom = "parser"\nconsecutive = 3\n')
+    for _ in range(2):
+        workbench("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
+    quiet = workbench("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
+    assert quiet.returncode == 0 and "no trigger fired" in quiet.stdout
+    workbench("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
+    fired = workbench("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
+    assert fired.returncode == 1
+    assert "FIRED parser-consecutive on gw" in fired.stdout and "Roll back response parser" in fired.stdout
+
+
+def test_watch_reads_an_app_log_reports_malformed_lines_and_gates(workdir: Path) -> None:
+    logs = Path(__file__).parent / "data" / "logs"
+    done = workbench("watch", str(logs / "parser-run.jsonl"), cwd=workdir)
+    assert done.returncode == 1 and "FIRED parser-consecutive" in done.stdout
+    mixed = workbench("watch", str(logs / "app-requests.jsonl"), cwd=workdir)
+    assert "malformed line(s) skipped" in mixed.stderr and "line " in mixed.stderr
+    assert "request(s) read" in mixed.stdout
+    missing = workbench("watch", "nowhere.jsonl", cwd=workdir)
+    assert missing.returncode == 2 and "nowhere.jsonl" in missing.stderr

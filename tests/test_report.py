@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,20 +25,30 @@ KEY_CANARY = canary_key("report")
 pytestmark = pytest.mark.slow
 
 
+REPORTS = ("contract_audit", "rollback_readiness", "symptom_trends", "drift_explorer")
+
+
 @dataclass(frozen=True)
 class Audit:
     workdir: Path
     done: subprocess.CompletedProcess[str]
 
-    @property
-    def html(self) -> Path:
-        (path,) = self.workdir.glob("reports/*/*-contract_audit.html")
+    def path(self, report: str = "contract_audit", suffix: str = ".html") -> Path:
+        (path,) = self.workdir.glob(f"reports/*/*-{report}{suffix}")
         return path
 
     @property
+    def html(self) -> Path:
+        return self.path()
+
+    @property
     def notebook(self) -> Path:
-        (path,) = self.workdir.glob("reports/*/*-contract_audit.ipynb")
-        return path
+        return self.path(suffix=".ipynb")
+
+
+def copy_project_data(workdir: Path) -> None:
+    """The repository's data/ (config, integration manifest, fixtures, bundles), without a history."""
+    shutil.copytree(ROOT / "data", workdir / "data", ignore=shutil.ignore_patterns("*.sqlite*"))
 
 
 def run_audit(
@@ -59,19 +70,31 @@ def run_audit(
 def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
     """One real audit of the embedded default (plus a keyed environment, to prove no key leaks)."""
     workdir = tmp_path_factory.mktemp("audit")
-    (workdir / "data").mkdir()
+    copy_project_data(workdir)
     config = (ROOT / "data" / "environments.toml").read_text()
     config += '\n[environments.keyed]\nbase_url = "embedded"\napi_key_env = "WB_CANARY_KEY"\n'
     (workdir / "data" / "environments.toml").write_text(config)
     yield Audit(workdir, run_audit(workdir, env={"WB_CANARY_KEY": KEY_CANARY}))
 
 
-def test_audit_exits_1_and_prints_verdicts_and_paths(audit: Audit) -> None:
+def test_audit_exits_1_and_prints_verdicts_readiness_and_paths(audit: Audit) -> None:
     assert audit.done.returncode == 1, audit.done.stderr
     out = audit.done.stdout
     assert "reference: ready" in out and "reference-drifted: not ready" in out and "keyed: ready" in out
-    assert f"report: {audit.html.relative_to(audit.workdir)}" in out
+    # the repository ships fixtures and a bundle for `reference` only
+    assert "reference: rollback-ready (10 of 10 steps pass)" in out
+    assert "keyed: not rollback-ready (8 of 10 steps pass)" in out
+    assert "5. Verify parser compatibility: not_run" in out and "7. Confirm rollback bundle: not_run" in out
+    for report in REPORTS:
+        assert f"report: {audit.path(report).relative_to(audit.workdir)}" in out
     assert "index:  reports/index.html" in out
+
+
+def test_a_fresh_clone_audit_of_the_reference_alone_is_ready_and_exits_0(tmp_path: Path) -> None:
+    copy_project_data(tmp_path)
+    done = run_audit(tmp_path, "--env", "reference")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reference: rollback-ready (10 of 10 steps pass)" in done.stdout
 
 
 def test_report_lands_in_a_dated_folder(audit: Audit) -> None:
@@ -255,3 +278,49 @@ def test_the_project_kernel_is_registered() -> None:
     specs = json.loads(listed.stdout)["kernelspecs"]
     assert "contract-workbench" in specs
     assert specs["contract-workbench"]["spec"]["argv"][0] == sys.executable
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_every_report_executed_without_error_and_is_offline(audit: Audit, report: str) -> None:
+    notebook = nbformat.read(audit.path(report, ".ipynb"), as_version=4)
+    errors = [
+        o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert not errors
+    assert "papermill" in notebook.metadata
+    soup = BeautifulSoup(audit.path(report).read_text(), "html.parser")
+    assert not soup.select(".jp-CodeCell .jp-InputArea, .jp-InputPrompt, div.highlight")
+    for element in soup.find_all(["script", "img", "link", "iframe"]):
+        value = element.get("src") or element.get("href")
+        assert value is None or value.startswith("data:"), f"{report}: {element.name} {value!r}"
+
+
+def test_readiness_report_shows_the_sequence_bundle_and_confirmations(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.path("rollback_readiness").read_text(), "html.parser")
+    sequence = section_after(soup, "The validation sequence")
+    for step in (
+        "1. Read the current API page",
+        "5. Verify parser compatibility",
+        "10. Rollback and re-probe",
+    ):
+        assert step in sequence
+    assert "not_run" in sequence and "fail" in sequence
+    bundle = section_after(soup, "Rollback bundle")
+    assert "reference/2026.11.0" in bundle and "prompt_template" in bundle and "sha256" in bundle
+    assert "Operator confirmations" in soup.get_text()
+
+
+def test_trends_report_charts_aggregates_and_lists_the_rules(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.path("symptom_trends").read_text(), "html.parser")
+    assert len(soup.select("div.wb-chart")) == 3
+    rules = section_after(soup, "Trigger rules")
+    assert "parser-consecutive" in rules and "transport-rate" in rules
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_every_report_draws_its_charts_in_a_real_browser_offline(audit: Audit, report: str) -> None:
+    soup = BeautifulSoup(audit.path(report).read_text(), "html.parser")
+    expected = len(soup.select("div.wb-chart"))
+    drawn = BeautifulSoup(dump_dom(audit.path(report)), "html.parser").select("div.wb-chart svg.marks")
+    assert len(drawn) == expected
+    assert all(svg.select("path, rect, line") for svg in drawn)

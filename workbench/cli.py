@@ -22,10 +22,13 @@ from . import __version__
 from ._errors import WorkbenchError
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them
+    from collections.abc import Sequence
+
     from rich.progress import Progress, TaskID
 
     from ._engine import RunSummary
     from ._models import ProbeResult
+    from ._triggers import Firing
 
 app = typer.Typer(
     add_completion=False,
@@ -61,6 +64,12 @@ StoreOption = Annotated[
 class Format(StrEnum):
     table = "table"
     json = "json"
+
+
+class LogFormat(StrEnum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
 
 
 def _show_version(value: bool) -> None:
@@ -153,6 +162,15 @@ def audit(
             timeout_s=timeout,
         )
     _print_verdicts(outcome.summary)
+    for name, readiness in outcome.readiness.items():
+        style = "bold green" if readiness.ready else "bold red"
+        out.print(f"[{style}]{name}: {readiness.summary}[/]")
+        for step in readiness.blocking():
+            out.print(f"  {step.number}. {step.title}: {step.status}: {escape(step.evidence[:200])}")
+    for leak in outcome.leaks:
+        err.print(
+            f"error: a secret was written: {leak} (the value is not shown); delete that file and report a bug"
+        )
     for report in outcome.reports:
         if report.error:
             err.print(f"error: {escape(report.error)}")
@@ -317,6 +335,248 @@ def fixtures_capture(
     )
 
 
+TriggersOption = Annotated[
+    Path | None,
+    typer.Option("--triggers", help="Trigger rules TOML (default: data/triggers.toml, else examples)."),
+]
+
+
+@app.command()
+def trends(
+    env: EnvOption = None,
+    triggers: TriggersOption = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Evaluate the trigger rules over the history; print what fired with its action; exit 1 if any did."""
+    from ._config import load_config
+    from ._store import HistoryStore
+    from ._trends import evaluate
+    from ._triggers import load_rules
+
+    settings = load_config(config)
+    if env:
+        settings.select(env)
+    rules = load_rules(triggers or settings.settings.triggers)
+    with HistoryStore(store) as history:
+        firings = evaluate(history, rules, envs=env or ())
+    _print_firings(firings, source="the history")
+    raise typer.Exit(1 if any(firing.fired for firing in firings) else 0)
+
+
+@app.command()
+def watch(
+    logfile: Annotated[
+        Path, typer.Argument(help="The application's request log: JSON lines or CSV with a header.")
+    ],
+    triggers: TriggersOption = None,
+    log_format: Annotated[LogFormat, typer.Option("--format", help="The log's format.")] = LogFormat.auto,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="FIELD=NAME: the log's column for timestamp, status, error, exception or "
+            "latency_ms (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Classify an application's own request log into symptom classes and apply the trigger rules."""
+    from ._errors import ConfigError
+    from ._triggers import load_rules
+    from ._watch import LogColumns
+    from ._watch import watch as watch_log
+
+    mapping = {}
+    for item in column or ():
+        field, separator, name = item.partition("=")
+        if not separator or field not in LogColumns.__dataclass_fields__ or not name:
+            raise ConfigError(
+                f"expected FIELD=NAME with FIELD one of {', '.join(LogColumns.__dataclass_fields__)}, "
+                f"got {item!r}",
+                field="--column",
+            )
+        mapping[field] = name
+    report = watch_log(
+        logfile, rules=load_rules(triggers), columns=LogColumns(**mapping), fmt=log_format.value
+    )
+    counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
+    out.print(f"{logfile}: {report.samples} request(s) read ({counts or 'none'})")
+    for line, reason in report.malformed[:20]:
+        err.print(f"  line {line}: not read: {escape(reason)}")
+    if report.malformed:
+        err.print(f"  {len(report.malformed)} malformed line(s) skipped; the rest was read")
+    _print_firings(report.firings, source=str(logfile))
+    raise typer.Exit(1 if report.fired else 0)
+
+
+def _print_firings(firings: Sequence[Firing], *, source: str) -> None:
+    fired = [firing for firing in firings if firing.fired]
+    for firing in fired:
+        where = f"{firing.env} ({firing.series})"
+        out.print(f"[bold red]FIRED[/] {firing.rule.name} on {where}: {escape(firing.evidence)}")
+        out.print(f"      action: {firing.action}")
+    quiet = len(firings) - len(fired)
+    if fired:
+        out.print(
+            f"{len(fired)} trigger(s) fired over {source}; next: roll back what each action names, then "
+            "re-probe (`workbench audit`) and compare structure with the known-good run."
+        )
+    else:
+        out.print(
+            f"no trigger fired over {source} ({quiet} rule evaluation(s)); the thresholds are examples: "
+            "tune data/triggers.toml to your traffic."
+        )
+
+
+bundle_app = typer.Typer(
+    no_args_is_help=True, help="Rollback bundles: the whole integration contract of a release."
+)
+app.add_typer(bundle_app, name="bundle")
+
+
+@bundle_app.command("capture")
+def bundle_capture(
+    env: Annotated[str, typer.Option("--env", help="The environment whose release this is.")],
+    release: Annotated[str, typer.Option("--release", help="The release name (e.g. a version or tag).")],
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="The integration manifest (default: the environment's).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace this release's bundle.")] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Record the whole contract of a release in data/bundles/ENV/RELEASE.json (never with a secret)."""
+    from ._config import load_config
+    from ._manifest import capture_bundle
+    from ._store import HistoryStore
+
+    settings = load_config(config)
+    (environment,) = settings.select([env])
+    with HistoryStore(store) as history:
+        captured = capture_bundle(
+            settings,
+            env,
+            release,
+            manifest=manifest or environment.manifest,
+            store=history,
+            bundles_dir=settings.settings.bundles_dir,
+            force=force,
+        )
+    missing = [part for part, value in captured.parts.items() if value.get("missing")]
+    out.print(f"bundle {captured.label} written to {captured.path}")
+    if missing:
+        out.print(
+            f"[yellow]missing parts: {', '.join(missing)}[/]; next: describe them in a manifest "
+            "(README, 'Rollback bundles') and capture again with --force."
+        )
+    else:
+        out.print(f"next: commit it; `workbench bundle verify {captured.label}` before you rely on it.")
+
+
+@bundle_app.command("verify")
+def bundle_verify(
+    bundle: Annotated[str, typer.Argument(help="ENV/RELEASE or a bundle file.")],
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Check every part is present, resolvable and free of secret values; exit 1 if not."""
+    from ._bundle import Bundle, resolve_bundle
+    from ._config import load_config
+    from ._rollback import verify_bundle
+    from ._scan import known_secrets
+    from ._store import HistoryStore
+
+    settings = load_config(config)
+    loaded = Bundle.load(resolve_bundle(bundle, settings.settings.bundles_dir))
+    secrets = known_secrets(e.api_key_env for e in settings.environments.values() if e.api_key_env)
+    with HistoryStore(store) as history:
+        checks = verify_bundle(loaded, secrets=secrets, store=history)
+    for check in checks:
+        mark = "[green]ok[/]  " if check.ok else "[bold red]FAIL[/]"
+        out.print(f"{mark} {check.part}: {escape(check.message)}")
+    failed = [check for check in checks if not check.ok]
+    out.print(
+        f"{loaded.label}: "
+        + (
+            "every part present, resolvable and free of secrets"
+            if not failed
+            else f"{len(failed)} problem(s); fix them and capture again with --force"
+        )
+    )
+    raise typer.Exit(1 if failed else 0)
+
+
+@bundle_app.command("diff")
+def bundle_diff(
+    a: Annotated[str, typer.Argument(help="ENV/RELEASE or a bundle file.")],
+    b: Annotated[str, typer.Argument(help="ENV/RELEASE or a bundle file.")],
+    config: ConfigOption = None,
+) -> None:
+    """List the parts that differ between two bundles (exit 1 when any does)."""
+    from ._bundle import Bundle, resolve_bundle
+    from ._config import load_config
+    from ._rollback import diff_bundles
+
+    directory = load_config(config).settings.bundles_dir
+    first = Bundle.load(resolve_bundle(a, directory))
+    second = Bundle.load(resolve_bundle(b, directory))
+    changes = diff_bundles(first, second)
+    for change in changes:
+        out.print(f"{change.kind:>13}  {escape(change.summary)}")
+    out.print(
+        f"{len(changes)} part(s) differ between {first.label} and {second.label}"
+        if changes
+        else f"{first.label} and {second.label} record the same contract"
+    )
+    raise typer.Exit(1 if changes else 0)
+
+
+@bundle_app.command("plan")
+def bundle_plan(
+    current: Annotated[
+        str, typer.Option("--current", help="The release deployed now (ENV/RELEASE or file).")
+    ],
+    target: Annotated[str, typer.Option("--target", help="The release to roll back to.")],
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state", help="What is deployed now: a manifest (.toml) or a bundle file, to check a rollback."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """What a rollback to TARGET must restore; with --state, whether it was partial (exit 1)."""
+    from ._bundle import Bundle, resolve_bundle
+    from ._config import load_config
+    from ._manifest import capture_bundle
+    from ._rollback import plan_rollback
+    from ._store import HistoryStore
+
+    settings = load_config(config)
+    directory = settings.settings.bundles_dir
+    first = Bundle.load(resolve_bundle(current, directory))
+    second = Bundle.load(resolve_bundle(target, directory))
+    deployed = None
+    if state is not None and state.suffix == ".toml":
+        with HistoryStore(store) as history:
+            deployed = capture_bundle(
+                settings,
+                first.env,
+                "deployed-now",
+                manifest=state,
+                store=history,
+                bundles_dir=directory,
+                write=False,
+            )
+    elif state is not None:
+        deployed = Bundle.load(state)
+    plan = plan_rollback(first, second, state=deployed)
+    for line in plan.lines():
+        out.print(escape(line))
+    raise typer.Exit(1 if plan.partial else 0)
+
+
 @app.command()
 def kernel() -> None:
     """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
@@ -425,8 +685,15 @@ def _print_verdicts(summary: RunSummary) -> None:
 
 
 def _next_hint(code: int, verb: str) -> str:
+    if code == 0 and verb == "audit":
+        return "every environment is rollback-ready; keep this report with the release."
     if code == 0:
         return "every environment passed; record this run id as the known-good probe result."
+    if verb == "audit" and code == 1:
+        return (
+            "fix the failures and blocking steps above (each says how), then re-run `workbench audit`; "
+            "open the report for the evidence."
+        )
     if code == 1:
         return (
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
