@@ -129,12 +129,7 @@ def assess(env: str, evidence: Evidence) -> Readiness:
         _probes(2, by_probe, ("endpoint.minimal",)),
         _probes(3, by_probe, ("request.app_realistic",)),
         _negatives(evidence, by_probe),
-        _probes(
-            5,
-            by_probe,
-            ("response.fixture_replay", "response.optional_fields", "endpoint.minimal"),
-            missing_hint=f"capture known-good fixtures: `workbench fixtures capture --env {env} --release R`",
-        ),
+        _probes(5, by_probe, ("response.fixture_replay", "response.optional_fields", "endpoint.minimal")),
         _scan(evidence.scan),
         _bundle(env, evidence.bundle),
         _operator(8, evidence, ("rate-limits", "billing", "traffic-shift")),
@@ -165,9 +160,9 @@ def _operator(number: int, evidence: Evidence, items: Sequence[str]) -> Step:
     )
 
 
-def _probes(
-    number: int, by_probe: Mapping[str, ProbeResult], probes: Sequence[str], *, missing_hint: str = ""
-) -> Step:
+def _probes(number: int, by_probe: Mapping[str, ProbeResult], probes: Sequence[str]) -> Step:
+    """Pass when every probe passed; a failure fails the step; a skipped probe leaves it not run (its
+    skip detail already says what to do: capture fixtures, stream, ...)."""
     results = [by_probe[probe] for probe in probes if probe in by_probe]
     failed = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     if failed:
@@ -177,10 +172,10 @@ def _probes(
     not_run = [probe for probe in probes if probe not in by_probe or by_probe[probe].outcome is Outcome.SKIP]
     if not_run:
         reasons = "; ".join(
-            f"{probe}: {by_probe[probe].detail[:160] if probe in by_probe else 'not in this run'}"
+            f"{probe}: {by_probe[probe].detail[:200] if probe in by_probe else 'not in this run'}"
             for probe in not_run
         )
-        return _step(number, StepStatus.NOT_RUN, reasons + (f"; {missing_hint}" if missing_hint else ""))
+        return _step(number, StepStatus.NOT_RUN, reasons)
     run_id = results[0].run_id if results else "?"
     return _step(number, StepStatus.PASS, f"{', '.join(probes)} passed in run {run_id}")
 

@@ -98,11 +98,14 @@ class TrendsView:
                 tooltip=["env:N", "bucket:N", alt.Tooltip("rate:Q", format=".0%"), "failures:Q", "samples:Q"],
             )
         )
+        by_rate: dict[float, list[str]] = {}  # one line per threshold, naming every class that uses it
+        for rule in self.rules:
+            if rule.rate is not None:
+                by_rate.setdefault(rule.rate, []).append(str(rule.symptom))
         thresholds = pd.DataFrame(
             [
-                {"rule": f"{r.name} ({r.symptom} > {r.rate:.0%})", "rate": r.rate}
-                for r in self.rules
-                if r.rate is not None
+                {"rule": f"{', '.join(classes)} > {rate:.0%}", "rate": rate}
+                for rate, classes in by_rate.items()
             ],
             columns=["rule", "rate"],
         )
@@ -138,7 +141,7 @@ class TrendsView:
         )
         return chart
 
-    def triggers(self) -> pd.DataFrame:
+    def triggers(self) -> Any:
         rows = [
             {
                 "rule": f.rule.name,
@@ -150,4 +153,8 @@ class TrendsView:
             }
             for f in self.firings
         ]
-        return pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
+        frame = pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
+        fired_style = "background-color:#fde2e1;color:#b71c1c;font-weight:bold"
+        return frame.style.hide(axis="index").map(
+            lambda fired: fired_style if fired else "", subset=["fired"]
+        )
