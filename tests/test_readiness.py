@@ -104,7 +104,11 @@ def test_a_failed_probe_fails_its_step(override: dict[str, tuple[Outcome, Sympto
 
 
 def test_missing_evidence_is_not_run_and_says_what_to_do() -> None:
-    no_fixtures = results(response_fixture_replay=(Outcome.SKIP, Symptom.NONE))
+    no_fixtures = results(
+        "stage",
+        "no known-good fixtures for stage: capture them with `workbench fixtures capture --env stage --release R`",
+        response_fixture_replay=(Outcome.SKIP, Symptom.NONE),
+    )
     readiness = assess("stage", Evidence(no_fixtures, embedded=True))
     assert (
         statuses(readiness)[5] is StepStatus.NOT_RUN
