@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import secrets
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +24,11 @@ from ._client import ProbeClient
 from ._config import Config, Environment, check_keys_present
 from ._confirm import Confirmation, current_by_item
 from ._errors import UsageError
+from ._fixtures import load_fixture_set
 from ._models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
 from ._parser import ResponseParser, load_callable, reference_parser
 from ._probes import CATALOG, Finding, Probe, ProbeContext, get_probe
+from ._scan import check_probe_prompts, known_secrets
 from ._store import HistoryStore, RunRecord
 from ._verdict import verdicts_for
 
@@ -88,6 +93,10 @@ def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[
     """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
     envs = tuple(config.select(env_names))
     check_keys_present(config, envs)
+    secrets_now = known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
+    check_probe_prompts(envs, secrets_now, source=config.source)
+    for env in envs:  # a named baseline that is missing, or a damaged fixture manifest, is bad input
+        load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline)
     parsers = {
         env.name: load_callable(env.parser, default=reference_parser, field=f"environments.{env.name}.parser")
         for env in envs
@@ -112,7 +121,11 @@ def run_probes(
     allow_production_negatives: bool = False,
     run_id: str | None = None,
 ) -> RunSummary:
-    """Probe the selected environments and store every result; safe to call inside Jupyter."""
+    """Probe the selected environments and store every result; safe to call inside Jupyter.
+
+    The run is recorded before its event loop starts and finished after the loop has stopped,
+    whatever stopped it: `complete`, `interrupted` (Ctrl-C, a kernel interrupt) or `failed`.
+    """
     plan = plan_run(config, env_names, probe_ids)
     run = _Run(
         config,
@@ -123,13 +136,37 @@ def run_probes(
         allow_negatives=allow_production_negatives,
         run_id=run_id or new_run_id(),
     )
+    run.begin()
+    status = "failed"
+    try:
+        summary = _drive(run)
+        status = "complete"
+        return summary
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        status = "interrupted"
+        raise
+    finally:
+        run.finish(status)
+
+
+def _drive(run: _Run) -> RunSummary:
+    """The run's probes on an event loop of their own; an interrupt stops them and waits until they have."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        # asyncio.run turns the first Ctrl-C into a cancellation of the run, waits for it to unwind
+        # (endpoints stopped, results in flight stored), then raises KeyboardInterrupt.
         return asyncio.run(run.execute())
-    # Inside a running loop (a Jupyter kernel): run in a worker thread with a loop of its own.
+    # Inside a running loop (a Jupyter kernel): a worker thread with a loop of its own. An interrupt
+    # lands here, in the calling thread: cancel the run over there and wait for it to unwind.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run.execute()).result()
+        future = pool.submit(asyncio.run, run.execute())
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            run.cancel()
+            concurrent.futures.wait([future])
+            raise
 
 
 class _Run:
@@ -157,45 +194,56 @@ class _Run:
         self.results: list[ProbeResult] = []
         self.requests = dict.fromkeys(self.names, 0)
         self.total = len(plan.environments) * len(plan.probes)
+        self._cancelled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[RunSummary] | None = None
+
+    def begin(self) -> None:
+        """Record the run as running (the store first marks this host's dead runs interrupted)."""
+        self.store.begin_run(
+            RunRecord(
+                run_id=self.run_id,
+                started_at=utc_now(),
+                status="running",
+                environments=self.names,
+                config_digest=self.config.digest,
+                command=self.command,
+                workbench_version=__version__,
+            )
+        )
+
+    def finish(self, status: str) -> None:
+        """Record how the run ended; a second Ctrl-C waits for this short write."""
+        with _sigint_deferred():
+            self.store.finish_run(self.run_id, status=status, finished_at=utc_now(), requests=self.requests)
+
+    def cancel(self) -> None:
+        """From another thread: stop the run; what is stored stays stored."""
+        self._cancelled = True
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed: nothing to stop
+                loop.call_soon_threadsafe(task.cancel)
 
     async def execute(self) -> RunSummary:
-        record = RunRecord(
-            run_id=self.run_id,
-            started_at=utc_now(),
-            status="running",
-            environments=self.names,
-            config_digest=self.config.digest,
-            command=self.command,
-            workbench_version=__version__,
-        )
-        await asyncio.to_thread(self.store.begin_run, record)
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        if self._cancelled:
+            raise asyncio.CancelledError
         recorded = await asyncio.to_thread(self.store.confirmations, self.names)
-        status = "interrupted"
-        try:
-            with open_endpoints(self.plan.environments) as endpoints:
-                await asyncio.gather(
-                    *(
-                        self._probe_env(
-                            env,
-                            *endpoints[env.name],
-                            current_by_item(c for c in recorded if c.env == env.name),
-                        )
-                        for env in self.plan.environments
+        with open_endpoints(self.plan.environments) as endpoints:
+            await asyncio.gather(
+                *(
+                    self._probe_env(
+                        env,
+                        *endpoints[env.name],
+                        current_by_item(c for c in recorded if c.env == env.name),
                     )
+                    for env in self.plan.environments
                 )
-            status = "complete"
-        finally:
-            finish = asyncio.to_thread(
-                self.store.finish_run,
-                self.run_id,
-                status=status,
-                finished_at=utc_now(),
-                requests=self.requests,
             )
-            await asyncio.shield(finish)
         ordered = _catalog_order(self.results, self.names, self.plan.probes)
         verdicts = tuple(verdicts_for(self.names, ordered))
-        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, status)
+        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
 
     async def _probe_env(
         self,
@@ -286,6 +334,22 @@ def _catalog_order(
     env_rank = {name: index for index, name in enumerate(envs)}
     probe_rank = {probe.id: index for index, probe in enumerate(probes)}
     return sorted(results, key=lambda result: (env_rank[result.env], probe_rank[result.probe]))
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (main thread only) until the block ends, then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 @contextmanager

@@ -1,58 +1,115 @@
 """The history store: every result appended the moment it exists, so a run that dies keeps what it had.
 
 SQLAlchemy Core over SQLite by default (`data/history.sqlite`), any SQLAlchemy URL with `--store`
-or `WORKBENCH_STORE` (PostgreSQL for teams). The schema is versioned in `workbench_schema`;
-`_MIGRATIONS` brings an older store forward. Nothing secret is ever written here: results hold
-statuses, classes, timings, shapes and short details, never keys or headers.
+or `WORKBENCH_STORE`: `postgresql://user:pass@host/db` for teams (psycopg 3, the `postgres` extra;
+`postgresql://` and `postgres://` mean `postgresql+psycopg://`). Both backends get the same schema:
+text, integers, floats and booleans. Times are ISO 8601 text (`2026-11-27T04:35:03.123Z`) that
+sorts as bytes on both (PostgreSQL columns use the "C" collation, whatever the server's default),
+so ordering, range filters and `substr` buckets are the same SQL everywhere. Nothing secret is
+ever written here: results hold statuses, classes, timings, shapes and short details, never keys
+or headers; a URL's password never appears in a message (`display_url`).
+
+Many processes share one store at once:
+
+- Opening reads the schema version; only a fresh or older store is changed, under a lock
+  (SQLite `BEGIN IMMEDIATE`, PostgreSQL `pg_advisory_xact_lock`), so processes opening a fresh
+  store together create it once. What a creator without the lock can still cause (`already
+  exists`, a lock timeout) is retried after a short jittered pause.
+- Every write is one short transaction. SQLite runs in WAL mode with a busy timeout and takes
+  the write lock when a write begins: writers queue, readers never wait.
+- A run records the host and pid running it. When a run begins, runs of this host still
+  `running` whose process is gone (killed, or the machine rebooted) become `interrupted`
+  (`mark_stale_runs`); a run on another host is left to that host.
+
+Schema versions: `workbench_schema` holds one row (`id = 1`) with the store's version. A fresh
+store is created from `metadata` at `SCHEMA_VERSION`. To change the schema:
+
+1. change the tables in `metadata` (what a fresh store gets);
+2. bump `SCHEMA_VERSION` to N;
+3. register `_MIGRATIONS[N]`, a function of a `Connection` that brings a version N-1 store to
+   version N (`ALTER TABLE runs ADD COLUMN ...`), in SQL that both backends accept.
+
+Opening an older store applies the missing migrations in order, and records the new version, in
+one transaction under the lock: all or nothing. A store newer than this workbench is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from ._confirm import Confirmation
 from ._errors import StoreError
 from ._models import ProbeResult
+from ._process import process_alive
 
 STORE_ENV_VAR = "WORKBENCH_STORE"
 DEFAULT_STORE_PATH = Path("data/history.sqlite")
 SCHEMA_VERSION = 1
+POSTGRES_EXTRA = "pip install 'contract-workbench[postgres]'"
+
+Migration = Callable[[Connection], None]
+_MIGRATIONS: dict[int, Migration] = {}  # version N -> brings a version N-1 store to N (none yet)
+
+_SCHEMA_LOCK = 0x776F726B62656E63  # "workbenc": the PostgreSQL advisory lock taken to change the schema
+_OPEN_ATTEMPTS = 6
+_IMMEDIATE = "workbench_write"  # execution option: on SQLite, begin with the write lock held
+_TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
+
+
+def _key(length: int) -> sa.types.TypeEngine[str]:
+    """Ids and ISO times: compared and ordered as bytes on every backend."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
 
 metadata = sa.MetaData()
 
-schema_table = sa.Table("workbench_schema", metadata, sa.Column("version", sa.Integer, nullable=False))
+schema_table = sa.Table(
+    "workbench_schema",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1: one version per store
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("id = 1", name="workbench_schema_one_row"),
+)
 
 runs_table = sa.Table(
     "runs",
     metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("started_at", sa.String(40), nullable=False),
-    sa.Column("finished_at", sa.String(40)),
+    sa.Column("run_id", _key(64), primary_key=True),
+    sa.Column("started_at", _key(40), nullable=False),
+    sa.Column("finished_at", _key(40)),  # empty while running, and for a run found killed
     sa.Column("status", sa.String(16), nullable=False),  # running | complete | interrupted | failed
     sa.Column("environments", sa.Text, nullable=False),  # JSON list
     sa.Column("config_digest", sa.String(64), nullable=False),
     sa.Column("command", sa.String(32), nullable=False),
     sa.Column("workbench_version", sa.String(32), nullable=False),
     sa.Column("requests", sa.Text, nullable=False, default="{}"),  # JSON: requests sent per environment
+    sa.Column("host", sa.String(255), nullable=False, default=""),  # the machine running it
+    sa.Column("pid", sa.Integer),  # its process there
+    sa.Index("ix_runs_status_host", "status", "host"),  # finding this host's runs still running
 )
 
 results_table = sa.Table(
     "results",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(64), nullable=False, index=True),
-    sa.Column("env", sa.String(64), nullable=False),
-    sa.Column("probe", sa.String(64), nullable=False),
+    sa.Column("run_id", _key(64), nullable=False, index=True),
+    sa.Column("env", _key(64), nullable=False),
+    sa.Column("probe", _key(64), nullable=False),
     sa.Column("area", sa.String(16), nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("symptom", sa.String(16), nullable=False),
@@ -63,7 +120,7 @@ results_table = sa.Table(
     sa.Column("retry_after_s", sa.Float),
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("action", sa.Text, nullable=False),
-    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("started_at", _key(40), nullable=False),
     sa.Column("shape", sa.Text, nullable=False, default="[]"),
     sa.Column("facts", sa.Text, nullable=False, default="{}"),
     sa.Index("ix_results_env_started", "env", "started_at"),
@@ -74,30 +131,35 @@ confirmations_table = sa.Table(
     "confirmations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("env", sa.String(64), nullable=False, index=True),
+    sa.Column("env", _key(64), nullable=False, index=True),
     sa.Column("item", sa.String(32), nullable=False),
     sa.Column("confirmed_by", sa.String(128), nullable=False),
     sa.Column("note", sa.Text, nullable=False, default=""),
-    sa.Column("confirmed_at", sa.String(40), nullable=False),
-    sa.Column("expires_at", sa.String(40)),
+    sa.Column("confirmed_at", _key(40), nullable=False),
+    sa.Column("expires_at", _key(40)),
 )
 
 readiness_table = sa.Table(
     "readiness",
     metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("env", sa.String(64), primary_key=True),
+    sa.Column("run_id", _key(64), primary_key=True),
+    sa.Column("env", _key(64), primary_key=True),
     sa.Column("ready", sa.Boolean, nullable=False),
     sa.Column("steps", sa.Text, nullable=False),  # JSON: the ten steps with status and evidence
-    sa.Column("assessed_at", sa.String(40), nullable=False),
+    sa.Column("assessed_at", _key(40), nullable=False),
 )
 
 _RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
 
+# Runs begun by this process and not yet finished: a stale row carrying our own pid is not ours
+# unless listed here (a restarted container reuses its pids).
+_ACTIVE_RUNS: set[str] = set()
+_ACTIVE_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One run of probes: when, over which environments, and whether it finished."""
+    """One run of probes: when, over which environments, where, and whether it finished."""
 
     run_id: str
     started_at: str
@@ -108,6 +170,8 @@ class RunRecord:
     workbench_version: str
     finished_at: str | None = None
     requests: dict[str, int] | None = None
+    host: str = ""  # stamped by `begin_run` when empty: this machine
+    pid: int | None = None  # stamped by `begin_run` when empty: this process
 
 
 def resolve_store_url(explicit: str | None = None) -> str:
@@ -122,8 +186,11 @@ class HistoryStore:
     """Append-only history of runs and results behind one SQLAlchemy engine."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = resolve_store_url(url)
-        self._engine = _create_engine(self.url)
+        parsed = _parse_url(resolve_store_url(url))
+        self.url = parsed.render_as_string(hide_password=False)
+        self._password = parsed.password or ""
+        self._engine = _create_engine(parsed)
+        self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
         self._ensure_schema()
 
     @property
@@ -139,30 +206,66 @@ class HistoryStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write the history store {self.display_url}: {_reason(exc)}") from None
-
     @property
     def display_url(self) -> str:
         """The URL without a password, safe to print."""
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
-    def begin_run(self, run: RunRecord) -> None:
-        with self._write() as connection:
-            connection.execute(runs_table.insert().values(**_run_row(run)))
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._writer.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write the history store {self.display_url}: {self._reason(exc)}"
+            ) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read the history store {self.display_url}: {self._reason(exc)}"
+            ) from None
+
+    def begin_run(self, run: RunRecord) -> list[str]:
+        """Record a run as running here; first mark this host's dead runs (returned) interrupted."""
+        row = _run_row(run)
+        row["host"] = run.host or socket.gethostname()
+        row["pid"] = run.pid if run.pid is not None else os.getpid()
+        with _ACTIVE_LOCK:  # before the insert commits: a concurrent begin_run must not see it stale
+            _ACTIVE_RUNS.add(run.run_id)
+        try:
+            with self._write() as connection:
+                stale = _mark_stale(connection)
+                connection.execute(runs_table.insert().values(**row))
+        except BaseException:
+            with _ACTIVE_LOCK:
+                _ACTIVE_RUNS.discard(run.run_id)
+            raise
+        return stale
 
     def finish_run(self, run_id: str, *, status: str, finished_at: str, requests: dict[str, int]) -> None:
+        try:
+            with self._write() as connection:
+                connection.execute(
+                    runs_table.update()
+                    .where(runs_table.c.run_id == run_id)
+                    .values(
+                        status=status, finished_at=finished_at, requests=json.dumps(requests, sort_keys=True)
+                    )
+                )
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE_RUNS.discard(run_id)
+
+    def mark_stale_runs(self) -> list[str]:
+        """Mark `interrupted` this host's runs still `running` whose process is gone; their ids."""
         with self._write() as connection:
-            connection.execute(
-                runs_table.update()
-                .where(runs_table.c.run_id == run_id)
-                .values(status=status, finished_at=finished_at, requests=json.dumps(requests, sort_keys=True))
-            )
+            return _mark_stale(connection)
 
     def append(self, result: ProbeResult) -> None:
         """Store one result in its own transaction: durable before the next probe finishes."""
@@ -255,64 +358,181 @@ class HistoryStore:
                 for row in connection.execute(query)
             ]
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self._engine.connect() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the history store {self.display_url}: {_reason(exc)}") from None
+    # -- opening: create or migrate the schema once, whoever else opens it at the same time ----
 
     def _ensure_schema(self) -> None:
-        try:
-            with self._engine.begin() as connection:
-                metadata.create_all(connection, checkfirst=True)
-                version = connection.execute(sa.select(schema_table.c.version)).scalar()
-                if version is None:
-                    connection.execute(schema_table.insert().values(version=SCHEMA_VERSION))
-                elif version > SCHEMA_VERSION:
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                if self._stored_version() != SCHEMA_VERSION:  # the common case reads one row, no lock
+                    self._create_or_migrate()
+                return
+            except SQLAlchemyError as exc:
+                if attempt + 1 < _OPEN_ATTEMPTS and _transient(exc):
+                    time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))
+                    continue
+                raise StoreError(
+                    f"cannot open the history store {self.display_url}: {self._reason(exc)}"
+                ) from None
+
+    def _stored_version(self) -> int | None:
+        """The store's version, or None when there is no (current) version table to read."""
+        with self._engine.connect() as connection:  # a refused connection fails here, not below
+            try:
+                version = connection.execute(
+                    sa.select(schema_table.c.version).where(schema_table.c.id == 1)
+                ).scalar()
+            except DBAPIError:
+                return None  # no such table (a fresh store) or column: the locked path looks closer
+        self._refuse_newer(version)
+        return version
+
+    def _create_or_migrate(self) -> None:
+        with self._writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE, one schema writer at once
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+            inspector = sa.inspect(connection)
+            version = None
+            if inspector.has_table(schema_table.name):
+                if "id" not in {column["name"] for column in inspector.get_columns(schema_table.name)}:
                     raise StoreError(
-                        f"{self.display_url} has schema version {version}, newer than this workbench "
-                        f"({SCHEMA_VERSION}): upgrade contract-workbench"
+                        f"{self.display_url} was created by a pre-release workbench: move it aside "
+                        "(or delete it) and run again to start a new history"
                     )
-        except StoreError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the history store {self.display_url}: {_reason(exc)}") from None
+                version = connection.execute(
+                    sa.select(schema_table.c.version).where(schema_table.c.id == 1)
+                ).scalar()
+            if version is None:
+                metadata.create_all(connection)
+                connection.execute(schema_table.insert().values(id=1, version=SCHEMA_VERSION))
+                return
+            self._refuse_newer(version)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[target](connection)
+            connection.execute(
+                schema_table.update().where(schema_table.c.id == 1).values(version=SCHEMA_VERSION)
+            )
+
+    def _refuse_newer(self, version: int | None) -> None:
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.display_url} has schema version {version}, newer than this workbench "
+                f"({SCHEMA_VERSION}): upgrade contract-workbench"
+            )
+
+    def _reason(self, exc: SQLAlchemyError) -> str:
+        """The driver's first line, never the password (a driver may echo what it was given)."""
+        original = getattr(exc, "orig", None)
+        text = str(original if original is not None else exc).strip()
+        text = text.splitlines()[0][:300] if text else type(exc).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        if "locked" in text:
+            text += " (another process holds a long write lock; retry)"
+        return text
 
 
-def _create_engine(url: str) -> Engine:
+def _parse_url(url: str) -> sa.URL:
+    """A store URL, with PostgreSQL's driver made explicit (psycopg 3)."""
     try:
         parsed = sa.engine.make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise StoreError(
             f"{STORE_ENV_VAR} / --store is not a database URL: expected e.g. sqlite:///data/history.sqlite "
             "or postgresql://user@host/db"
         ) from None
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(f"a PostgreSQL store needs psycopg 3: {POSTGRES_EXTRA}") from None
+    return parsed
+
+
+def _create_engine(url: sa.URL) -> Engine:
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        database = url.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 60})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10  # an unreachable host fails in seconds, not minutes
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except (ArgumentError, ImportError) as exc:
-        raise StoreError(
-            f"cannot use store URL {parsed.render_as_string(hide_password=True)}: {exc}"
-        ) from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(f"cannot use store URL {shown}: {reason}") from None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers and several writing runs share one file; busy_timeout waits instead of failing."""
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and several writing runs share one file; busy_timeout waits instead of failing.
+
+    pysqlite's own transaction handling is off (it would not put DDL in a transaction):
+    `_sqlite_begin` emits BEGIN itself.
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Writes take the write lock up front: waiting for it honours busy_timeout, upgrading does not."""
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _transient(exc: SQLAlchemyError) -> bool:
+    """An error another process opening the store at the same moment can cause: worth a retry."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(marker in text for marker in _TRANSIENT)
+
+
+# -- runs whose process is gone ----------------------------------------------------------------
+
+
+def _mark_stale(connection: Connection) -> list[str]:
+    host = socket.gethostname()
+    running = connection.execute(
+        sa.select(runs_table.c.run_id, runs_table.c.pid, runs_table.c.started_at).where(
+            runs_table.c.status == "running", runs_table.c.host == host
+        )
+    ).all()
+    marked = []
+    for run_id, pid, started_at in running:
+        if _process_alive(run_id, pid, started_at):
+            continue
+        done = connection.execute(
+            runs_table.update()
+            .where(runs_table.c.run_id == run_id, runs_table.c.status == "running")
+            .values(status="interrupted")
+        )
+        if done.rowcount:
+            marked.append(run_id)
+    return marked
+
+
+def _process_alive(run_id: str, pid: int | None, started_at: str) -> bool:
+    """Whether the process that began a run on this host may still be running it (when unsure: yes)."""
+    if pid is None:
+        return True
+    if pid == os.getpid():
+        with _ACTIVE_LOCK:
+            return run_id in _ACTIVE_RUNS
+    return process_alive(pid, started_before=datetime.fromisoformat(started_at.replace("Z", "+00:00")))
+
+
+# -- rows ----------------------------------------------------------------------------------------
 
 
 def _run_row(run: RunRecord) -> dict[str, Any]:
@@ -326,6 +546,8 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "command": run.command,
         "workbench_version": run.workbench_version,
         "requests": json.dumps(run.requests or {}, sort_keys=True),
+        "host": run.host,
+        "pid": run.pid,
     }
 
 
@@ -340,6 +562,8 @@ def _run_record(row: Any) -> RunRecord:
         workbench_version=row["workbench_version"],
         finished_at=row["finished_at"],
         requests=json.loads(row["requests"] or "{}"),
+        host=row["host"],
+        pid=row["pid"],
     )
 
 
@@ -348,11 +572,3 @@ def _result_row(result: ProbeResult) -> dict[str, Any]:
     record["shape"] = json.dumps(record["shape"])
     record["facts"] = json.dumps(record["facts"], sort_keys=True, default=str)
     return {name: record[name] for name in _RESULT_COLUMNS}
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None)
-    text = str(original if original is not None else exc)
-    if isinstance(exc, OperationalError) and "locked" in text:
-        text += " (another process holds a long write lock; retry)"
-    return text.splitlines()[0][:300]
