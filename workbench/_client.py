@@ -284,8 +284,26 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: every credential-carrying header replaced, whatever its scheme."""
+    return {
+        name: "[REDACTED]" if name.lower() in _CREDENTIAL_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
 def _log(request: httpx.Request, status: int | None, elapsed_ms: float, failure: Failure | None) -> None:
-    """Debug log of an exchange: method, URL, outcome. Headers (and so the key) are never logged."""
+    """Debug log of an exchange: method, URL, redacted request headers, outcome (never a key)."""
     if log.isEnabledFor(logging.DEBUG):
         outcome = str(status) if failure is None else f"failed ({failure})"
-        log.debug("%s %s -> %s in %.1f ms", request.method, request.url, outcome, elapsed_ms)
+        log.debug(
+            "%s %s %s -> %s in %.1f ms",
+            request.method,
+            request.url,
+            redact_headers(request.headers),
+            outcome,
+            elapsed_ms,
+        )

@@ -1,17 +1,21 @@
-"""Finding secrets where they must never be: reports, notebooks, bundles, the history store.
+"""Finding secrets where they must never be, and personal data where probes would send it.
 
-Three kinds of evidence: the values of every configured key variable that is set (exact match,
-the strongest), bearer tokens, and common provider key formats. A finding names the file and
-line, and shows the secret only masked.
+Secrets (reports, notebooks, bundles, the history store): the values of every configured key
+variable that is set (exact match, the strongest), bearer tokens, and common provider key
+formats. Personal data (probe prompts and templates, which the checklist says must be
+sanitized): e-mail addresses, phone numbers, payment card numbers (Luhn-checked). A finding
+names the file and line and shows the value only masked.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Provider key formats (prefix + enough entropy); placeholders like sk-...REDACTED do not match.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -23,6 +27,15 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,})")),
     ("Slack token", re.compile(r"\b(xox[baprs]-[A-Za-z0-9-]{10,})")),
 )
+# Personal data. Reserved example domains (RFC 2606/6761) are not anyone's address.
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
+_NOT_PERSONAL_DOMAIN = re.compile(
+    r"@(.+\.)?(example\.(com|org|net)|[^@\s]+\.(test|invalid|example|localhost))$", re.I
+)
+_PHONE = re.compile(
+    r"(?<![\w+])(\+\d{1,3}[\s.-]?\(?\d{1,4}\)?([\s.-]?\d{2,4}){2,4}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4})(?!\w)"
+)
+_CARD = re.compile(r"(?<!\d)(\d[ -]?){12,18}\d(?!\d)")
 _MIN_SECRET_LENGTH = 8  # shorter values of key variables are too likely to match by chance
 _BINARY_SNIFF = 4096
 
@@ -70,6 +83,41 @@ def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -
     return findings
 
 
+def scan_personal_data(text: str, *, where: str) -> list[SecretFinding]:
+    """E-mail addresses, phone numbers and card numbers in a prompt or template."""
+    findings: list[SecretFinding] = []
+    for line_number, line in enumerate(text.splitlines() or [text], start=1):
+        for match in _EMAIL.finditer(line):
+            if not _NOT_PERSONAL_DOMAIN.search(match.group(0)):
+                findings.append(SecretFinding(where, line_number, "e-mail address", mask(match.group(0))))
+        for match in _CARD.finditer(line):
+            if _luhn(re.sub(r"\D", "", match.group(0))):
+                findings.append(
+                    SecretFinding(where, line_number, "payment card number", mask(match.group(0)))
+                )
+        for match in _PHONE.finditer(line):
+            digits = re.sub(r"\D", "", match.group(0))
+            if 9 <= len(digits) <= 15 and not _luhn_card_like(digits):
+                findings.append(SecretFinding(where, line_number, "phone number", mask(match.group(0))))
+    return findings
+
+
+def _luhn(digits: str) -> bool:
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _luhn_card_like(digits: str) -> bool:
+    return len(digits) >= 13 and _luhn(digits)
+
+
 def scan_paths(paths: Sequence[Path], *, secrets: dict[str, str] | None = None) -> list[SecretFinding]:
     """Scan files and folders (recursively); binary files are searched for the exact key values only."""
     findings: list[SecretFinding] = []
@@ -95,3 +143,58 @@ def _files(paths: Sequence[Path]) -> Iterator[Path]:
             yield from (child for child in sorted(path.rglob("*")) if child.is_file())
         elif path.is_file():
             yield path
+
+
+def check_probe_prompts(environments: Iterable[Any], secrets: dict[str, str], *, source: Path | None) -> None:
+    """Refuse to send a probe whose prompt or request template carries personal data or a secret.
+
+    The checklist: a probe "does not include production user data" and uses "a sanitized prompt".
+    Raises `ConfigError` naming the environment's field; the value itself is shown masked.
+    """
+    from ._errors import ConfigError
+
+    for env in environments:
+        if not env.app_request:
+            continue
+        text = json.dumps(env.app_request, ensure_ascii=False, indent=1)
+        where = f"environments.{env.name}.app_request"
+        findings = scan_personal_data(text, where=where) + scan_text(text, where=where, secrets=secrets)
+        if findings:
+            first = findings[0]
+            raise ConfigError(
+                f"probe requests must be sanitized, but this one holds a {first.kind} ({first.masked}); "
+                "replace it with a neutral placeholder",
+                path=source or "<built-in default>",
+                field=where,
+            )
+
+
+def personal_data_in_prompts(config: Any) -> list[SecretFinding]:
+    """Personal data in what probes send: each environment's `app_request` and its manifest's templates."""
+    findings: list[SecretFinding] = []
+    for env in config.environments.values():
+        if env.app_request:
+            text = json.dumps(env.app_request, ensure_ascii=False, indent=1)
+            findings += scan_personal_data(
+                text, where=f"{config.source or '<built-in default>'}: environments.{env.name}.app_request"
+            )
+        if env.manifest is not None and env.manifest.exists():
+            findings += _template_findings(env.manifest)
+    return findings
+
+
+def _template_findings(manifest: Path) -> list[SecretFinding]:
+    import tomllib
+
+    try:
+        request = tomllib.loads(manifest.read_text(encoding="utf-8")).get("request", {})
+    except (OSError, ValueError):
+        return []  # `bundle capture` reports a broken manifest; the scan looks only for personal data
+    findings: list[SecretFinding] = []
+    for key in ("payload_template", "prompt_template"):
+        template = manifest.parent / str(request.get(key, ""))
+        if request.get(key) and template.is_file():
+            findings += scan_personal_data(
+                template.read_text(encoding="utf-8", errors="replace"), where=str(template)
+            )
+    return findings
