@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,23 +98,26 @@ def run_audit(
     stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
     parameters, kernel_env = _parameters(config, summary, store)
     reports: list[ReportFiles] = []
-    for name, title, declared in REPORT_NOTEBOOKS:
-        output = day_dir / f"{stem}-{name}.ipynb"
-        if on_stage is not None:
-            on_stage(f"rendering {title}")
-        try:
-            execute_notebook(
-                source_dir / f"{name}.ipynb",
-                output,
-                {k: parameters[k] for k in declared},
-                cwd=Path.cwd(),
-                timeout_s=timeout_s,
-                kernel_env=kernel_env,
+    try:
+        for name, title, declared in REPORT_NOTEBOOKS:
+            if on_stage is not None:
+                on_stage(f"rendering {title}")
+            output = day_dir / f"{stem}-{name}.ipynb"
+            notebook = source_dir / f"{name}.ipynb"
+            reports.append(
+                _render(
+                    notebook,
+                    output,
+                    title,
+                    {k: parameters[k] for k in declared},
+                    timeout_s=timeout_s,
+                    kernel_env=kernel_env,
+                )
             )
-            html = export_html(output, output.with_suffix(".html"))
-            reports.append(ReportFiles(title, output, html))
-        except ReportError as exc:
-            reports.append(ReportFiles(title, output, None, str(exc)))
+    except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
+        _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted")
+        write_index(reports_dir)
+        raise
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
@@ -123,6 +127,25 @@ def run_audit(
     _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
     index = write_index(reports_dir)
     return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
+
+
+def _render(
+    notebook: Path,
+    output: Path,
+    title: str,
+    parameters: Mapping[str, object],
+    *,
+    timeout_s: int,
+    kernel_env: Mapping[str, str],
+) -> ReportFiles:
+    """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
+    try:
+        execute_notebook(
+            notebook, output, parameters, cwd=Path.cwd(), timeout_s=timeout_s, kernel_env=kernel_env
+        )
+        return ReportFiles(title, output, export_html(output, output.with_suffix(".html")))
+    except ReportError as exc:
+        return ReportFiles(title, output, None, str(exc))
 
 
 def _parameters(
@@ -163,7 +186,13 @@ def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
         except FileExistsError:
             continue
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump({"status": "running", "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}"}, handle)
+            placeholder = {
+                "status": "running",
+                "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            }
+            json.dump(placeholder, handle)
         return stem, manifest
     raise ReportError(f"cannot reserve a report name in {day_dir}")  # pragma: no cover
 

@@ -8,6 +8,8 @@ This module is the public face: `create_app`, `EmbeddedEndpoint` and `serve_fore
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
@@ -18,6 +20,19 @@ from starlette.applications import Starlette
 
 from workbench._reference_server import DEFAULT_MODELS, create_app
 from workbench._scenarios import Scenario
+
+
+class _QuietShutdown(logging.Filter):
+    """Requests still in flight when a run stops (Ctrl-C, a deadline) are cancelled: that is expected,
+    not an error of the endpoint, so uvicorn's traceback for it is dropped; every other error stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        return "graceful shutdown exceeded" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 
 __all__ = ["DEFAULT_MODELS", "EmbeddedEndpoint", "create_app", "serve_forever"]
 

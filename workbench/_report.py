@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._errors import ReportError
+from ._process import process_alive
 
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
 KERNEL_NAME = "contract-workbench"
@@ -186,6 +188,14 @@ def _cache_dir() -> Path:
     return Path(root) / "contract-workbench"
 
 
+def _alive(manifest: dict[str, object]) -> bool:
+    """Whether the process that reserved a report still runs (on this host; on another, assume so)."""
+    pid = manifest.get("pid")
+    if manifest.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return True
+    return process_alive(pid)
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file and rename: a reader never sees half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,7 +205,32 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Rebuild `reports/index.html` from every audit manifest under `reports_dir`."""
+    """Rebuild `reports/index.html` from every audit manifest under `reports_dir`.
+
+    Audits finishing at once each rebuild it; a lock makes the last writer the one that read last.
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(reports_dir):
+        return _write_index(reports_dir)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder itself (POSIX; no lock file left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _write_index(reports_dir: Path) -> Path:
     import jinja2
 
     audits = []
@@ -205,6 +240,8 @@ def write_index(reports_dir: Path) -> Path:
         except (OSError, ValueError):
             continue  # a manifest being written or damaged: skip it rather than lose the index
         day = manifest_path.parent.name
+        if manifest.get("status") == "running" and not _alive(manifest):
+            manifest["status"] = "incomplete"  # the audit that wrote it died (SIGKILL, power loss)
         audits.append(
             {
                 "date": day,
