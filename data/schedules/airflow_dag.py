@@ -1,0 +1,253 @@
+"""Contract Workbench in Apache Airflow: the daily audit as a DAG (see data/schedules/README.md).
+
+Two DAGs; copy this file into the dags folder of workers that have the project installed
+(`make install` in WORKBENCH_PROJECT, which also registers the `contract-workbench` kernel):
+
+`contract_audit_papermill`: probe -> contract_audit notebook -> gate
+    1. `probe` runs `workbench probe --format json`: the probes run and are stored; the run id is
+       read from the records. The task fails only when nothing could run (exit 2); a contract
+       failure (exit 1) is a finding the report must show.
+    2. `contract_audit_notebook` is the papermill provider's `PapermillOperator`: it executes
+       notebooks/contract_audit.ipynb with the parameters `workbench audit` passes (`run_id`,
+       `environments`, `config_path`, `store_url`) into reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb.
+       No parameter is a secret: papermill writes parameters into the output notebook. Keys are
+       read from environment variables only by the probe; a store URL that carries a password is
+       not passed at all (`store_url` is then empty) and the kernel reads it from WORKBENCH_STORE
+       in the worker's environment.
+    3. `gate` fails the run when the probe's exit code was not 0, after the report is written.
+
+`contract_audit_cli`: `workbench audit` in a BashOperator, the simpler alternative: the same gate
+(exit 1 or 2 fails the task), and all four reports with their offline HTML and reports/index.html.
+
+Everything below the Airflow import guard is plain Python, imported by the tests without Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# Where the project lives on the workers, and what to audit. Set WORKBENCH_PROJECT in the workers'
+# environment, or edit the default.
+PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
+ENVIRONMENTS: tuple[str, ...] = ()  # --env names; empty: every configured environment
+SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
+KERNEL = "contract-workbench"  # registered by `workbench kernel`
+NOTEBOOK = "contract_audit"
+PROBE_TASK = "probe"
+# The parameters contract_audit.ipynb declares, all of which `workbench audit` passes.
+PARAMETERS = ("run_id", "environments", "config_path", "store_url")
+
+
+def workbench_executable(project: Path) -> Path:
+    return project / ".venv" / "bin" / "workbench"
+
+
+def config_path(project: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """The config the probe reads, absolute: $WORKBENCH_CONFIG, else data/environments.toml, else ""."""
+    named = environ.get("WORKBENCH_CONFIG")
+    if named:
+        return str((project / named).resolve())  # an absolute name stays as it is
+    default = project / "data" / "environments.toml"
+    return str(default.resolve()) if default.exists() else ""  # "": the built-in embedded default
+
+
+def store_url(project: Path, environ: Mapping[str, str] = os.environ) -> str:
+    """The history store the probe writes and the notebook reads: $WORKBENCH_STORE, else the project's."""
+    url = environ.get("WORKBENCH_STORE") or "sqlite:///data/history.sqlite"
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        url = prefix + str((project / url[len(prefix) :]).resolve())  # the kernel's cwd is not the project
+    return url
+
+
+def notebook_parameters(
+    run_id: str, *, environments: Sequence[str], config_path: str, store_url: str
+) -> dict[str, Any]:
+    """The parameters `workbench audit` passes to contract_audit.ipynb, none of them a secret.
+
+    A store URL with a password is replaced by "": the kernel then reads $WORKBENCH_STORE from
+    the worker's environment, and the password never reaches the notebook, its output or XCom.
+    """
+    return {
+        "run_id": run_id,
+        "environments": list(environments),
+        "config_path": config_path,
+        "store_url": "" if _has_password(store_url) else store_url,
+    }
+
+
+def _has_password(url: str) -> bool:
+    from sqlalchemy.engine import make_url  # the workbench's own dependency (and Airflow's)
+
+    try:
+        return make_url(url).password is not None
+    except Exception:  # not a URL SQLAlchemy reads: treat it as secret rather than pass it on
+        return True
+
+
+def probe_command(project: Path, environments: Sequence[str] = (), config: str = "") -> list[str]:
+    """`workbench probe --format json` for these environments (the store comes from the environment)."""
+    command = [str(workbench_executable(project)), "probe", "--format", "json"]
+    if config:
+        command += ["--config", config]
+    for name in environments:
+        command += ["--env", name]
+    return command
+
+
+def report_path(project: Path, now: datetime | None = None) -> Path:
+    """reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb (UTC), like `workbench audit`; never an existing one."""
+    now = now or datetime.now(UTC)
+    day = project / "reports" / f"{now:%Y-%m-%d}"
+    stem = f"{now:%H%M%S}"
+    candidate = day / f"{stem}-{NOTEBOOK}.ipynb"
+    attempt = 1
+    while candidate.exists():
+        attempt += 1
+        candidate = day / f"{stem}-{attempt}-{NOTEBOOK}.ipynb"
+    return candidate
+
+
+def probe_task(
+    project: str | Path = PROJECT,
+    environments: Sequence[str] = ENVIRONMENTS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The `probe` task: run the probes, return what the next tasks need (pushed to XCom, no secret).
+
+    Returns {"run_id", "exit_code", "parameters", "output_nb"}. Raises when the probe could not run.
+    """
+    project = Path(project)
+    config = config_path(project)
+    done = subprocess.run(
+        probe_command(project, environments, config),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30 * 60,
+    )
+    sys.stderr.write(done.stderr)  # one progress line per result, into the task log
+    if done.returncode not in (0, 1):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"`workbench probe` could not run (exit {done.returncode}): {last}")
+    records = json.loads(done.stdout)
+    run_ids = sorted({record["run_id"] for record in records})
+    if len(run_ids) != 1:
+        raise RuntimeError(f"`workbench probe` printed {len(run_ids)} run ids, expected one")
+    names = list(environments) or list(dict.fromkeys(record["env"] for record in records))
+    parameters = notebook_parameters(
+        run_ids[0], environments=names, config_path=config, store_url=store_url(project)
+    )
+    output = report_path(project, now)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "run_id": run_ids[0],
+        "exit_code": done.returncode,
+        "parameters": parameters,
+        "output_nb": str(output),
+    }
+
+
+def gate(exit_code: int | str) -> None:
+    """The `gate` task: fail the DAG run unless every environment passed (exit 0)."""
+    code = int(exit_code)
+    if code == 0:
+        return
+    message = (
+        "an environment is not ready (probe exit 1): the report names each failure and its action"
+        if code == 1
+        else f"the probe could not run (exit {code})"
+    )
+    try:  # fails the task without retries
+        from airflow.sdk.exceptions import AirflowFailException  # Airflow 3
+    except ImportError:
+        try:
+            from airflow.exceptions import AirflowFailException  # Airflow 2
+        except ImportError:  # outside Airflow (tests, a plain script)
+            raise RuntimeError(message) from None
+    raise AirflowFailException(message)
+
+
+def audit_bash_command(project: Path, environments: Sequence[str] = ()) -> str:
+    """The `contract_audit_cli` task: `workbench audit` from the project folder; its exit code gates."""
+    envs = "".join(f" --env {shlex.quote(name)}" for name in environments)
+    return (
+        f"cd {shlex.quote(str(project))} && "
+        f"{shlex.quote(str(workbench_executable(project)))} audit{envs} --junit reports/junit.xml"
+    )
+
+
+def _xcom(key: str) -> str:
+    """A template for one field of the probe task's result (rendered as a native object)."""
+    return "{{ ti.xcom_pull(task_ids='" + PROBE_TASK + "')['" + key + "'] }}"
+
+
+def build_dags() -> tuple[Any, Any]:
+    """The two DAGs (imports Airflow: call it only where Airflow is installed)."""
+    from airflow.providers.papermill.operators.papermill import PapermillOperator
+
+    try:  # Airflow 3
+        from airflow.providers.standard.operators.bash import BashOperator
+        from airflow.providers.standard.operators.python import PythonOperator
+        from airflow.sdk import DAG
+    except ImportError:  # Airflow 2
+        from airflow import DAG
+        from airflow.operators.bash import BashOperator
+        from airflow.operators.python import PythonOperator
+
+    common: dict[str, Any] = {
+        "schedule": SCHEDULE,
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {"retries": 0, "execution_timeout": timedelta(minutes=45)},
+        "tags": ["contract-workbench"],
+    }
+    with DAG(
+        dag_id="contract_audit_papermill",
+        description="probe, contract_audit notebook (papermill), gate",
+        render_template_as_native_obj=True,  # the parameters template renders to a dict, not its text
+        doc_md=__doc__,
+        **common,
+    ) as papermill_dag:
+        probe = PythonOperator(
+            task_id=PROBE_TASK,
+            python_callable=probe_task,
+            op_kwargs={"project": str(PROJECT), "environments": list(ENVIRONMENTS)},
+        )
+        notebook = PapermillOperator(
+            task_id="contract_audit_notebook",
+            input_nb=str(PROJECT / "notebooks" / f"{NOTEBOOK}.ipynb"),
+            output_nb=_xcom("output_nb"),
+            parameters=_xcom("parameters"),
+            kernel_name=KERNEL,
+        )
+        verdict = PythonOperator(
+            task_id="gate", python_callable=gate, op_kwargs={"exit_code": _xcom("exit_code")}
+        )
+        probe >> notebook >> verdict
+    with DAG(
+        dag_id="contract_audit_cli",
+        description="workbench audit (all reports, HTML and index)",
+        doc_md=__doc__,
+        **common,
+    ) as cli_dag:
+        BashOperator(task_id="workbench_audit", bash_command=audit_bash_command(PROJECT, ENVIRONMENTS))
+    return papermill_dag, cli_dag
+
+
+try:
+    import airflow  # noqa: F401  (only to know whether this runs inside Airflow)
+except ImportError:  # imported by the tests, or by a worker without Airflow: no DAG, functions only
+    pass
+else:
+    contract_audit_papermill, contract_audit_cli = build_dags()
