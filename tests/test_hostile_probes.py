@@ -178,3 +178,114 @@ def test_the_streaming_probe_against_a_trickling_stream_ends_at_the_deadline(tmp
         assert time.perf_counter() - started < 3
     assert (result.outcome, result.symptom, result.retryable) == (Outcome.FAIL, Symptom.TRANSPORT, True)
     assert "deadline" in result.detail
+
+
+def peak_rss_of_probe(tmp_path: Path, base_url: str) -> tuple[int, float]:
+    """Run `workbench probe` in a child process against `base_url`; its exit code and peak RSS in MiB."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "env.toml").write_text(
+        f'[workbench]\nmax_body_bytes = {8 * 1024 * 1024}\n[environments.hostile]\nbase_url = "{base_url}"\n'
+        'api_key_env = "WB_HOSTILE_KEY"\nmodel = "m"\ntimeout_s = 20\n'
+    )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "probe",
+            "--config",
+            "env.toml",
+            "--probe",
+            "endpoint.minimal",
+            "--store",
+            f"sqlite:///{tmp_path / 'h.sqlite'}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def test_peak_memory_stays_bounded_on_a_300_mb_body_and_a_gzip_bomb(tmp_path: Path) -> None:
+    """Whole-process peak RSS, against a well-behaved baseline measured the same way."""
+    with HostileServer("status", status=200, body=CHAT_COMPLETION) as normal:
+        _, baseline = peak_rss_of_probe(tmp_path, normal.base_url)
+    with HostileServer("big_body", size=300 * 1024 * 1024) as big:
+        code, big_peak = peak_rss_of_probe(tmp_path, big.base_url)
+    assert code == 1
+    with HostileServer("gzip_bomb", decoded_size=1024**3) as bomb:
+        code, bomb_peak = peak_rss_of_probe(tmp_path, bomb.base_url)
+    assert code == 1
+    print(
+        f"peak RSS: baseline {baseline:.0f} MiB, 300 MB body {big_peak:.0f}, 1 GiB gzip bomb {bomb_peak:.0f}"
+    )
+    assert big_peak - baseline < 48, (baseline, big_peak)
+    assert bomb_peak - baseline < 48, (baseline, bomb_peak)
+
+
+@pytest.mark.slow
+def test_a_full_audit_of_hostile_endpoints_still_produces_the_report_with_the_right_classes(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from bs4 import BeautifulSoup
+
+    notebooks = Path(__file__).parent.parent / "notebooks"
+    with (
+        HostileServer("trickle", interval_s=0.3) as trickle,
+        HostileServer("gzip_bomb") as bomb,
+        HostileServer("html_502") as gateway,
+        HostileServer("json_500") as broken,
+    ):
+        servers = {"trickle": trickle, "bomb": bomb, "gateway": gateway, "broken": broken}
+        (tmp_path / "env.toml").write_text(
+            "".join(
+                f'[environments.{name}]\nbase_url = "{server.base_url}"\napi_key_env = "WB_HOSTILE_KEY"\n'
+                'model = "m"\ntimeout_s = 1\n\n'
+                for name, server in servers.items()
+            )
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                "audit",
+                "--config",
+                "env.toml",
+                "--notebooks",
+                str(notebooks),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "WB_HOSTILE_KEY": KEY},
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    for name in servers:
+        assert f"{name}: not ready" in done.stdout
+    (html,) = tmp_path.glob("reports/*/*-contract_audit.html")
+    soup = BeautifulSoup(html.read_text(), "html.parser")
+    crosstab = soup.find(lambda tag: tag.name == "h2" and "Symptom classes" in tag.get_text()).find_next(
+        "table"
+    )
+    rows = {
+        tr.find("th").get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in crosstab.find("tbody").find_all("tr")
+    }
+    assert rows["transport"] and rows["server"]
+    assert int(rows["server"][list(servers).index("broken")]) > 0
+    assert int(rows["transport"][list(servers).index("trickle")]) > 0
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path

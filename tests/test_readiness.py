@@ -106,7 +106,7 @@ def test_a_failed_probe_fails_its_step(override: dict[str, tuple[Outcome, Sympto
 def test_missing_evidence_is_not_run_and_says_what_to_do() -> None:
     no_fixtures = results(
         "stage",
-        "no known-good fixtures for stage: capture them with `workbench fixtures capture --env stage --release R`",
+        "no known-good fixtures: capture them with `workbench fixtures capture --env stage --release R`",
         response_fixture_replay=(Outcome.SKIP, Symptom.NONE),
     )
     readiness = assess("stage", Evidence(no_fixtures, embedded=True))

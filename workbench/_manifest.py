@@ -131,6 +131,11 @@ def capture_bundle(
     return bundle
 
 
+def validate_manifest(path: Path) -> None:
+    """Read and resolve a manifest (files, parser, client) so bad input fails before any side effect."""
+    _manifest_parts(_Manifest.load(path), [])
+
+
 @dataclass(frozen=True)
 class _Manifest:
     path: Path

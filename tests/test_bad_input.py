@@ -1,0 +1,147 @@
+"""Every kind of bad input: one line naming the file and the key or line, exit 2, and nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_ENV = '[environments.ref]\nbase_url = "embedded"\n'
+
+# (id, files to write, command, words the one line must contain)
+CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
+    (
+        "config-malformed-toml",
+        {"env.toml": "[environments.ref\n"},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "malformed TOML at line 1"),
+    ),
+    (
+        "config-unknown-key",
+        {"env.toml": GOOD_ENV + "retries = 3\n"},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.retries", "unknown key"),
+    ),
+    (
+        "config-wrong-type",
+        {"env.toml": GOOD_ENV + 'timeout_s = "fast"\n'},
+        ("audit", "--config", "env.toml"),
+        ("env.toml", "environments.ref.timeout_s"),
+    ),
+    (
+        "config-unknown-negatives-from",
+        {"env.toml": GOOD_ENV + 'negatives_from = "staging"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.negatives_from"),
+    ),
+    (
+        "prompt-with-personal-data",
+        {"env.toml": GOOD_ENV + '[environments.ref.app_request]\nuser = "call me on +1 415 555 0100"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.app_request", "phone number"),
+    ),
+    (
+        "triggers-malformed",
+        {"env.toml": GOOD_ENV, "rules.toml": "[[rule]\n"},
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "line 1"),
+    ),
+    (
+        "triggers-unknown-symptom",
+        {"env.toml": GOOD_ENV, "rules.toml": '[[rule]]\nsymptom = "vibes"\nconsecutive = 2\n'},
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].symptom"),
+    ),
+    (
+        "manifest-unknown-key",
+        {"env.toml": GOOD_ENV, "m.toml": '[client]\npackage = "httpx"\ncolour = "red"\n'},
+        (
+            "bundle",
+            "capture",
+            "--config",
+            "env.toml",
+            "--env",
+            "ref",
+            "--release",
+            "r1",
+            "--manifest",
+            "m.toml",
+        ),
+        ("m.toml", "client.colour"),
+    ),
+    (
+        "manifest-missing-file",
+        {"env.toml": GOOD_ENV, "m.toml": '[request]\nprompt_template = "nope.txt"\n'},
+        (
+            "bundle",
+            "capture",
+            "--config",
+            "env.toml",
+            "--env",
+            "ref",
+            "--release",
+            "r1",
+            "--manifest",
+            "m.toml",
+        ),
+        ("m.toml", "request.prompt_template"),
+    ),
+    (
+        "bundle-corrupt",
+        {"env.toml": GOOD_ENV, "b.json": '{"format": "contract-workbench-bundle/1", "env": '},
+        ("bundle", "verify", "--config", "env.toml", "b.json"),
+        ("b.json",),
+    ),
+    ("log-missing", {}, ("watch", "app.log.jsonl"), ("app.log.jsonl",)),
+    ("log-csv-without-header", {"app.csv": ""}, ("watch", "app.csv", "--format", "csv"), ("app.csv",)),
+    (
+        "fixture-manifest-damaged",
+        {
+            "env.toml": GOOD_ENV,
+            "data/fixtures/ref/r1/manifest.json": "{not json",
+            "data/fixtures/ref/r1/a.json": "{}",
+        },
+        ("probe", "--config", "env.toml"),
+        ("data/fixtures/ref/r1/manifest.json", "unreadable fixture manifest"),
+    ),
+    (
+        "baseline-missing",
+        {"env.toml": GOOD_ENV + 'baseline = "r9"\n'},
+        ("probe", "--config", "env.toml"),
+        ("environments.ref.baseline", "no fixtures"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("files", "command", "words"), [pytest.param(*case[1:], id=case[0]) for case in CASES]
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(
+    tmp_path: Path, files: dict[str, str], command: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    after = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert after == before, "something was written"
+
+
+def test_there_are_at_least_ten_kinds_of_bad_input() -> None:
+    assert len(CASES) >= 10
