@@ -518,3 +518,19 @@ def test_trends_of_an_empty_history_are_empty_frames(store: HistoryStore) -> Non
     assert frame.empty
     assert list(frame.columns) == ["bucket", "env", "p50_ms", "p95_ms"]
     assert evaluate(store, default_rules(), now=NOW) == []
+
+
+def test_percentiles_come_from_a_histogram_a_tenth_of_a_decade_fine(store: HistoryStore) -> None:
+    """Each value is its bin's lower bound: 1 ms bins below 100, 10 ms below 1 s, 100 ms below 10 s."""
+    for latency in (7.9, 123.4, 1234.5, 12345.6):
+        add(store, "pass", minutes_ago=0, latency_ms=latency, started_at="2026-11-27T10:00:00.000Z")
+    frame = latency_percentiles_over_time(store, percentiles=(0.25, 0.5, 0.75, 1.0))
+    assert frame.iloc[0, 2:].tolist() == [7.0, 120.0, 1200.0, 12000.0]
+
+
+def test_a_year_of_history_is_bucketed_by_month(store: HistoryStore) -> None:
+    add(store, "pass", minutes_ago=0, started_at="2026-01-15T10:00:00.000Z")
+    add(store, "pass", minutes_ago=0, started_at="2026-06-15T10:00:00.000Z")
+    add(store, "fail", "server", minutes_ago=0, started_at="2026-11-27T10:00:00.000Z")
+    assert choose_bucket(store) == "month"
+    assert failure_rate_over_time(store)["bucket"].tolist() == ["2026-01", "2026-06", "2026-11"]

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 SAMPLE_OUTCOMES = (str(Outcome.PASS), str(Outcome.FAIL))
 ALL_PROBES = "all probes"  # the series a rate rule counts over in the history
-BUCKETS = {"hour": 13, "day": 10}  # bucket -> length of the started_at prefix that names it
-AUTO_DAY_AFTER = timedelta(days=3)  # auto bucket: days when the history spans more than this
+BUCKETS = {"hour": 13, "day": 10, "month": 7}  # bucket -> length of the started_at prefix that names it
+AUTO_DAY_AFTER = timedelta(days=3)  # auto bucket: days when the history spans more than this...
+AUTO_MONTH_AFTER = timedelta(days=92)  # ...and months beyond a quarter, so a year charts in 12 bars
 
 _r = results_table
 
@@ -212,7 +213,7 @@ def _memory_run(series: str, members: Sequence[Sample]) -> SeriesRun:
 
 
 def choose_bucket(store: HistoryStore, *, envs: Sequence[str] = (), since: str | None = None) -> str:
-    """ "day" when the samples span more than three days, else "hour" (the auto bucket)."""
+    """The auto bucket: "hour" up to three days of samples, "day" up to a quarter, else "month"."""
     query = sa.select(sa.func.min(_r.c.started_at), sa.func.max(_r.c.started_at)).where(
         *_sample_filter(envs, since)
     )
@@ -221,6 +222,8 @@ def choose_bucket(store: HistoryStore, *, envs: Sequence[str] = (), since: str |
     if first is None or last is None:
         return "hour"
     span = _parse_iso(last) - _parse_iso(first)
+    if span > AUTO_MONTH_AFTER:
+        return "month"
     return "day" if span > AUTO_DAY_AFTER else "hour"
 
 
@@ -269,37 +272,59 @@ def latency_percentiles_over_time(
 ) -> pd.DataFrame:
     """Nearest-rank latency percentiles of samples per (bucket, env): columns p50_ms, p95_ms, ...
 
-    Nearest rank: the smallest latency whose rank r (1-based, ascending) has r >= p * n. The
-    comparison runs on integers (p in ten-thousandths) so 0.07 * 100 is 7, not 7.000000000000001.
+    A million rows cannot be sorted per bucket in seconds, so SQL returns a latency histogram per
+    (bucket, env) and the ranks are counted on it: exact to 1 ms below 100 ms, 10 ms below 1 s,
+    100 ms below 10 s, 1 s above (each value reported as its bin's lower bound). Nearest rank: the
+    smallest value whose rank r (1-based) has r >= p * n, compared on integers (p in ten-thousandths)
+    so 0.07 * 100 is 7, not 7.000000000000001.
     """
     for p in percentiles:
         if not 0 < p <= 1:
             raise UsageError(f"percentiles are shares in (0, 1], e.g. 0.95; got {p!r}")
     chosen, key = _bucket(store, envs, since, bucket)
-    window: dict[str, Any] = {"partition_by": (key, _r.c.env)}
-    ranked = (
-        sa.select(
-            key.label("bucket"),
-            _r.c.env,
-            _r.c.latency_ms,
-            sa.func.row_number().over(**window, order_by=(_r.c.latency_ms, _r.c.id)).label("rn"),
-            sa.func.count().over(**window).label("n"),
-        )
-        .where(*_sample_filter(envs, since), _r.c.latency_ms.is_not(None))
-        .subquery("ranked")
-    )
-    names = [percentile_column(p) for p in percentiles]
-    picks = [
-        sa.func.min(sa.case((ranked.c.rn * 10_000 >= round(p * 10_000) * ranked.c.n, ranked.c.latency_ms)))
-        for p in percentiles
-    ]
+    latency_bin = _latency_bin(store.engine.dialect.name).label("bin")
     query = (
-        sa.select(ranked.c.bucket, ranked.c.env, *picks)
-        .group_by(ranked.c.bucket, ranked.c.env)
-        .order_by(ranked.c.bucket, ranked.c.env)
+        sa.select(key, _r.c.env, latency_bin, sa.func.count())
+        .where(*_sample_filter(envs, since), _r.c.latency_ms.is_not(None))
+        .group_by(key, _r.c.env, latency_bin)
+        .order_by(key, _r.c.env, latency_bin)
     )
-    rows = _fetch(store, query)
+    histograms: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for bucket_key, env, value, count in _fetch(store, query):
+        histograms.setdefault((bucket_key, env), []).append((float(value), int(count)))
+    names = [percentile_column(p) for p in percentiles]
+    rows = [
+        (bucket_key, env, *(_nearest_rank(bins, p) for p in percentiles))
+        for (bucket_key, env), bins in histograms.items()
+    ]
     return _frame(rows, ["bucket", "env", *names], dict.fromkeys(names, "float64"), chosen)
+
+
+def _latency_bin(dialect: str) -> sa.ColumnElement[Any]:
+    """Bins a tenth of a decade wide (1 ms up to 100 ms, 10 ms up to 1 s, ...), floored portably."""
+    latency = _r.c.latency_ms
+
+    def floor(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # SQLite's CAST truncates (= floor for latencies >= 0); PostgreSQL's rounds, so floor() there.
+        return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
+
+    return sa.case(
+        (latency < 100, floor(latency)),
+        (latency < 1_000, floor(latency / 10) * 10),
+        (latency < 10_000, floor(latency / 100) * 100),
+        else_=floor(latency / 1_000) * 1_000,
+    )
+
+
+def _nearest_rank(bins: Sequence[tuple[float, int]], share: float) -> float:
+    total = sum(count for _, count in bins)
+    wanted = round(share * 10_000)
+    seen = 0
+    for value, count in bins:
+        seen += count
+        if seen * 10_000 >= wanted * total:
+            return value
+    return bins[-1][0]
 
 
 def percentile_column(p: float) -> str:
