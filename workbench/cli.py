@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -60,6 +63,13 @@ StoreOption = Annotated[
     ),
 ]
 
+JunitOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit", metavar="FILE", help="Also write the results as JUnit XML to FILE (for CI test reports)."
+    ),
+]
+
 
 class Format(StrEnum):
     table = "table"
@@ -84,8 +94,19 @@ def _root(
         bool,
         typer.Option("--version", help="Show the version and exit.", callback=_show_version, is_eager=True),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every request (credentials redacted) to stderr.")
+    ] = False,
 ) -> None:
     """Prove rollback readiness of chat-completions integrations: probe, classify, report."""
+    if verbose:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger = logging.getLogger("workbench")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
 
 @app.command()
@@ -102,6 +123,7 @@ def probe(
     allow_production_negatives: Annotated[
         bool, typer.Option("--allow-production-negatives", help="Also run negative probes on production.")
     ] = False,
+    junit: JunitOption = None,
 ) -> None:
     """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
     from ._config import load_config
@@ -110,7 +132,11 @@ def probe(
 
     settings = load_config(config)
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
-    with HistoryStore(store) as history, _Progress() as progress:
+    if junit is not None:
+        from ._junit import check_junit_path
+
+        check_junit_path(junit)  # an unwritable path fails now, before any request
+    with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         summary = run_probes(
             settings,
             env or (),
@@ -125,6 +151,17 @@ def probe(
         _print_results(summary)
         _print_verdicts(summary)
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
+    if junit is not None:
+        from ._junit import config_secrets, write_junit
+
+        write_junit(
+            junit,
+            summary.results,
+            environments=summary.environments,
+            name="workbench probe",
+            run_id=summary.run_id,
+            secrets=config_secrets(settings),
+        )
     raise typer.Exit(summary.exit_code)
 
 
@@ -140,6 +177,7 @@ def audit(
     timeout: Annotated[
         int, typer.Option("--timeout", help="Execution timeout per notebook cell, seconds.")
     ] = 600,
+    junit: JunitOption = None,
 ) -> None:
     """Probe, then write a dated report (executed notebook + offline HTML) and update reports/index.html."""
     from ._audit import notebooks_dir, run_audit
@@ -150,7 +188,11 @@ def audit(
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
     notebooks = notebooks_dir(notebooks)
-    with HistoryStore(store) as history, _Progress() as progress:
+    if junit is not None:
+        from ._junit import check_junit_path
+
+        check_junit_path(junit)  # an unwritable path fails now, not after the audit
+    with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         outcome = run_audit(
             settings,
             env or (),
@@ -178,6 +220,19 @@ def audit(
             out.print(f"report: {report.html}")
     out.print(f"index:  {outcome.index}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
+    if junit is not None:
+        from ._junit import config_secrets, write_junit
+
+        write_junit(
+            junit,
+            outcome.summary.results,
+            environments=outcome.summary.environments,
+            readiness=outcome.readiness,
+            name="workbench audit",
+            run_id=outcome.summary.run_id,
+            secrets=config_secrets(settings),
+        )
+        out.print(f"junit:  {junit}")
     raise typer.Exit(outcome.exit_code)
 
 
@@ -447,17 +502,20 @@ def bundle_capture(
 ) -> None:
     """Record the whole contract of a release in data/bundles/ENV/RELEASE.json (never with a secret)."""
     from ._config import load_config
-    from ._manifest import capture_bundle
+    from ._manifest import capture_bundle, validate_manifest
     from ._store import HistoryStore
 
     settings = load_config(config)
     (environment,) = settings.select([env])
+    manifest = manifest or environment.manifest
+    if manifest is not None:
+        validate_manifest(manifest)  # a bad manifest fails before the store is opened
     with HistoryStore(store) as history:
         captured = capture_bundle(
             settings,
             env,
             release,
-            manifest=manifest or environment.manifest,
+            manifest=manifest,
             store=history,
             bundles_dir=settings.settings.bundles_dir,
             force=force,
@@ -577,12 +635,88 @@ def bundle_plan(
     raise typer.Exit(1 if plan.partial else 0)
 
 
+reports_app = typer.Typer(no_args_is_help=True, help="Dated report folders under reports/.")
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("prune")
+def reports_prune(
+    keep_days: Annotated[
+        int,
+        typer.Option("--keep-days", min=0, help="Keep folders dated within N days (UTC); 0: only today."),
+    ],
+    reports: Annotated[
+        Path, typer.Option("--reports", help="Folder of dated reports and index.html.")
+    ] = Path("reports"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
+) -> None:
+    """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
+    from ._prune import prune_reports
+
+    result = prune_reports(reports, keep_days, dry_run=dry_run)
+    for line in result.lines():
+        (err if line.startswith("error: ") else out).print(escape(line))
+    raise typer.Exit(2 if result.failed else 0)
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: reports/ and data/).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
+    from ._config import load_config
+    from ._evidence import key_secrets
+    from ._scan import personal_data_in_prompts, scan_paths
+
+    settings = load_config(config)
+    targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
+    findings = scan_paths(targets, secrets=key_secrets(settings))
+    findings += personal_data_in_prompts(settings)
+    for finding in findings:
+        out.print(f"[bold red]found[/] {escape(str(finding))}")
+    checked = ", ".join(str(path) for path in targets) or "nothing"
+    if findings:
+        out.print(
+            f"{len(findings)} finding(s) in {checked} and the probe prompts; next: remove each value "
+            "(rotate a key that was written anywhere), then scan again."
+        )
+    else:
+        out.print(f"no secret in {checked}; no personal data in the probe prompts.")
+    raise typer.Exit(1 if findings else 0)
+
+
 @app.command()
 def kernel() -> None:
     """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
     from ._report import install_kernel
 
     out.print(f"kernel registered: {install_kernel()}")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's timeout, `systemctl stop`): stop the way Ctrl-C does."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _stops_cleanly() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: the run is marked interrupted and its results kept; say so, exit 130 or 143."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        err.print(
+            "interrupted: the results stored so far are kept and the run is marked interrupted; re-run it"
+        )
+        raise typer.Exit(143 if isinstance(stop, _Terminated) else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:
