@@ -21,8 +21,17 @@ from ._config import Config
 from ._engine import ProgressCallback, RunSummary, run_probes
 from ._errors import ReportError, UsageError
 from ._evidence import assess_run, key_secrets
+from ._kernel import KernelSession
 from ._readiness import Readiness
-from ._report import RENDER_ENV_VAR, ReportFiles, atomic_write, execute_notebook, export_html, write_index
+from ._report import (
+    RENDER_ENV_VAR,
+    ReportFiles,
+    atomic_write,
+    ensure_kernel,
+    execute_notebook,
+    export_html,
+    write_index,
+)
 from ._scan import SecretFinding, scan_paths
 from ._store import STORE_ENV_VAR, HistoryStore
 
@@ -89,35 +98,40 @@ def run_audit(
 ) -> AuditOutcome:
     """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
     source_dir = notebooks_dir(notebooks)
-    summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
-    if on_stage is not None:
-        on_stage("judging rollback readiness")
-    readiness = assess_run(config, summary, store)
-    now = datetime.now(UTC)
-    day_dir = reports_dir / f"{now:%Y-%m-%d}"
-    stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
-    parameters, kernel_env = _parameters(config, summary, store)
-    reports: list[ReportFiles] = []
-    try:
-        for name, title, declared in REPORT_NOTEBOOKS:
-            if on_stage is not None:
-                on_stage(f"rendering {title}")
-            output = day_dir / f"{stem}-{name}.ipynb"
-            notebook = source_dir / f"{name}.ipynb"
-            reports.append(
-                _render(
-                    notebook,
-                    output,
-                    title,
-                    {k: parameters[k] for k in declared},
-                    timeout_s=timeout_s,
-                    kernel_env=kernel_env,
+    kernel_env = _kernel_env(store)
+    # The report kernel starts and imports everything while the probes run: paid once per audit.
+    with KernelSession(ensure_kernel(), cwd=Path.cwd(), env=kernel_env) as session:
+        summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
+        if on_stage is not None:
+            on_stage("judging rollback readiness")
+        readiness = assess_run(config, summary, store)
+        now = datetime.now(UTC)
+        day_dir = reports_dir / f"{now:%Y-%m-%d}"
+        stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
+        parameters = _parameters(config, summary, store)
+        reports: list[ReportFiles] = []
+        try:
+            for name, title, declared in REPORT_NOTEBOOKS:
+                if on_stage is not None:
+                    on_stage(f"rendering {title}")
+                output = day_dir / f"{stem}-{name}.ipynb"
+                arguments = {k: parameters[k] for k in declared}
+                reports.append(
+                    _render(
+                        source_dir / f"{name}.ipynb",
+                        output,
+                        title,
+                        arguments,
+                        timeout_s=timeout_s,
+                        session=session,
+                    )
                 )
+        except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
+            _write_manifest(
+                manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted"
             )
-    except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
-        _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted")
-        write_index(reports_dir)
-        raise
+            write_index(reports_dir)
+            raise
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
@@ -136,25 +150,20 @@ def _render(
     parameters: Mapping[str, object],
     *,
     timeout_s: int,
-    kernel_env: Mapping[str, str],
+    session: KernelSession,
 ) -> ReportFiles:
     """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
     try:
-        execute_notebook(
-            notebook, output, parameters, cwd=Path.cwd(), timeout_s=timeout_s, kernel_env=kernel_env
-        )
+        execute_notebook(notebook, output, parameters, cwd=Path.cwd(), timeout_s=timeout_s, session=session)
         return ReportFiles(title, output, export_html(output, output.with_suffix(".html")))
     except ReportError as exc:
         return ReportFiles(title, output, None, str(exc))
 
 
-def _parameters(
-    config: Config, summary: RunSummary, store: HistoryStore
-) -> tuple[dict[str, object], dict[str, str]]:
-    """Notebook parameters (never a secret) and what the kernel gets through its environment."""
-    url = sa.engine.make_url(store.url)
-    secret_in_url = url.password is not None
-    parameters: dict[str, object] = {
+def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
+    """Notebook parameters: run, environments, paths; never a secret (see `_kernel_env`)."""
+    secret_in_url = sa.engine.make_url(store.url).password is not None
+    return {
         "run_id": summary.run_id,
         "run_b": summary.run_id,
         "environments": list(summary.environments),
@@ -162,9 +171,15 @@ def _parameters(
         "store_url": "" if secret_in_url else _absolute_sqlite(store.url),
         "triggers_path": str(config.settings.triggers.resolve()) if config.settings.triggers else "",
     }
-    kernel_env = {STORE_ENV_VAR: store.url} if secret_in_url else {}
-    kernel_env[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
-    return parameters, kernel_env
+
+
+def _kernel_env(store: HistoryStore) -> dict[str, str]:
+    """What the report kernel gets through its environment: a store URL with a password (never a
+    parameter, so never in a notebook), and the report chart renderer."""
+    secret_in_url = sa.engine.make_url(store.url).password is not None
+    environment = {STORE_ENV_VAR: store.url} if secret_in_url else {}
+    environment[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
+    return environment
 
 
 def _absolute_sqlite(url: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ReportError
+from ._kernel import KernelSession
 from ._process import process_alive
 
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
@@ -95,8 +96,13 @@ def execute_notebook(
     cwd: Path,
     timeout_s: int = 600,
     kernel_env: Mapping[str, str] | None = None,
+    session: KernelSession | None = None,
 ) -> None:
-    """Run `source` into `output` with papermill; on failure raise `ReportError` naming the cell."""
+    """Run `source` into `output` with papermill; on failure raise `ReportError` naming the cell.
+
+    With a `session`, the notebook runs in that warm kernel (started with its own environment);
+    without one, papermill starts a kernel that inherits `kernel_env`.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -104,6 +110,7 @@ def execute_notebook(
     saved = {name: os.environ.get(name) for name in (kernel_env or {})}
     os.environ.update(kernel_env or {})  # the kernel inherits these; they never enter the notebook
     try:
+        shared = {"km": session.manager()} if session is not None else {}
         papermill.execute_notebook(
             str(source),
             str(output),
@@ -113,6 +120,7 @@ def execute_notebook(
             progress_bar=False,
             execution_timeout=timeout_s,
             report_mode=True,
+            **shared,
         )
     except PapermillExecutionError as exc:
         first_line = str(exc.evalue).splitlines()[0][:200] if exc.evalue else ""
@@ -123,6 +131,8 @@ def execute_notebook(
             output_path=output,
             cell_index=cell,
         ) from None
+    except ReportError:
+        raise
     except Exception as exc:  # kernel died, timeout, invalid notebook: still an audit failure
         raise ReportError(
             f"{source.name}: execution failed: {type(exc).__name__}: {exc}; see {output}", output_path=output

@@ -1,0 +1,109 @@
+"""One warm kernel for all of an audit's notebooks.
+
+Most of a report's cost is not its work: a kernel start (~1 s) and importing pandas, altair and the
+workbench in it (~2.5 s), per notebook. An audit therefore starts one kernel while its probes run,
+imports everything there once, and executes every report notebook in it, clearing the user
+namespace between notebooks so none sees another's variables. The kernel is a separate process, so
+warming it up never competes with the probes' timing in this one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._errors import ReportError
+
+# What every report notebook imports, and a first chart rendered (vl-convert compiles on first use).
+WARM_UP = """\
+import workbench as _wb
+from workbench import _explorer, _readiness_view, _trends_view, _views
+from workbench._charts import static_svg as _svg
+_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
+      "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+del _wb, _explorer, _readiness_view, _trends_view, _views, _svg
+"""
+RESET = "get_ipython().run_line_magic('reset', '-f')"
+
+
+class KernelSession:
+    """A kernel started in the background; `manager()` waits for it to be warm."""
+
+    def __init__(
+        self, kernel_name: str, *, cwd: Path, env: Mapping[str, str], timeout_s: float = 120
+    ) -> None:
+        self.kernel_name = kernel_name
+        self.cwd = cwd
+        self.env = dict(env)
+        self.timeout_s = timeout_s
+        self._manager: Any = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="workbench-kernel", daemon=True)
+        self._used = False
+
+    def start(self) -> KernelSession:
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        from jupyter_client.manager import KernelManager
+
+        try:
+            manager = KernelManager(kernel_name=self.kernel_name)
+            manager.start_kernel(
+                cwd=str(self.cwd),
+                env={**os.environ, **self.env},
+                extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            )
+            self._manager = manager
+            self._run(WARM_UP)
+        except BaseException as exc:
+            self._failure = exc
+
+    def _run(self, code: str) -> None:
+        """Execute `code` in the kernel and wait for it; an error in it is a `ReportError`."""
+        client = self._manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=self.timeout_s)
+            reply = client.execute_interactive(
+                code, silent=True, timeout=self.timeout_s, output_hook=lambda _: None
+            )
+            if reply["content"]["status"] != "ok":
+                content = reply["content"]
+                raise ReportError(
+                    f"the report kernel failed to prepare: {content.get('ename')}: {content.get('evalue')}"
+                )
+        finally:
+            client.stop_channels()
+
+    def manager(self) -> Any:
+        """The warm kernel's manager, for the next notebook (its namespace cleared after the first)."""
+        self._thread.join(self.timeout_s)
+        if self._failure is not None:
+            raise ReportError(f"could not start the report kernel {self.kernel_name!r}: {self._failure}")
+        if self._manager is None or not self._manager.is_alive():  # a notebook killed it: a fresh one
+            self._used = False
+            self._start()
+            if self._failure is not None:
+                raise ReportError(
+                    f"could not restart the report kernel {self.kernel_name!r}: {self._failure}"
+                )
+        if self._used:
+            self._run(RESET)
+        self._used = True
+        return self._manager
+
+    def shutdown(self) -> None:
+        self._thread.join(self.timeout_s)
+        if self._manager is not None and self._manager.has_kernel:
+            self._manager.shutdown_kernel(now=True)
+
+    def __enter__(self) -> KernelSession:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
