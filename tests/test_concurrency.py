@@ -23,7 +23,7 @@ from workbench import HistoryStore, run_probes
 from workbench._audit import REPORT_NOTEBOOKS
 from workbench._config import parse_config
 from workbench._probes import CATALOG
-from workbench._store import SCHEMA_VERSION, metadata, schema_table
+from workbench._schema import SCHEMA_VERSION, metadata, schema_table
 
 pytest_plugins = ("tests.pg",)
 

@@ -14,13 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from workbench import Area, HistoryStore, Outcome, ProbeResult, StoreError, Symptom
+from workbench import _schema as schema_module
 from workbench import _store as store_module
 from workbench._confirm import Confirmation
 from workbench._engine import utc_now
-from workbench._store import (
-    POSTGRES_EXTRA,
+from workbench._schema import (
     SCHEMA_VERSION,
-    RunRecord,
     confirmations_table,
     metadata,
     readiness_table,
@@ -28,6 +27,7 @@ from workbench._store import (
     runs_table,
     schema_table,
 )
+from workbench._store import POSTGRES_EXTRA, RunRecord
 
 pytest_plugins = ("tests.pg",)
 
@@ -271,8 +271,8 @@ def test_migrations_bring_an_older_store_forward_in_one_transaction(
         raise RuntimeError("migration 3 failed")
 
     HistoryStore(store_url).close()  # a version 1 store
-    monkeypatch.setitem(store_module._MIGRATIONS, 2, add_label)
-    monkeypatch.setitem(store_module._MIGRATIONS, 3, broken)
+    monkeypatch.setitem(schema_module.MIGRATIONS, 2, add_label)
+    monkeypatch.setitem(schema_module.MIGRATIONS, 3, broken)
 
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 3)
     with pytest.raises(RuntimeError, match="migration 3 failed"):

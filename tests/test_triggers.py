@@ -12,7 +12,7 @@ import pandas.testing as pdt
 import pytest
 
 from workbench import Area, ConfigError, HistoryStore, Outcome, ProbeResult, Symptom, action_for
-from workbench._store import results_table, runs_table
+from workbench._schema import results_table, runs_table
 from workbench._trends import (
     choose_bucket,
     evaluate,

@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ._errors import StoreError, UsageError
 from ._models import Outcome, Symptom
-from ._store import HistoryStore, results_table
+from ._schema import results_table
+from ._store import HistoryStore
 from ._triggers import Firing, Rule, SeriesRun, WindowCounts, judge_consecutive, judge_rate
 
 if TYPE_CHECKING:

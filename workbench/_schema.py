@@ -1,0 +1,104 @@
+"""The history's tables, and how the schema is versioned and migrated.
+
+Schema versions: `workbench_schema` holds one row (`id = 1`) with the store's version. A fresh
+store is created from `metadata` at `SCHEMA_VERSION`. To change the schema:
+
+1. change the tables in `metadata` (what a fresh store gets);
+2. bump `SCHEMA_VERSION` to N;
+3. register `MIGRATIONS[N]`, a function of a `Connection` that brings a version N-1 store to
+   version N (`ALTER TABLE runs ADD COLUMN ...`), in SQL that both backends accept.
+
+Opening an older store applies the missing migrations in order, and records the new version, in
+one transaction under the lock: all or nothing. A store newer than this workbench is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+SCHEMA_VERSION = 1
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: dict[int, Migration] = {}  # version N -> brings a version N-1 store to N (none yet)
+
+
+def _key(length: int) -> sa.types.TypeEngine[str]:
+    """Ids and ISO times: compared and ordered as bytes on every backend."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "workbench_schema",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1: one version per store
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("id = 1", name="workbench_schema_one_row"),
+)
+
+runs_table = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", _key(64), primary_key=True),
+    sa.Column("started_at", _key(40), nullable=False),
+    sa.Column("finished_at", _key(40)),  # empty while running, and for a run found killed
+    sa.Column("status", sa.String(16), nullable=False),  # running | complete | interrupted | failed
+    sa.Column("environments", sa.Text, nullable=False),  # JSON list
+    sa.Column("config_digest", sa.String(64), nullable=False),
+    sa.Column("command", sa.String(32), nullable=False),
+    sa.Column("workbench_version", sa.String(32), nullable=False),
+    sa.Column("requests", sa.Text, nullable=False, default="{}"),  # JSON: requests sent per environment
+    sa.Column("host", sa.String(255), nullable=False, default=""),  # the machine running it
+    sa.Column("pid", sa.Integer),  # its process there
+    sa.Index("ix_runs_status_host", "status", "host"),  # finding this host's runs still running
+)
+
+results_table = sa.Table(
+    "results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _key(64), nullable=False, index=True),
+    sa.Column("env", _key(64), nullable=False),
+    sa.Column("probe", _key(64), nullable=False),
+    sa.Column("area", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("symptom", sa.String(16), nullable=False),
+    sa.Column("retryable", sa.Boolean, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("ttft_ms", sa.Float),
+    sa.Column("retry_after_s", sa.Float),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("started_at", _key(40), nullable=False),
+    sa.Column("shape", sa.Text, nullable=False, default="[]"),
+    sa.Column("facts", sa.Text, nullable=False, default="{}"),
+    sa.Index("ix_results_env_started", "env", "started_at"),
+    sa.Index("ix_results_env_probe_started", "env", "probe", "started_at"),  # trigger rules per series
+)
+
+confirmations_table = sa.Table(
+    "confirmations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("env", _key(64), nullable=False, index=True),
+    sa.Column("item", sa.String(32), nullable=False),
+    sa.Column("confirmed_by", sa.String(128), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("confirmed_at", _key(40), nullable=False),
+    sa.Column("expires_at", _key(40)),
+)
+
+readiness_table = sa.Table(
+    "readiness",
+    metadata,
+    sa.Column("run_id", _key(64), primary_key=True),
+    sa.Column("env", _key(64), primary_key=True),
+    sa.Column("ready", sa.Boolean, nullable=False),
+    sa.Column("steps", sa.Text, nullable=False),  # JSON: the ten steps with status and evidence
+    sa.Column("assessed_at", _key(40), nullable=False),
+)
