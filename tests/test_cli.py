@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.canary import canary_key
+from tests.commands import workbench
 
 KEY_CANARY = canary_key("cli")
 # no fixtures captured yet; an embedded endpoint has no quota or billing to confirm
 SKIPPED_WITHOUT_SETUP = ("response.fixture_replay", "limits.operator_confirmation")
-
-
-def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed command in a fresh process, as cron or CI would."""
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_probe_json_is_one_array_of_records(workdir: Path) -> None:

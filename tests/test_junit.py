@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.canary import canary_key
+from tests.commands import workbench
 from workbench import Area, Outcome, ProbeResult, Readiness, Symptom, UsageError
 from workbench._engine import RunSummary
 from workbench._junit import check_junit_path, junit_tree, write_junit
@@ -287,17 +285,6 @@ def test_the_tree_is_built_without_writing() -> None:
 
 
 # --- the commands --------------------------------------------------------------------------------
-
-
-def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_probe_writes_junit_into_a_new_folder_and_keeps_its_exit_code(workdir: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
+from tests.commands import workbench
 from workbench import UsageError
 from workbench._prune import folder_day, human_size, prune_reports
 
@@ -193,12 +192,6 @@ def test_human_size() -> None:
 
 
 # --- the command ---------------------------------------------------------------------------------
-
-
-def workbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_command_prunes_by_utc_date_prints_and_rebuilds(tmp_path: Path) -> None:

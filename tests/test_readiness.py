@@ -9,21 +9,10 @@ import pytest
 
 from workbench import Area, HistoryStore, Outcome, ProbeResult, Symptom, UsageError
 from workbench._confirm import current_by_item, new_confirmation
+from workbench._probes import CATALOG
 from workbench._readiness import BundleEvidence, Evidence, ScanEvidence, StepStatus, TriggerEvidence, assess
 
-ALL_PROBES = (
-    "endpoint.minimal",
-    "request.app_realistic",
-    "auth.missing_key",
-    "auth.invalid_key",
-    "errors.malformed_json",
-    "errors.missing_field",
-    "errors.invalid_value",
-    "response.optional_fields",
-    "response.fixture_replay",
-    "streaming.sse",
-    "limits.operator_confirmation",
-)
+ALL_PROBES = tuple(CATALOG)
 
 
 def results(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.canary import canary_key
+from tests.commands import workbench
 from workbench import ConfigError, HistoryStore, run_probes
 from workbench._client import redact_headers
 from workbench._config import parse_config
@@ -117,17 +115,6 @@ def test_redact_headers_covers_every_credential_header() -> None:
         "Accept": "application/json",
     }
     assert mask("abcdefgh") == "abcd…[8 chars]"
-
-
-def workbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_scan_command_names_file_and_line_and_never_prints_the_secret(tmp_path: Path) -> None:
