@@ -353,7 +353,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 def _looks_like_stream(body: bytes, content_type: str) -> bool:
     if "text/event-stream" in content_type:
         return True
-    head = body.lstrip()[:16]
+    head = body[:256].lstrip()  # never copy a whole (possibly large) body to look at its start
     return head.startswith((b"data:", b"event:", b": ", b"id:")) and b"\n" in body
 
 

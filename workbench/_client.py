@@ -12,7 +12,10 @@ sent to another origin.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,7 +133,7 @@ def _decompressor(encoding: str) -> Any:
     raise httpx.DecodingError(f"unsupported Content-Encoding {encoding!r} (the workbench asked for identity)")
 
 
-def bounded(response: httpx.Response, limit: int) -> httpx.Response:
+def bounded(response: httpx.Response, request: httpx.Request, limit: int) -> httpx.Response:
     """A view of `response` whose body is decoded by us and capped at `limit` bytes."""
     headers = httpx.Headers(response.headers)
     encoding = headers.pop("content-encoding", "")
@@ -138,12 +141,33 @@ def bounded(response: httpx.Response, limit: int) -> httpx.Response:
         response.status_code,
         headers=headers,
         stream=_BoundedStream(response.aiter_raw(), encoding, limit),
-        request=response.request,
+        request=request,
     )
 
 
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (`*_PROXY`, honouring `NO_PROXY`), or None."""
+    if urllib.request.proxy_bypass(url.host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(url.scheme) or proxies.get("all")
+
+
+@functools.cache
+def _tls_context(trust_env: bool) -> ssl.SSLContext:
+    """httpx's default verification (certifi, or SSL_CERT_FILE/SSL_CERT_DIR when trusting the environment)."""
+    return httpx.create_ssl_context(trust_env=trust_env)
+
+
 class ProbeClient:
-    """One environment's HTTP client: keep-alive pool, no redirects, deadline and cap on everything."""
+    """One environment's HTTP client: keep-alive pool, no redirects, deadline and cap on everything.
+
+    It drives httpx's transport directly, without `AsyncClient`'s per-request machinery (cookie
+    jar, auth flow, redirect loop): probes never carry state from one request to the next (a
+    session cookie would be a hidden credential), and with many environments the client's share of
+    the CPU is what bounds a run. Proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY`)
+    when `trust_env`, as with httpx; loopback endpoints are probed with `trust_env=False`.
+    """
 
     def __init__(
         self,
@@ -156,17 +180,33 @@ class ProbeClient:
     ) -> None:
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            follow_redirects=False,
-            trust_env=trust_env,  # proxies from the environment; False for loopback endpoints
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-            transport=transport,
+        self._trust_env = trust_env
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        self._given = transport
+        self._transports: dict[str | None, httpx.AsyncBaseTransport] = {}
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy, looked up once
+
+    def _transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        if self._given is not None:
+            return self._given
+        origin = (url.scheme, url.host)
+        if origin not in self._proxies:
+            self._proxies[origin] = _proxy_for(url) if self._trust_env else None
+        proxy = self._proxies[origin]
+        if proxy not in self._transports:
+            self._transports[proxy] = httpx.AsyncHTTPTransport(
+                verify=_tls_context(self._trust_env),  # built once: loading the CA store costs ~40 ms
+                limits=self._limits,
+                proxy=proxy,
+            )
+        return self._transports[proxy]
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for transport in [*self._transports.values(), *([self._given] if self._given else [])]:
+            await transport.aclose()
 
     async def __aenter__(self) -> ProbeClient:
         return self
@@ -184,11 +224,18 @@ class ProbeClient:
         method: str = "POST",
     ) -> httpx.Request:
         """A request; the key is read from `key()` now, at send time, and lives only in the header."""
-        headers = {"Content-Type": "application/json", "Accept": accept}
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "identity",
+            "Content-Type": "application/json",
+            "Accept": accept,
+        }
         value = key() if key is not None else None
         if value is not None:
             headers["Authorization"] = f"Bearer {value}"
-        return self._client.build_request(method, url, content=content, headers=headers)
+        return httpx.Request(
+            method, url, content=content, headers=headers, extensions={"timeout": self._timeout}
+        )
 
     async def exchange(self, request: httpx.Request) -> Exchange:
         """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events."""
@@ -201,16 +248,19 @@ class ProbeClient:
         stream_error = ""
         try:
             async with asyncio.timeout(self.timeout_s):
-                response = await self._client.send(request, stream=True)
+                response = await self._transport(request.url).handle_async_request(request)
                 try:
                     headers_ms = timer.ms()
                     status = response.status_code
-                    response_headers = {k.lower(): v for k, v in response.headers.items()}
-                    view = bounded(response, self.max_bytes)
-                    if _is_event_stream(view):
+                    response_headers = dict(response.headers.items())  # httpx gives lower-case names
+                    if "text/event-stream" in response_headers.get("content-type", ""):
+                        view = bounded(response, request, self.max_bytes)
                         stream_error = await _read_events(view, timer, events)
-                    else:
-                        body = b"".join([piece async for piece in view.aiter_bytes()])
+                    else:  # the raw bytes, decoded and capped by us: no second Response on the hot path
+                        raw = _BoundedStream(
+                            response.aiter_raw(), response_headers.get("content-encoding", ""), self.max_bytes
+                        )
+                        body = b"".join([piece async for piece in raw])
                 finally:
                     await response.aclose()
         except Exception as exc:
@@ -239,10 +289,6 @@ class ProbeClient:
             events=tuple(events),
             stream_error=stream_error,
         )
-
-
-def _is_event_stream(response: httpx.Response) -> bool:
-    return "text/event-stream" in response.headers.get("content-type", "")
 
 
 async def _read_events(response: httpx.Response, timer: _Timer, sink: list[TimedEvent]) -> str:

@@ -230,6 +230,21 @@ class _Run:
         if self._cancelled:
             raise asyncio.CancelledError
         recorded = await asyncio.to_thread(self.store.confirmations, self.names)
+        # One writer thread: results are committed one at a time, in order, never contending with
+        # each other for the store's write lock (six pool threads on SQLite spent most of their time
+        # in its busy handler), and the event loop never waits on disk.
+        self._writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="workbench-store"
+        )
+        try:
+            await self._probe_all(recorded)
+        finally:
+            self._writer.shutdown(wait=True)
+        ordered = _catalog_order(self.results, self.names, self.plan.probes)
+        verdicts = tuple(verdicts_for(self.names, ordered))
+        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
+
+    async def _probe_all(self, recorded: Sequence[Confirmation]) -> None:
         with open_endpoints(self.plan.environments) as endpoints:
             await asyncio.gather(
                 *(
@@ -241,9 +256,6 @@ class _Run:
                     for env in self.plan.environments
                 )
             )
-        ordered = _catalog_order(self.results, self.names, self.plan.probes)
-        verdicts = tuple(verdicts_for(self.names, ordered))
-        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
 
     async def _probe_env(
         self,
@@ -279,7 +291,8 @@ class _Run:
             finding = await _check(probe, ctx, self.allow_negatives)
         result = _result(self.run_id, ctx.env.name, probe, finding, started)
         self.requests[ctx.env.name] += finding.requests
-        await asyncio.to_thread(self.store.append, result)  # durable before the next result is counted
+        # durable before the result is counted
+        await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, result)
         self.results.append(result)
         if self.progress is not None:
             self.progress(result, len(self.results), self.total)

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from . import _rollup as rollup
 from ._confirm import Confirmation
 from ._errors import StoreError
 from ._models import ProbeResult
@@ -66,6 +67,7 @@ _OPEN_ATTEMPTS = 6
 _IMMEDIATE = "workbench_write"  # execution option: on SQLite, begin with the write lock held
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
 
+_INSERT_RESULT = results_table.insert()
 _RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
 
 # Runs begun by this process and not yet finished: a stale row carrying our own pid is not ours
@@ -187,7 +189,13 @@ class HistoryStore:
     def append(self, result: ProbeResult) -> None:
         """Store one result in its own transaction: durable before the next probe finishes."""
         with self._write() as connection:
-            connection.execute(results_table.insert().values(**_result_row(result)))
+            connection.execute(_INSERT_RESULT, _result_row(result))  # one cached statement, bound per call
+            rollup.record(connection, result)  # the same transaction: the rollups never disagree
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the trends rollups from the results (after a bulk load, or to repair them)."""
+        with self._write() as connection:
+            rollup.rebuild(connection)
 
     def results(self, run_ids: Sequence[str] = (), envs: Sequence[str] = ()) -> list[ProbeResult]:
         """Results in insertion order, filtered by runs and environments."""
@@ -485,7 +493,13 @@ def _run_record(row: Any) -> RunRecord:
 
 
 def _result_row(result: ProbeResult) -> dict[str, Any]:
-    record = result.to_dict()
-    record["shape"] = json.dumps(record["shape"])
-    record["facts"] = json.dumps(record["facts"], sort_keys=True, default=str)
-    return {name: record[name] for name in _RESULT_COLUMNS}
+    """The row of a result, built field by field (no deep copy: this runs once per probe)."""
+    row = {name: getattr(result, name) for name in _RESULT_COLUMNS}
+    row.update(
+        area=str(result.area),
+        outcome=str(result.outcome),
+        symptom=str(result.symptom),
+        shape=json.dumps(list(result.shape)),
+        facts=json.dumps(dict(result.facts), sort_keys=True, default=str),
+    )
+    return row

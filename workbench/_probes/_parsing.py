@@ -8,7 +8,6 @@ extracts the content, or reports a classified `ParserError`, never an unhandled 
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -54,14 +53,21 @@ def variants(body: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
             continue
         key = path[-1]
         if isinstance(parent, dict) and key in parent:
-            removed = copy.deepcopy(dict(body))
+            removed = _copy(body)
             del _parent(removed, path)[key]
             yield label, "removed", removed
-        nulled = copy.deepcopy(dict(body))
+        nulled = _copy(body)
         _parent(nulled, path)[key] = None
         yield label, "null", nulled
     if isinstance(body.get("choices"), list):
-        yield "choices", "empty", {**copy.deepcopy(dict(body)), "choices": []}
+        yield "choices", "empty", {**_copy(body), "choices": []}
+
+
+def _copy(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy per variant (a parser under test may mutate what it gets); the body is JSON, and a
+    JSON round trip copies it several times faster than `copy.deepcopy`."""
+    copied: dict[str, Any] = json.loads(json.dumps(body))
+    return copied
 
 
 def _parent(body: Any, path: Path_) -> Any:
