@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,6 +103,10 @@ def run_audit(
     # The report kernel starts and imports everything while the probes run: paid once per audit.
     with KernelSession(ensure_kernel(), cwd=Path.cwd(), env=kernel_env) as session:
         summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
+        # The report machinery loads while readiness is judged and the kernel finishes warming up
+        # (not earlier: importing competes for this process's CPU with the probes' timing).
+        preload = threading.Thread(target=_preload_reporting, name="workbench-preload", daemon=True)
+        preload.start()
         if on_stage is not None:
             on_stage("judging rollback readiness")
         readiness = assess_run(config, summary, store)
@@ -141,6 +146,16 @@ def run_audit(
     _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
     index = write_index(reports_dir)
     return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
+
+
+def _preload_reporting() -> None:
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
+    from ._report import html_exporter, vega_bundle
+
+    html_exporter()
+    vega_bundle()
 
 
 def _render(

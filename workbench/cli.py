@@ -23,6 +23,7 @@ from rich.table import Table
 
 from . import __version__
 from ._errors import WorkbenchError
+from ._startup import skip_slow_optional_imports
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them
     from collections.abc import Sequence
@@ -841,6 +842,7 @@ def main() -> None:
 
     Usage errors are click's (exit 2, usage shown); a `WorkbenchError` is one line with its exit code.
     """
+    skip_slow_optional_imports()
     try:
         app()
     except WorkbenchError as exc:
