@@ -12,7 +12,13 @@ import pandas.testing as pdt
 import pytest
 
 from workbench import Area, ConfigError, HistoryStore, Outcome, ProbeResult, Symptom, action_for
-from workbench._schema import results_table, runs_table
+from workbench._schema import (
+    daily_latency_table,
+    daily_outcomes_table,
+    results_table,
+    runs_table,
+    series_table,
+)
 from workbench._trends import (
     choose_bucket,
     evaluate,
@@ -193,8 +199,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistorySto
     url = f"sqlite:///{tmp_path / 'history.sqlite'}" if request.param == "sqlite" else request.param
     with HistoryStore(url) as history:
         with history.engine.begin() as connection:  # a shared PostgreSQL database starts empty
-            connection.execute(results_table.delete())
-            connection.execute(runs_table.delete())
+            for table in (results_table, runs_table, series_table, daily_outcomes_table, daily_latency_table):
+                connection.execute(table.delete())
         yield history
 
 

@@ -79,6 +79,35 @@ results_table = sa.Table(
     sa.Column("facts", sa.Text, nullable=False, default="{}"),
     sa.Index("ix_results_env_started", "env", "started_at"),
     sa.Index("ix_results_env_probe_started", "env", "probe", "started_at"),  # trigger rules per series
+    sa.Index("ix_results_started", "started_at"),  # hour-level trends over a recent window
+)
+
+# Rollups, kept by every append (see `_rollup`): a year of history charts from these few thousand
+# rows instead of a scan of a million results. Samples only (outcome pass or fail).
+series_table = sa.Table(
+    "series",
+    metadata,
+    sa.Column("env", _key(64), primary_key=True),
+    sa.Column("probe", _key(64), primary_key=True),
+)
+
+daily_outcomes_table = sa.Table(
+    "daily_outcomes",
+    metadata,
+    sa.Column("day", _key(10), primary_key=True),  # YYYY-MM-DD of started_at (UTC)
+    sa.Column("env", _key(64), primary_key=True),
+    sa.Column("outcome", sa.String(16), primary_key=True),
+    sa.Column("symptom", sa.String(16), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+daily_latency_table = sa.Table(
+    "daily_latency",
+    metadata,
+    sa.Column("day", _key(10), primary_key=True),
+    sa.Column("env", _key(64), primary_key=True),
+    sa.Column("bin", sa.Float, primary_key=True),  # lower bound of a tenth-of-a-decade latency bin, ms
+    sa.Column("count", sa.Integer, nullable=False),
 )
 
 confirmations_table = sa.Table(

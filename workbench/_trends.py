@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ._errors import StoreError, UsageError
 from ._models import Outcome, Symptom
-from ._schema import results_table
+from ._rollup import latency_bin_sql
+from ._schema import daily_latency_table, daily_outcomes_table, results_table, series_table
 from ._store import HistoryStore
 from ._triggers import Firing, Rule, SeriesRun, WindowCounts, judge_consecutive, judge_rate
 
@@ -80,11 +81,10 @@ def _series_runs(
     scan of the history); a run that fills them all is reported as "at least `depth`".
     """
     until = iso(now)
-    series = (
-        sa.select(_r.c.env, _r.c.probe)
-        .where(_r.c.outcome.in_(SAMPLE_OUTCOMES), _r.c.env.in_(list(envs)), _r.c.started_at <= until)
-        .distinct()
-        .cte("series")
+    series = (  # every (env, probe) with samples, from the rollup: no scan of the history
+        sa.select(series_table.c.env, series_table.c.probe)
+        .where(series_table.c.env.in_(list(envs)))
+        .cte("probe_series")
     )
     newest = results_table.alias("newest")
     newest_ids = (
@@ -154,7 +154,8 @@ def _window_counts(
 
 
 def _environments(connection: Connection) -> list[str]:
-    return list(connection.execute(sa.select(_r.c.env).distinct().order_by(_r.c.env)).scalars())
+    query = sa.select(series_table.c.env).distinct().order_by(series_table.c.env)
+    return list(connection.execute(query).scalars())
 
 
 # -- the same rules over samples in memory ------------------------------------------------------
@@ -214,53 +215,154 @@ def _memory_run(series: str, members: Sequence[Sample]) -> SeriesRun:
 
 
 def choose_bucket(store: HistoryStore, *, envs: Sequence[str] = (), since: str | None = None) -> str:
-    """The auto bucket: "hour" up to three days of samples, "day" up to a quarter, else "month"."""
-    query = sa.select(sa.func.min(_r.c.started_at), sa.func.max(_r.c.started_at)).where(
-        *_sample_filter(envs, since)
-    )
+    """The auto bucket: "hour" up to three days of samples, "day" up to a quarter, else "month".
+
+    The daily rollup answers for long histories at once; only a history of a few days is measured
+    to the second, from the results themselves.
+    """
+    days = daily_outcomes_table
+    span_query = sa.select(sa.func.min(days.c.day), sa.func.max(days.c.day))
+    if envs:
+        span_query = span_query.where(days.c.env.in_(list(envs)))
+    if since is not None:
+        span_query = span_query.where(days.c.day >= since[:10])
     with _connect(store) as connection:
+        first_day, last_day = connection.execute(span_query).one()
+        if first_day is None or last_day is None:
+            return "hour"
+        whole_days = datetime.fromisoformat(last_day) - datetime.fromisoformat(first_day)
+        if whole_days > AUTO_MONTH_AFTER + timedelta(days=1):
+            return "month"
+        if whole_days > AUTO_DAY_AFTER + timedelta(days=1):
+            return "day"
+        query = sa.select(sa.func.min(_r.c.started_at), sa.func.max(_r.c.started_at)).where(
+            *_sample_filter(envs, since)
+        )
         first, last = connection.execute(query).one()
-    if first is None or last is None:
-        return "hour"
     span = _parse_iso(last) - _parse_iso(first)
     if span > AUTO_MONTH_AFTER:
         return "month"
     return "day" if span > AUTO_DAY_AFTER else "hour"
 
 
+@dataclass(frozen=True)
+class TrendFrames:
+    """Everything the trends report charts, from one scan of the history."""
+
+    bucket: str
+    symptoms: pd.DataFrame  # bucket, env, symptom, count
+    rates: pd.DataFrame  # bucket, env, samples, failures, rate
+    latency: pd.DataFrame  # bucket, env, p50_ms, p95_ms, ...
+
+
+def trend_frames(
+    store: HistoryStore,
+    *,
+    envs: Sequence[str] = (),
+    bucket: str | None = None,
+    since: str | None = None,
+    percentiles: Sequence[float] = (0.5, 0.95),
+) -> TrendFrames:
+    """Symptom counts, failure rates and latency percentiles per (bucket, env), in one SQL scan.
+
+    A year of scheduled runs is a million rows: SQL groups them by bucket, environment, outcome,
+    symptom and latency bin (a few thousand rows at most), and the three views are summed from that.
+    Latency percentiles are nearest-rank on a histogram: exact to 1 ms below 100 ms, 10 ms below 1 s,
+    100 ms below 10 s, 1 s above (each value reported as its bin's lower bound); the rank test runs
+    on integers (p in ten-thousandths), so 0.07 * 100 is 7, not 7.000000000000001.
+    """
+    for p in percentiles:
+        if not 0 < p <= 1:
+            raise UsageError(f"percentiles are shares in (0, 1], e.g. 0.95; got {p!r}")
+    chosen, key = _bucket(store, envs, since, bucket)
+    with _connect(store) as connection:
+        if chosen == "hour":  # at most a few days of results: grouped straight from the table
+            outcome_rows, latency_rows = _from_results(connection, key, envs, since)
+        else:  # days and months: from the daily rollups every append keeps
+            outcome_rows, latency_rows = _from_rollups(connection, BUCKETS[chosen], envs, since)
+    symptoms: dict[tuple[str, str, str], int] = defaultdict(int)
+    rates: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    histograms: dict[tuple[str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for bucket_key, env, outcome, symptom, count in outcome_rows:
+        symptoms[(bucket_key, env, symptom)] += count
+        rates[(bucket_key, env)][0] += count
+        rates[(bucket_key, env)][1] += count if outcome == str(Outcome.FAIL) else 0
+    for bucket_key, env, value, count in latency_rows:
+        histograms[(bucket_key, env)][float(value)] += count
+    names = [percentile_column(p) for p in percentiles]
+    rate_rows = [(*k, n, failed, failed / n) for k, (n, failed) in sorted(rates.items())]
+    latency_rows = [
+        (*k, *(_nearest_rank(sorted(bins.items()), p) for p in percentiles))
+        for k, bins in sorted(histograms.items())
+    ]
+    return TrendFrames(
+        chosen,
+        _frame(
+            sorted((*k, n) for k, n in symptoms.items()),
+            ["bucket", "env", "symptom", "count"],
+            {"count": "int64"},
+            chosen,
+        ),
+        _frame(
+            rate_rows,
+            ["bucket", "env", "samples", "failures", "rate"],
+            {"samples": "int64", "failures": "int64", "rate": "float64"},
+            chosen,
+        ),
+        _frame(latency_rows, ["bucket", "env", *names], dict.fromkeys(names, "float64"), chosen),
+    )
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def _from_results(
+    connection: Connection, key: sa.ColumnElement[str], envs: Sequence[str], since: str | None
+) -> tuple[Rows, Rows]:
+    outcome_keys = (key, _r.c.env, _r.c.outcome, _r.c.symptom)
+    outcomes = (
+        sa.select(*outcome_keys, sa.func.count()).where(*_sample_filter(envs, since)).group_by(*outcome_keys)
+    )
+    latency_keys = (key, _r.c.env, latency_bin_sql(_r.c.latency_ms, connection.dialect.name))
+    latency = (
+        sa.select(*latency_keys, sa.func.count())
+        .where(*_sample_filter(envs, since), _r.c.latency_ms.is_not(None))
+        .group_by(*latency_keys)
+    )
+    return [tuple(row) for row in connection.execute(outcomes)], [
+        tuple(row) for row in connection.execute(latency)
+    ]
+
+
+def _from_rollups(
+    connection: Connection, length: int, envs: Sequence[str], since: str | None
+) -> tuple[Rows, Rows]:
+    """Daily rollups summed into buckets (a `since` inside a day counts that whole day)."""
+    rows: list[Rows] = []
+    for table, columns in ((daily_outcomes_table, ("outcome", "symptom")), (daily_latency_table, ("bin",))):
+        key = sa.func.substr(table.c.day, 1, length)
+        keys = (key, table.c.env, *(table.c[name] for name in columns))
+        query = sa.select(*keys, sa.func.sum(table.c.count)).group_by(*keys)
+        if envs:
+            query = query.where(table.c.env.in_(list(envs)))
+        if since is not None:
+            query = query.where(table.c.day >= since[:10])
+        rows.append([(*row[:-1], int(row[-1])) for row in connection.execute(query)])
+    return rows[0], rows[1]
+
+
 def symptom_counts_over_time(
     store: HistoryStore, *, envs: Sequence[str] = (), bucket: str | None = None, since: str | None = None
 ) -> pd.DataFrame:
     """Samples per (bucket, env, symptom), passes under "none"; `frame.attrs["bucket"]` names the bucket."""
-    chosen, key = _bucket(store, envs, since, bucket)
-    query = (
-        sa.select(key, _r.c.env, _r.c.symptom, sa.func.count().label("count"))
-        .where(*_sample_filter(envs, since))
-        .group_by(key, _r.c.env, _r.c.symptom)
-        .order_by(key, _r.c.env, _r.c.symptom)
-    )
-    rows = _fetch(store, query)
-    return _frame(rows, ["bucket", "env", "symptom", "count"], {"count": "int64"}, chosen)
+    return trend_frames(store, envs=envs, bucket=bucket, since=since).symptoms
 
 
 def failure_rate_over_time(
     store: HistoryStore, *, envs: Sequence[str] = (), bucket: str | None = None, since: str | None = None
 ) -> pd.DataFrame:
     """Samples, failures and their share per (bucket, env)."""
-    chosen, key = _bucket(store, envs, since, bucket)
-    failures = sa.func.sum(sa.case((_r.c.outcome == str(Outcome.FAIL), 1), else_=0))
-    query = (
-        sa.select(key, _r.c.env, sa.func.count(), failures)
-        .where(*_sample_filter(envs, since))
-        .group_by(key, _r.c.env)
-        .order_by(key, _r.c.env)
-    )
-    rows = _fetch(store, query)
-    frame = _frame(
-        rows, ["bucket", "env", "samples", "failures"], {"samples": "int64", "failures": "int64"}, chosen
-    )
-    frame["rate"] = (frame["failures"] / frame["samples"]).astype("float64")
-    return frame
+    return trend_frames(store, envs=envs, bucket=bucket, since=since).rates
 
 
 def latency_percentiles_over_time(
@@ -271,50 +373,8 @@ def latency_percentiles_over_time(
     since: str | None = None,
     percentiles: Sequence[float] = (0.5, 0.95),
 ) -> pd.DataFrame:
-    """Nearest-rank latency percentiles of samples per (bucket, env): columns p50_ms, p95_ms, ...
-
-    A million rows cannot be sorted per bucket in seconds, so SQL returns a latency histogram per
-    (bucket, env) and the ranks are counted on it: exact to 1 ms below 100 ms, 10 ms below 1 s,
-    100 ms below 10 s, 1 s above (each value reported as its bin's lower bound). Nearest rank: the
-    smallest value whose rank r (1-based) has r >= p * n, compared on integers (p in ten-thousandths)
-    so 0.07 * 100 is 7, not 7.000000000000001.
-    """
-    for p in percentiles:
-        if not 0 < p <= 1:
-            raise UsageError(f"percentiles are shares in (0, 1], e.g. 0.95; got {p!r}")
-    chosen, key = _bucket(store, envs, since, bucket)
-    latency_bin = _latency_bin(store.engine.dialect.name).label("bin")
-    query = (
-        sa.select(key, _r.c.env, latency_bin, sa.func.count())
-        .where(*_sample_filter(envs, since), _r.c.latency_ms.is_not(None))
-        .group_by(key, _r.c.env, latency_bin)
-        .order_by(key, _r.c.env, latency_bin)
-    )
-    histograms: dict[tuple[str, str], list[tuple[float, int]]] = {}
-    for bucket_key, env, value, count in _fetch(store, query):
-        histograms.setdefault((bucket_key, env), []).append((float(value), int(count)))
-    names = [percentile_column(p) for p in percentiles]
-    rows = [
-        (bucket_key, env, *(_nearest_rank(bins, p) for p in percentiles))
-        for (bucket_key, env), bins in histograms.items()
-    ]
-    return _frame(rows, ["bucket", "env", *names], dict.fromkeys(names, "float64"), chosen)
-
-
-def _latency_bin(dialect: str) -> sa.ColumnElement[Any]:
-    """Bins a tenth of a decade wide (1 ms up to 100 ms, 10 ms up to 1 s, ...), floored portably."""
-    latency = _r.c.latency_ms
-
-    def floor(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        # SQLite's CAST truncates (= floor for latencies >= 0); PostgreSQL's rounds, so floor() there.
-        return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
-
-    return sa.case(
-        (latency < 100, floor(latency)),
-        (latency < 1_000, floor(latency / 10) * 10),
-        (latency < 10_000, floor(latency / 100) * 100),
-        else_=floor(latency / 1_000) * 1_000,
-    )
+    """Nearest-rank latency percentiles per (bucket, env): p50_ms, p95_ms, ... (see `trend_frames`)."""
+    return trend_frames(store, envs=envs, bucket=bucket, since=since, percentiles=percentiles).latency
 
 
 def _nearest_rank(bins: Sequence[tuple[float, int]], share: float) -> float:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._charts import symptom_scale
 from ._store import HistoryStore
-from ._trends import evaluate, failure_rate_over_time, latency_percentiles_over_time, symptom_counts_over_time
+from ._trends import evaluate, trend_frames
 from ._triggers import Firing, Rule, load_rules
 
 
@@ -49,12 +49,9 @@ class TrendsView:
         )
         rules = tuple(load_rules(Path(triggers_path) if triggers_path else None))
         with HistoryStore(store_url or None) as store:
-            symptoms = symptom_counts_over_time(store, envs=environments, since=since)
-            bucket = str(symptoms.attrs.get("bucket", "hour"))
-            rates = failure_rate_over_time(store, envs=environments, since=since, bucket=bucket)
-            latency = latency_percentiles_over_time(store, envs=environments, since=since, bucket=bucket)
+            frames = trend_frames(store, envs=environments, since=since)  # one scan, however long the history
             firings = tuple(evaluate(store, rules, envs=environments))
-        return cls(symptoms, rates, latency, rules, firings, since, bucket)
+        return cls(frames.symptoms, frames.rates, frames.latency, rules, firings, since, frames.bucket)
 
     def summary(self) -> Any:
         from IPython.display import Markdown
