@@ -181,7 +181,7 @@ def test_compare_reports_drift_between_two_runs_and_exits_1(workdir: Path) -> No
         runs.append(json.loads(done.stdout)[0]["run_id"])
     drifted = workbench("compare", runs[0], runs[1], cwd=workdir)
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
-    assert "removed usage" in drifted.stdout and "latency <100 ms -> 0.5-2 s" in drifted.stdout
+    assert "removed usage" in drifted.stdout and "-> 0.5-2 s" in drifted.stdout  # the slow release's band
     same = workbench("compare", runs[1], runs[2], cwd=workdir)
     assert same.returncode == 0 and "no drift" in same.stdout
     unknown = workbench("compare", runs[0], "nope", cwd=workdir)

@@ -1,0 +1,139 @@
+"""Figure 5: a year of scheduled runs, 1,000,000 result rows in SQLite: the trends aggregation (in SQL)
+and the size of the trends report, the same at 10,000 and at 1,000,000 rows."""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from workbench._probes import CATALOG
+from workbench._schema import results_table, runs_table
+from workbench._store import HistoryStore
+
+from ._common import Figure, median
+
+ENVIRONMENTS = ("staging", "production", "eu-staging", "eu-production", "canary")
+PROBES = tuple(CATALOG)
+SYMPTOMS = ("transport", "auth", "validation", "rate_limit", "server", "parser", "quality")
+
+
+def synthesize(url: str, rows: int, *, days: float = 365.0, seed: int = 7) -> None:
+    """`rows` results from runs spread evenly over `days` up to now, through the real schema."""
+    rng = random.Random(seed)
+    per_run = len(ENVIRONMENTS) * len(PROBES)
+    runs = max(1, rows // per_run)
+    now = datetime.now(UTC)
+    step = timedelta(days=days) / runs
+    store = HistoryStore(url)
+    run_rows, result_rows = [], []
+    for index in range(runs):
+        started = now - timedelta(days=days) + step * index
+        stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{index:06x}"
+        run_rows.append(
+            {
+                "run_id": run_id,
+                "started_at": stamp,
+                "finished_at": stamp,
+                "status": "complete",
+                "environments": json.dumps(ENVIRONMENTS),
+                "config_digest": "0" * 64,
+                "command": "audit",
+                "workbench_version": "bench",
+                "requests": "{}",
+                "host": "bench",
+                "pid": None,
+            }
+        )
+        for env in ENVIRONMENTS:
+            for probe in PROBES:
+                failed = rng.random() < 0.06
+                result_rows.append(
+                    {
+                        "run_id": run_id,
+                        "env": env,
+                        "probe": probe,
+                        "area": "endpoint",
+                        "outcome": "fail" if failed else "pass",
+                        "symptom": rng.choice(SYMPTOMS) if failed else "none",
+                        "retryable": False,
+                        "http_status": 200,
+                        "latency_ms": rng.lognormvariate(4.0, 0.6),
+                        "ttft_ms": None,
+                        "retry_after_s": None,
+                        "detail": "synthetic",
+                        "action": "",
+                        "started_at": stamp,
+                        "shape": "[]",
+                        "facts": "{}",
+                    }
+                )
+        if len(result_rows) >= 50_000 or index == runs - 1:
+            with store.engine.begin() as connection:
+                connection.execute(runs_table.insert(), run_rows)
+                connection.execute(results_table.insert(), result_rows)
+            run_rows, result_rows = [], []
+    store.rebuild_rollups()  # what every append keeps current; a bulk load rebuilds them once
+    store.close()
+
+
+def aggregate(url: str, since_days: float) -> float:
+    """Seconds to compute everything the trends report shows (counts, rates, latency, triggers)."""
+    from workbench._trends_view import TrendsView
+
+    started = time.perf_counter()
+    TrendsView.load(since_days=since_days, store_url=url)
+    return time.perf_counter() - started
+
+
+def report_bytes(url: str, folder: Path, since_days: float) -> int:
+    """The symptom_trends report rendered exactly as `workbench audit` renders it; its HTML size."""
+    from workbench._report import RENDER_ENV_VAR, execute_notebook, export_html
+
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "symptom_trends.ipynb"
+    output = folder / f"trends-{abs(hash(url))}.ipynb"
+    execute_notebook(
+        notebook,
+        output,
+        {"store_url": url, "since_days": since_days},
+        cwd=Path.cwd(),
+        kernel_env={RENDER_ENV_VAR: "report"},
+    )
+    html = export_html(output, output.with_suffix(".html"))
+    output.unlink()
+    return html.stat().st_size
+
+
+def run(rounds: int = 3) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        small, large = f"sqlite:///{folder / 'small.sqlite'}", f"sqlite:///{folder / 'large.sqlite'}"
+        started = time.perf_counter()
+        synthesize(small, 10_000)
+        synthesize(large, 1_000_000)
+        built = time.perf_counter() - started
+        aggregate(large, 366)  # warm-up: page cache, imports
+        seconds = median([aggregate(large, 366) for _ in range(rounds)])
+        sizes = {label: report_bytes(url, folder, 366) for label, url in (("10k", small), ("1M", large))}
+    return [
+        Figure(
+            "history scale: trends aggregation of 1M rows (a year)",
+            seconds / 2.0,
+            1.0,
+            {"aggregation": seconds},
+            unit="s",
+            notes=f"ratio = seconds / 2 s target; history built in {built:.0f} s",
+        ),
+        Figure(
+            "history scale: trends HTML at 1M rows",
+            sizes["1M"] / (2 * 1024 * 1024),
+            1.0,
+            {"1M rows": sizes["1M"] / 1024 / 1024, "10k rows": sizes["10k"] / 1024 / 1024},
+            unit="MiB",
+            notes=f"ratio = size / 2 MiB target; 1M/10k size ratio {sizes['1M'] / sizes['10k']:.2f}",
+        ),
+    ]
