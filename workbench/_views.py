@@ -7,6 +7,7 @@ notebook holds no logic and the CLI and notebooks agree.
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +50,24 @@ _VERDICT_STYLE = {
 
 
 def setup_notebook() -> None:
-    """Offline charts and readable tables; the first call of every report notebook."""
+    """Offline charts, readable tables, and the project folder as working folder; the first call of
+    every report notebook."""
     enable_renderer()
     pd.set_option("display.max_colwidth", 400)
     pd.set_option("display.max_rows", 500)
+    _work_from_project_folder()
+
+
+def _work_from_project_folder() -> None:
+    """JupyterLab starts a kernel in the notebook's folder (`notebooks/`); the defaults (data/,
+    reports/) are relative to the project folder, so move there when the kernel started below it."""
+    here = Path.cwd()
+    if (here / "data").is_dir():
+        return
+    for folder in here.parents:
+        if (folder / "data" / "environments.toml").is_file() and (folder / "notebooks").is_dir():
+            os.chdir(folder)
+            return
 
 
 @dataclass(frozen=True)
