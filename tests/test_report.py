@@ -141,6 +141,16 @@ def test_html_has_no_code_and_no_external_resource(audit: Audit) -> None:
         assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", style.get_text()), "external CSS resource"
 
 
+def test_html_headline_gives_contract_verdict_and_rollback_readiness(audit: Audit) -> None:
+    soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    headline = [" ".join(item.get_text(" ").split()) for item in soup.find("ul").find_all("li")]
+    assert headline == [
+        "reference : contract READY; rollback-ready (10 of 10 steps pass)",
+        "reference-drifted : contract NOT READY; not rollback-ready (5 of 10 steps pass)",
+        "keyed : contract READY; not rollback-ready (8 of 10 steps pass)",
+    ]
+
+
 def test_html_shows_the_verdict_table(audit: Audit) -> None:
     soup = BeautifulSoup(audit.html.read_text(), "html.parser")
     headings = [h.get_text(strip=True) for h in soup.find_all(["h1", "h2"])]
@@ -264,7 +274,7 @@ def test_the_notebook_runs_top_to_bottom_with_its_defaults(tmp_path: Path) -> No
         progress_bar=False,
     )
     text = output.read_text()
-    assert "**reference-drifted**: NOT READY" in text
+    assert "**reference-drifted**: contract NOT READY" in text
     assert (tmp_path / "data" / "history.sqlite").exists()
 
 

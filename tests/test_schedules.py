@@ -749,7 +749,7 @@ def test_papermill_runs_the_notebook_with_exactly_those_parameters(
     ]
     assert not errors
     text = output.read_text()
-    assert "**reference-drifted**: NOT READY" in text and result["run_id"] in text
+    assert "**reference-drifted**: contract NOT READY" in text and result["run_id"] in text
     assert not (tmp_path / "data").exists()  # nothing was probed or stored from the worker's folder
     assert KEY not in text
     with pytest.raises(RuntimeError, match="not ready"):

@@ -37,6 +37,7 @@ from ._frames import (
 )
 from ._models import Outcome, ProbeResult, Verdict, VerdictStatus
 from ._probes import areas_of
+from ._readiness import Readiness
 from ._shape import diff_shapes
 from ._store import HistoryStore, RunRecord
 from ._verdict import verdicts_for
@@ -79,6 +80,7 @@ class AuditView:
     verdicts: tuple[Verdict, ...]
     store_url: str
     baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
+    readiness: Mapping[str, str] = field(default_factory=dict)  # env -> stored ten-step assessment (JSON)
 
     @classmethod
     def load(
@@ -102,7 +104,10 @@ class AuditView:
                 baseline = store.last_passing_run(env, before=run.started_at)
                 if baseline is not None:
                     baselines[env] = (baseline, tuple(store.results([baseline], envs=[env])))
-            return cls(run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines)
+            readiness = {env: text for env, text in store.readiness(run_id).items() if env in envs}
+            return cls(
+                run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines, readiness
+            )
 
     @property
     def environments(self) -> tuple[str, ...]:
@@ -123,7 +128,10 @@ class AuditView:
                 "before it stopped. Re-run the audit before relying on them.\n"
             )
         for verdict in self.verdicts:
-            lines.append(f"- **{verdict.env}**: {verdict.label.upper()}")
+            line = f"- **{verdict.env}**: contract {verdict.label.upper()}"
+            if verdict.env in self.readiness:  # assessed by `workbench audit`: see the readiness report
+                line += f"; {Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary}"
+            lines.append(line)
         return Markdown("\n".join(lines))
 
     def verdict_table(self) -> Styler:
