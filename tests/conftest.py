@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import REPO
+
 _OUTSIDE_VARIABLES = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -41,4 +43,4 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("XDG_CACHE_HOME", str(Path(__file__).parent.parent / ".venv" / "cache"))
+    os.environ.setdefault("XDG_CACHE_HOME", str(REPO / ".venv" / "cache"))

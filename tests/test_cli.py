@@ -9,6 +9,7 @@ import pytest
 
 from tests.canary import canary_key
 from tests.commands import workbench
+from tests.paths import DATA, REPO
 
 KEY_CANARY = canary_key("cli")
 # no fixtures captured yet; an embedded endpoint has no quota or billing to confirm
@@ -129,7 +130,7 @@ def test_version_and_help(workdir: Path) -> None:
         assert verb in helped.stdout
 
 
-FIXTURES = Path(__file__).parent / "data" / "classify"
+FIXTURES = DATA / "classify"
 
 
 @pytest.mark.parametrize(
@@ -257,7 +258,7 @@ def test_fixtures_capture_then_probe_replays_them(workdir: Path) -> None:
 def test_bundle_capture_verify_diff_and_plan_from_the_command_line(workdir: Path) -> None:
     import shutil
 
-    shutil.copytree(Path(__file__).parent.parent / "data" / "integration", workdir / "integration")
+    shutil.copytree(REPO / "data" / "integration", workdir / "integration")
     (workdir / "env.toml").write_text(
         '[environments.ref]\nbase_url = "embedded"\nmanifest = "integration/manifest.toml"\n'
     )
@@ -324,7 +325,7 @@ def test_trends_exit_1_when_a_rule_fires(workdir: Path) -> None:
 
 
 def test_watch_reads_an_app_log_reports_malformed_lines_and_gates(workdir: Path) -> None:
-    logs = Path(__file__).parent / "data" / "logs"
+    logs = DATA / "logs"
     done = workbench("watch", str(logs / "parser-run.jsonl"), cwd=workdir)
     assert done.returncode == 1 and "FIRED parser-consecutive" in done.stdout
     mixed = workbench("watch", str(logs / "app-requests.jsonl"), cwd=workdir)

@@ -34,9 +34,10 @@ import pytest
 import yaml
 
 from tests.canary import canary_key
-from tests.test_junit import assert_valid_junit
+from tests.paths import REPO
+from tests.render.test_junit import assert_valid_junit
 
-ROOT = Path(__file__).parent.parent
+ROOT = REPO
 SCHEDULES = ROOT / "data" / "schedules"
 VENV = Path(sys.executable).parent.parent
 KEY_VARIABLE = "COMETAPI_STAGING_KEY"  # the variable the recipes' examples name

@@ -21,18 +21,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
-from ._errors import WorkbenchError
-from ._startup import skip_slow_optional_imports
+from workbench import __version__
+from workbench.core.errors import WorkbenchError
+from workbench.core.startup import skip_slow_optional_imports
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them
     from collections.abc import Sequence
 
     from rich.progress import Progress, TaskID
 
-    from ._engine import RunSummary
-    from ._models import ProbeResult
-    from ._triggers import Firing
+    from workbench.core.models import ProbeResult
+    from workbench.probes.engine import RunSummary
+    from workbench.signals.triggers import Firing
 
 app = typer.Typer(
     add_completion=False,
@@ -127,14 +127,14 @@ def probe(
     junit: JunitOption = None,
 ) -> None:
     """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
-    from ._config import load_config
-    from ._engine import plan_run, run_probes
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.history.store import HistoryStore
+    from workbench.probes.engine import plan_run, run_probes
 
     settings = load_config(config)
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     if junit is not None:
-        from ._junit import check_junit_path
+        from workbench.render.junit import check_junit_path
 
         check_junit_path(junit)  # an unwritable path fails now, before any request
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
@@ -153,7 +153,7 @@ def probe(
         _print_verdicts(summary)
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
     if junit is not None:
-        from ._junit import config_secrets, write_junit
+        from workbench.render.junit import config_secrets, write_junit
 
         write_junit(
             junit,
@@ -181,16 +181,16 @@ def audit(
     junit: JunitOption = None,
 ) -> None:
     """Probe, then write a dated report (executed notebook + offline HTML) and update reports/index.html."""
-    from ._audit import notebooks_dir, run_audit
-    from ._config import load_config
-    from ._engine import plan_run
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.history.store import HistoryStore
+    from workbench.probes.engine import plan_run
+    from workbench.render.audit import notebooks_dir, run_audit
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
     notebooks = notebooks_dir(notebooks)
     if junit is not None:
-        from ._junit import check_junit_path
+        from workbench.render.junit import check_junit_path
 
         check_junit_path(junit)  # an unwritable path fails now, not after the audit
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
@@ -222,7 +222,7 @@ def audit(
     out.print(f"index:  {outcome.index}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
     if junit is not None:
-        from ._junit import config_secrets, write_junit
+        from workbench.render.junit import config_secrets, write_junit
 
         write_junit(
             junit,
@@ -249,8 +249,8 @@ def serve(
     ] = "WORKBENCH_REFERENCE_KEY",
 ) -> None:
     """Run the embedded reference endpoint in the foreground (Ctrl-C stops it)."""
-    from ._errors import ConfigError
-    from ._scenarios import SCENARIO_HELP, parse_scenarios
+    from workbench.core.errors import ConfigError
+    from workbench.core.scenarios import SCENARIO_HELP, parse_scenarios
 
     try:
         scenarios = parse_scenarios(scenario or ["conformant"])
@@ -263,7 +263,7 @@ def serve(
             f"export {api_key_env}=$(python -c 'import secrets; print(secrets.token_urlsafe())')",
             field="--api-key-env",
         )
-    from ._reference import serve_forever
+    from workbench.reference.endpoint import serve_forever
 
     names = ", ".join(sorted(str(s) for s in scenarios))
     err.print(f"serving the reference endpoint on http://127.0.0.1:{port}/v1 (scenarios: {names})")
@@ -286,8 +286,8 @@ def classify(
     ] = None,
 ) -> None:
     """Classify a saved response: prints JSON {symptom, retryable, action, content, detail}."""
-    from ._classify import classify as classify_body
-    from ._errors import ConfigError
+    from workbench.core.errors import ConfigError
+    from workbench.wire.classify import classify as classify_body
 
     try:
         body = file.read_bytes()
@@ -317,8 +317,8 @@ def compare(
     store: StoreOption = None,
 ) -> None:
     """Compare two runs: outcomes, symptom classes, shapes, latency bands (never text). Exit 1 on drift."""
-    from ._drift import compare_runs
-    from ._store import HistoryStore
+    from workbench.history.drift import compare_runs
+    from workbench.history.store import HistoryStore
 
     with HistoryStore(store) as history:
         first, second = history.run(run_a), history.run(run_b)
@@ -358,9 +358,9 @@ def confirm(
     store: StoreOption = None,
 ) -> None:
     """Record an operator confirmation of what software must not infer (quota, billing, a traffic shift)."""
-    from ._config import load_config
-    from ._confirm import new_confirmation
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.history.confirmations import new_confirmation
+    from workbench.history.store import HistoryStore
 
     load_config(config).select([env])
     confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
@@ -381,8 +381,8 @@ def fixtures_capture(
     config: ConfigOption = None,
 ) -> None:
     """Save sanitized known-good responses under data/fixtures/ENV/RELEASE for replay and ablation."""
-    from ._capture import capture_fixtures
-    from ._config import load_config
+    from workbench.core.config import load_config
+    from workbench.probes.capture import capture_fixtures
 
     captured = capture_fixtures(load_config(config), env, release, force=force)
     out.print(f"captured {len(captured.files)} fixture(s) of {captured.label} in {captured.directory}")
@@ -405,10 +405,10 @@ def trends(
     store: StoreOption = None,
 ) -> None:
     """Evaluate the trigger rules over the history; print what fired with its action; exit 1 if any did."""
-    from ._config import load_config
-    from ._store import HistoryStore
-    from ._trends import evaluate
-    from ._triggers import load_rules
+    from workbench.core.config import load_config
+    from workbench.history.store import HistoryStore
+    from workbench.signals.trends import evaluate
+    from workbench.signals.triggers import load_rules
 
     settings = load_config(config)
     if env:
@@ -437,10 +437,10 @@ def watch(
     ] = None,
 ) -> None:
     """Classify an application's own request log into symptom classes and apply the trigger rules."""
-    from ._errors import ConfigError
-    from ._triggers import load_rules
-    from ._watch import LogColumns
-    from ._watch import watch as watch_log
+    from workbench.core.errors import ConfigError
+    from workbench.signals.triggers import load_rules
+    from workbench.signals.watch import LogColumns
+    from workbench.signals.watch import watch as watch_log
 
     mapping = {}
     for item in column or ():
@@ -502,9 +502,9 @@ def bundle_capture(
     store: StoreOption = None,
 ) -> None:
     """Record the whole contract of a release in data/bundles/ENV/RELEASE.json (never with a secret)."""
-    from ._config import load_config
-    from ._manifest import capture_bundle, validate_manifest
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.history.store import HistoryStore
+    from workbench.rollback.manifest import capture_bundle, validate_manifest
 
     settings = load_config(config)
     (environment,) = settings.select([env])
@@ -539,11 +539,11 @@ def bundle_verify(
     store: StoreOption = None,
 ) -> None:
     """Check every part is present, resolvable and free of secret values; exit 1 if not."""
-    from ._bundle import Bundle, resolve_bundle
-    from ._config import load_config
-    from ._rollback import verify_bundle
-    from ._scan import known_secrets
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.core.secrets import known_secrets
+    from workbench.history.store import HistoryStore
+    from workbench.rollback.bundle import Bundle, resolve_bundle
+    from workbench.rollback.plan import verify_bundle
 
     settings = load_config(config)
     loaded = Bundle.load(resolve_bundle(bundle, settings.settings.bundles_dir))
@@ -572,9 +572,9 @@ def bundle_diff(
     config: ConfigOption = None,
 ) -> None:
     """List the parts that differ between two bundles (exit 1 when any does)."""
-    from ._bundle import Bundle, resolve_bundle
-    from ._config import load_config
-    from ._rollback import diff_bundles
+    from workbench.core.config import load_config
+    from workbench.rollback.bundle import Bundle, resolve_bundle
+    from workbench.rollback.plan import diff_bundles
 
     directory = load_config(config).settings.bundles_dir
     first = Bundle.load(resolve_bundle(a, directory))
@@ -606,11 +606,11 @@ def bundle_plan(
     store: StoreOption = None,
 ) -> None:
     """What a rollback to TARGET must restore; with --state, whether it was partial (exit 1)."""
-    from ._bundle import Bundle, resolve_bundle
-    from ._config import load_config
-    from ._manifest import capture_bundle
-    from ._rollback import plan_rollback
-    from ._store import HistoryStore
+    from workbench.core.config import load_config
+    from workbench.history.store import HistoryStore
+    from workbench.rollback.bundle import Bundle, resolve_bundle
+    from workbench.rollback.manifest import capture_bundle
+    from workbench.rollback.plan import plan_rollback
 
     settings = load_config(config)
     directory = settings.settings.bundles_dir
@@ -652,7 +652,7 @@ def reports_prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
 ) -> None:
     """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
-    from ._prune import prune_reports
+    from workbench.render.prune import prune_reports
 
     result = prune_reports(reports, keep_days, dry_run=dry_run)
     for line in result.lines():
@@ -668,9 +668,9 @@ def scan(
     config: ConfigOption = None,
 ) -> None:
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
-    from ._config import load_config
-    from ._evidence import key_secrets
-    from ._scan import personal_data_in_prompts, scan_paths
+    from workbench.core.config import load_config
+    from workbench.core.secrets import personal_data_in_prompts, scan_paths
+    from workbench.rollback.evidence import key_secrets
 
     settings = load_config(config)
     targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
@@ -692,7 +692,7 @@ def scan(
 @app.command()
 def kernel() -> None:
     """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
-    from ._report import install_kernel
+    from workbench.render.notebooks import install_kernel
 
     out.print(f"kernel registered: {install_kernel()}")
 

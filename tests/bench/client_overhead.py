@@ -12,8 +12,8 @@ import time
 
 import httpx
 
-from workbench._classify import classify_exchange
-from workbench._client import ProbeClient
+from workbench.wire.classify import classify_exchange
+from workbench.wire.client import ProbeClient
 
 from ._common import Figure, median, reference_endpoint
 

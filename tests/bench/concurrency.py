@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 
 from workbench import HistoryStore, run_probes
-from workbench._config import parse_config
-from workbench._probes import CATALOG
+from workbench.core.config import parse_config
+from workbench.probes.catalog import CATALOG
 
 from ._common import Figure, median, reference_endpoint
 

@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from workbench._probes import CATALOG
-from workbench._schema import results_table, runs_table
-from workbench._store import HistoryStore
+from workbench.history.schema import results_table, runs_table
+from workbench.history.store import HistoryStore
+from workbench.probes.catalog import CATALOG
 
 from ._common import Figure, median
 
@@ -83,7 +83,7 @@ def synthesize(url: str, rows: int, *, days: float = 365.0, seed: int = 7) -> No
 
 def aggregate(url: str, since_days: float) -> float:
     """Seconds to compute everything the trends report shows (counts, rates, latency, triggers)."""
-    from workbench._trends_view import TrendsView
+    from workbench.render.trends_view import TrendsView
 
     started = time.perf_counter()
     TrendsView.load(since_days=since_days, store_url=url)
@@ -92,7 +92,7 @@ def aggregate(url: str, since_days: float) -> float:
 
 def report_bytes(url: str, folder: Path, since_days: float) -> int:
     """The symptom_trends report rendered exactly as `workbench audit` renders it; its HTML size."""
-    from workbench._report import RENDER_ENV_VAR, execute_notebook, export_html
+    from workbench.render.notebooks import RENDER_ENV_VAR, execute_notebook, export_html
 
     notebook = Path(__file__).resolve().parents[2] / "notebooks" / "symptom_trends.ipynb"
     output = folder / f"trends-{abs(hash(url))}.ipynb"

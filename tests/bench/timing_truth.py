@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from workbench._classify import classify_exchange
-from workbench._client import ProbeClient
-from workbench._probes._streaming import stream_facts
+from workbench.probes.streaming import stream_facts
+from workbench.wire.classify import classify_exchange
+from workbench.wire.client import ProbeClient
 
 from ._common import Figure, median, percentile, reference_endpoint
 

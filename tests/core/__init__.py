@@ -1,0 +1,1 @@
+"""Tests of workbench.core: configuration, secrets and personal data."""

@@ -1,0 +1,164 @@
+"""Secrets and personal data: found where they must not be, refused before a probe is sent, never logged."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.canary import canary_key
+from tests.commands import workbench
+from workbench import ConfigError, HistoryStore, run_probes
+from workbench.core.config import parse_config
+from workbench.core.secrets import mask, scan_paths, scan_personal_data, scan_text
+from workbench.wire.client import redact_headers
+
+
+def test_scan_finds_configured_values_bearer_tokens_and_provider_formats() -> None:
+    value = "opaque-" + canary_key("value")[3:]  # not key-shaped: only the exact match can find it
+    bearer = "Bearer " + "tok" + canary_key("b")[3:]
+    text = f"line one\nvalue={value}\nheader: {bearer}\n{canary_key('plain')}\nsk-...REDACTED\n"
+    findings = scan_text(text, where="report.html", secrets={"MY_KEY": value})
+    kinds = [(f.line, f.kind) for f in findings]
+    assert (2, "value of $MY_KEY") in kinds
+    assert (3, "bearer token") in kinds
+    assert (4, "OpenAI-style key") in kinds
+    assert all(f.line != 5 for f in findings)  # a redacted placeholder is not a key
+    assert all(value not in str(f) and f.masked.endswith("chars]") for f in findings)
+
+
+def test_scan_paths_walks_folders_and_checks_binary_files_for_exact_values(tmp_path: Path) -> None:
+    secret = canary_key("db")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "notes.txt").write_text(f"ok\n{secret}\n")
+    (tmp_path / "history.sqlite").write_bytes(b"SQLite format 3\0" + secret.encode() + b"\0")
+    (tmp_path / "clean.json").write_text('{"a": 1}')
+    found = {(Path(f.path).name, f.line) for f in scan_paths([tmp_path], secrets={"K": secret})}
+    assert found >= {("notes.txt", 2), ("history.sqlite", 0)}
+    assert not any(name == "clean.json" for name, _ in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        pytest.param("write to jane.doe@gmail.com", "e-mail address", id="email"),
+        pytest.param("call +1 415 555 0100 today", "phone number", id="phone-international"),
+        pytest.param("call (415) 555-0100", "phone number", id="phone-us"),
+        pytest.param("card 4111 1111 1111 1111", "payment card number", id="card"),
+    ],
+)
+def test_personal_data_is_found(text: str, kind: str) -> None:
+    assert [f.kind for f in scan_personal_data(text, where="prompt")] == [kind]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "support@example.com",
+        "id 20261127T043503Z-ab12cd",
+        "2026-11-27T04:35:03.123Z",
+        "order 1234567890123",
+        "temperature 0.2, max_tokens 64",
+        "request id: 8f14e45f",
+    ],
+)
+def test_sanitized_text_is_not_personal_data(text: str) -> None:
+    assert scan_personal_data(text, where="prompt") == []
+
+
+def test_a_probe_prompt_with_personal_data_is_refused_before_sending(tmp_path: Path) -> None:
+    text = (
+        '[environments.ref]\nbase_url = "embedded"\n[environments.ref.app_request]\n'
+        'messages = [{role = "user", content = "Summarise the ticket of jane.doe@gmail.com"}]\n'
+    )
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        with pytest.raises(
+            ConfigError, match=r"environments\.ref\.app_request: .*e-mail address \(jane…"
+        ) as caught:
+            run_probes(parse_config(text, source=tmp_path / "env.toml"), store=store)
+        assert store.runs() == []
+    assert "jane.doe@gmail.com" not in str(caught.value)
+
+
+def test_a_key_pasted_into_a_probe_prompt_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = canary_key("prompt")
+    monkeypatch.setenv("WB_KEY", key)
+    text = (
+        f'[environments.ref]\nbase_url = "embedded"\napi_key_env = "WB_KEY"\n[environments.ref.app_request]\n'
+        f'user = "{key}"\n'
+    )
+    with pytest.raises(ConfigError, match="value of \\$WB_KEY") as caught:
+        run_probes(parse_config(text, source=None), store=HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}"))
+    assert key not in str(caught.value)
+
+
+def test_debug_logging_shows_requests_with_credentials_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = canary_key("log")
+    monkeypatch.setenv("WB_KEY", key)
+    config = parse_config('[environments.ref]\nbase_url = "embedded"\napi_key_env = "WB_KEY"\n', source=None)
+    with caplog.at_level(logging.DEBUG), HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        run_probes(config, probe_ids=["endpoint.minimal", "auth.invalid_key"], store=store)
+    assert "POST http://127.0.0.1" in caplog.text and "'authorization': '[REDACTED]'" in caplog.text
+    assert key not in caplog.text
+    assert "wb-invalid-" not in caplog.text  # not even the deliberately wrong key
+
+
+def test_redact_headers_covers_every_credential_header() -> None:
+    headers = {"Authorization": "Bearer x", "X-Api-Key": "y", "Cookie": "z", "Accept": "application/json"}
+    assert redact_headers(headers) == {
+        "Authorization": "[REDACTED]",
+        "X-Api-Key": "[REDACTED]",
+        "Cookie": "[REDACTED]",
+        "Accept": "application/json",
+    }
+    assert mask("abcdefgh") == "abcd…[8 chars]"
+
+
+def test_scan_command_names_file_and_line_and_never_prints_the_secret(tmp_path: Path) -> None:
+    key = canary_key("scan")
+    (tmp_path / "env.toml").write_text(
+        '[environments.s]\nbase_url = "embedded"\napi_key_env = "WB_SCAN_KEY"\n'
+    )
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "clean.html").write_text("<p>ok</p>")
+    clean = workbench("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
+    assert clean.returncode == 0 and "no secret in reports" in clean.stdout
+    (tmp_path / "reports" / "leak.html").write_text(f"<p>one</p>\n<p>{key}</p>\n")
+    leaked = workbench("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
+    assert leaked.returncode == 1
+    assert "reports/leak.html:2: value of $WB_SCAN_KEY" in leaked.stdout
+    assert key not in leaked.stdout + leaked.stderr
+
+
+def test_scan_command_finds_personal_data_in_a_prompt_template(tmp_path: Path) -> None:
+    (tmp_path / "integration").mkdir()
+    (tmp_path / "integration" / "prompt.txt").write_text(
+        "You help customers.\nEscalate to bob.smith@corp.com.\n"
+    )
+    (tmp_path / "integration" / "manifest.toml").write_text('[request]\nprompt_template = "prompt.txt"\n')
+    (tmp_path / "env.toml").write_text(
+        '[environments.s]\nbase_url = "embedded"\nmanifest = "integration/manifest.toml"\n'
+    )
+    done = workbench("scan", "integration", "--config", "env.toml", cwd=tmp_path)
+    assert done.returncode == 1 and "prompt.txt:2: e-mail address" in done.stdout
+
+
+def test_verbose_logs_requests_with_the_key_redacted(tmp_path: Path) -> None:
+    key = canary_key("verbose")
+    (tmp_path / "env.toml").write_text('[environments.s]\nbase_url = "embedded"\napi_key_env = "WB_V_KEY"\n')
+    done = workbench(
+        "-v",
+        "probe",
+        "--config",
+        "env.toml",
+        "--probe",
+        "endpoint.minimal",
+        cwd=tmp_path,
+        env={"WB_V_KEY": key},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "workbench.client POST" in done.stderr and "'authorization': '[REDACTED]'" in done.stderr
+    assert key not in done.stderr + done.stdout

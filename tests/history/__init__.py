@@ -1,0 +1,1 @@
+"""Tests of workbench.history: the store on SQLite and PostgreSQL, shared by processes."""

@@ -1,0 +1,1 @@
+"""Tests of workbench.probes: every probe against every scenario and against hostile servers."""

@@ -1,0 +1,157 @@
+"""Every probe against every scenario of the embedded endpoint: the expected outcome and symptom class."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench import HistoryStore, Outcome, RunSummary, Symptom, run_probes
+from workbench.core.config import parse_config
+
+PROBES = (
+    "endpoint.minimal",
+    "request.app_realistic",
+    "auth.missing_key",
+    "auth.invalid_key",
+    "errors.malformed_json",
+    "errors.missing_field",
+    "errors.invalid_value",
+    "response.optional_fields",
+    "response.fixture_replay",
+    "streaming.sse",
+    "limits.operator_confirmation",
+)
+
+PASS = (Outcome.PASS, Symptom.NONE)
+SKIP = (Outcome.SKIP, Symptom.NONE)
+# Without fixtures there is nothing to replay; embedded endpoints have no quota or billing to confirm.
+ALWAYS = {"response.fixture_replay": SKIP, "limits.operator_confirmation": SKIP}
+
+# scenario -> {probe: (outcome, symptom)}; probes not listed must pass.
+EXPECTED: dict[str, dict[str, tuple[Outcome, Symptom]]] = {
+    "conformant": {},
+    "missing-usage": {},
+    "content-moved": {
+        "endpoint.minimal": (Outcome.FAIL, Symptom.PARSER),
+        "request.app_realistic": (Outcome.FAIL, Symptom.PARSER),
+        "streaming.sse": (Outcome.FAIL, Symptom.PARSER),
+        "response.optional_fields": SKIP,  # nothing mappable to ablate, no fixtures
+    },
+    "auth-not-enforced": {
+        "auth.missing_key": (Outcome.FAIL, Symptom.AUTH),
+        "auth.invalid_key": (Outcome.FAIL, Symptom.AUTH),
+    },
+    "lenient-validation": {
+        "errors.missing_field": (Outcome.FAIL, Symptom.VALIDATION),
+        "errors.invalid_value": (Outcome.FAIL, Symptom.VALIDATION),
+    },
+    "gateway-html-errors": {
+        "auth.missing_key": (Outcome.FAIL, Symptom.TRANSPORT),
+        "auth.invalid_key": (Outcome.FAIL, Symptom.TRANSPORT),
+        "errors.malformed_json": (Outcome.FAIL, Symptom.TRANSPORT),
+        "errors.missing_field": (Outcome.FAIL, Symptom.TRANSPORT),
+        "errors.invalid_value": (Outcome.FAIL, Symptom.TRANSPORT),
+    },
+    "slow": {},
+    "stream-without-done": {"streaming.sse": (Outcome.FAIL, Symptom.TRANSPORT)},
+    "stream-error-in-200": {"streaming.sse": (Outcome.FAIL, Symptom.SERVER)},
+    "usage-every-chunk": {},
+    "flat-errors": {},  # vLLM/Mistral error bodies are read like the envelope
+    "content-array": {},  # text parts are joined: valid drift
+}
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunSummary, HistoryStore]]:
+    """One run over one embedded environment per scenario (the slow one at 300 ms)."""
+    text = "".join(
+        f'[environments.{name}]\nbase_url = "embedded"\nscenario = "{name}"\nstream = true\n'
+        + ("latency_ms = 300\n" if name == "slow" else "")
+        + "\n"
+        for name in EXPECTED
+    )
+    store = HistoryStore(f"sqlite:///{tmp_path_factory.mktemp('store') / 'history.sqlite'}")
+    yield run_probes(parse_config(text, source=None), store=store), store
+    store.close()
+
+
+@pytest.mark.parametrize("probe", PROBES)
+@pytest.mark.parametrize("scenario", list(EXPECTED))
+def test_probe_outcome_per_scenario(
+    matrix: tuple[RunSummary, HistoryStore], scenario: str, probe: str
+) -> None:
+    summary, _ = matrix
+    (result,) = [r for r in summary.results if r.env == scenario and r.probe == probe]
+    expected = EXPECTED[scenario].get(probe, ALWAYS.get(probe, PASS))
+    assert (result.outcome, result.symptom) == expected, result.detail
+    if result.outcome is Outcome.FAIL:
+        assert result.action
+        retryable_stream_failure = probe == "streaming.sse" and result.symptom in (
+            Symptom.TRANSPORT,
+            Symptom.SERVER,
+        )
+        assert result.retryable is retryable_stream_failure
+    else:
+        assert result.action == "" and not result.retryable
+    if result.outcome is not Outcome.SKIP:
+        assert result.http_status is not None and result.latency_ms is not None and result.latency_ms > 0
+
+
+def test_verdicts_and_exit_code(matrix: tuple[RunSummary, HistoryStore]) -> None:
+    summary, _ = matrix
+    verdicts = {v.env: str(v.status) for v in summary.verdicts}
+    failing = {name for name, expected in EXPECTED.items() if expected}
+    assert verdicts == {name: "not_ready" if name in failing else "ready" for name in EXPECTED}
+    assert summary.exit_code == 1
+
+
+def test_every_result_is_in_the_store_with_the_run(matrix: tuple[RunSummary, HistoryStore]) -> None:
+    summary, store = matrix
+    stored = store.results([summary.run_id])
+    assert sorted(r.to_dict()["probe"] + r.env for r in stored) == sorted(
+        r.probe + r.env for r in summary.results
+    )
+    run = store.run(summary.run_id)
+    assert run.status == "complete" and run.finished_at
+    assert run.requests == summary.requests
+    # 7 request probes (missing_field sends two), ablation one fresh response, streaming one
+    assert all(count == 10 for count in summary.requests.values())
+
+
+def test_missing_usage_is_recorded_not_failed(matrix: tuple[RunSummary, HistoryStore]) -> None:
+    summary, _ = matrix
+    (minimal,) = [r for r in summary.results if r.env == "missing-usage" and r.probe == "endpoint.minimal"]
+    assert minimal.facts["usage"] is False and "usage absent" in minimal.detail
+    assert not any(entry.startswith("usage") for entry in minimal.shape)
+
+
+def test_latency_reflects_the_slow_scenario(matrix: tuple[RunSummary, HistoryStore]) -> None:
+    summary, _ = matrix
+    slow = [r.latency_ms for r in summary.results if r.env == "slow" and r.latency_ms is not None]
+    fast = [r.latency_ms for r in summary.results if r.env == "conformant" and r.latency_ms is not None]
+    assert min(slow) >= 300
+    assert sorted(fast)[len(fast) // 2] < 250  # the median: loopback is fast even on a busy machine
+
+
+def test_only_the_named_probes_run(tmp_path: Path) -> None:
+    config = parse_config('[environments.ref]\nbase_url = "embedded"\n', source=None)
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        summary = run_probes(config, probe_ids=["auth.missing_key"], store=store)
+    assert [r.probe for r in summary.results] == ["auth.missing_key"]
+    assert summary.exit_code == 0
+
+
+def test_production_environments_skip_negative_probes_unless_allowed(tmp_path: Path) -> None:
+    config = parse_config('[environments.prod]\nbase_url = "embedded"\nproduction = true\n', source=None)
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        guarded = run_probes(config, store=store)
+        allowed = run_probes(config, store=store, allow_production_negatives=True)
+    skipped = {r.probe for r in guarded.results if r.outcome is Outcome.SKIP}
+    negatives = {p for p in PROBES if p.split(".")[0] in ("auth", "errors")}
+    assert skipped == negatives | {"streaming.sse", "response.fixture_replay", "limits.operator_confirmation"}
+    assert all("--allow-production-negatives" in r.detail for r in guarded.results if r.probe in negatives)
+    assert guarded.requests == {"prod": 3}  # minimal, app-realistic, one fresh response to ablate
+    ran = {r.probe for r in allowed.results if r.outcome is Outcome.PASS}
+    assert ran == set(PROBES) - {"streaming.sse", "response.fixture_replay", "limits.operator_confirmation"}

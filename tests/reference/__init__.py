@@ -1,0 +1,1 @@
+"""Tests of workbench.reference: the embedded endpoint over real loopback HTTP."""

@@ -1,0 +1,1 @@
+"""Tests of workbench.render: reports executed with papermill, HTML in Chromium, JUnit, prune."""

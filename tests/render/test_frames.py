@@ -1,0 +1,101 @@
+"""Tables and charts from results: small expected frames, charts checked through `to_dict()`."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandas.testing as pdt
+
+from workbench import Area, Outcome, ProbeResult, Symptom
+from workbench.probes.catalog import areas_of
+from workbench.render.charts import outcomes_chart, render_html
+from workbench.render.frames import area_matrix, failures_frame, symptom_counts
+
+
+def result(
+    env: str, probe: str, area: Area, outcome: Outcome, symptom: Symptom = Symptom.NONE
+) -> ProbeResult:
+    return ProbeResult(
+        run_id="r1",
+        env=env,
+        probe=probe,
+        area=area,
+        outcome=outcome,
+        symptom=symptom,
+        retryable=False,
+        http_status=200,
+        latency_ms=12.0,
+        detail=f"{probe} detail",
+        action="roll back X" if outcome == "fail" else "",
+        started_at="2026-11-27T00:00:00Z",
+    )
+
+
+RESULTS = [
+    result("a", "endpoint.minimal", Area.ENDPOINT, Outcome.PASS),
+    result("a", "auth.missing_key", Area.AUTH, Outcome.PASS),
+    result("b", "endpoint.minimal", Area.ENDPOINT, Outcome.FAIL, Symptom.PARSER),
+    result("b", "auth.missing_key", Area.AUTH, Outcome.FAIL, Symptom.AUTH),
+    result("b", "errors.missing_field", Area.ERRORS, Outcome.SKIP),
+]
+
+
+def test_area_matrix_summarises_each_area_per_environment() -> None:
+    frame = area_matrix(RESULTS, ["a", "b"], areas_of())
+    expected = pd.DataFrame(
+        {
+            "a": ["pass", "pass", "not probed", "pass", "not probed", "not probed", "not probed"],
+            "b": [
+                "fail: parser",
+                "fail: auth",
+                "skipped",
+                "fail: parser",
+                "skipped",
+                "not probed",
+                "not probed",
+            ],
+        },
+        index=pd.Index(
+            [
+                "Endpoint paths",
+                "Auth headers",
+                "Request fields",
+                "Response fields",
+                "Error behavior",
+                "Rate-limit or billing assumptions",
+                "Streaming behavior",
+            ],
+            name="contract area",
+        ),
+    )
+    pdt.assert_frame_equal(frame, expected)
+
+
+def test_failures_frame_lists_only_failures_with_their_action() -> None:
+    frame = failures_frame(RESULTS)
+    assert frame[["env", "probe", "symptom"]].values.tolist() == [
+        ["b", "endpoint.minimal", "parser"],
+        ["b", "auth.missing_key", "auth"],
+    ]
+    assert (frame["action"] == "roll back X").all()
+
+
+def test_symptom_counts_feed_a_chart_of_counts_not_rows() -> None:
+    counts = symptom_counts(RESULTS)
+    assert counts.to_dict("records") == [
+        {"env": "a", "symptom": "none", "outcome": "pass", "count": 2},
+        {"env": "b", "symptom": "auth", "outcome": "fail", "count": 1},
+        {"env": "b", "symptom": "none", "outcome": "skip", "count": 1},
+        {"env": "b", "symptom": "parser", "outcome": "fail", "count": 1},
+    ]
+    spec = outcomes_chart(counts).to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["color"]["field"] == "symptom"
+    assert spec["encoding"]["color"]["scale"]["domain"][:3] == ["none", "transport", "auth"]
+
+
+def test_rendered_chart_is_a_static_image_plus_an_upgrade_script() -> None:
+    html = render_html(outcomes_chart(symptom_counts(RESULTS)).to_dict())
+    assert html.startswith('<div class="wb-chart"')
+    assert 'src="data:image/svg+xml;base64,' in html
+    assert "window.vegaEmbed" in html and "</script>" in html
+    assert html.count("</script") == 1  # the embedded spec cannot close the script early

@@ -1,0 +1,1 @@
+"""Tests of workbench.rollback: bundles, plans and the ten-step readiness."""

@@ -1,0 +1,1 @@
+"""Tests of workbench.signals: trigger rules over stores and over request logs."""

@@ -1,0 +1,291 @@
+"""Configuration: which environments to audit, read from TOML and validated strictly.
+
+The configuration holds *references* to secrets (environment-variable names), never values; the
+value is read only when a request is sent (see `Environment.api_key`). Every problem becomes one
+`ConfigError` line naming the file and the field, so a scheduler's log says what to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workbench.core.errors import ConfigError
+from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
+
+EMBEDDED = "embedded"
+DEFAULT_CONFIG_PATH = Path("data/environments.toml")
+CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
+DEFAULT_PATH = "/v1/chat/completions"
+EMBEDDED_MODEL = "wb-reference-1"
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Strict):
+    """One endpoint to audit. Field names are interface: they are what users write in TOML."""
+
+    name: str = Field(exclude=True)
+    base_url: str
+    path: str = DEFAULT_PATH
+    api_key_env: str | None = None
+    model: str | None = None
+    production: bool = False
+    stream: bool = False
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    app_request: dict[str, Any] = Field(default_factory=dict)
+    scenario: str | list[str] | None = None
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000)
+    parser: str | None = None
+    acceptance: str | None = None
+    baseline: str | None = None  # known-good fixtures: "RELEASE" or "ENV/RELEASE"; default the newest
+    manifest: Path | None = None  # the integration manifest its rollback bundles are captured from
+    negatives_from: str | None = None  # for production: the environment whose negative tests stand for it
+    max_tokens: int = Field(default=16, ge=1, le=4096)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if value == EMBEDDED:
+            return value
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"must be 'embedded' or an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"must start with '/', got {value!r}")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _check_var_name(cls, value: str | None) -> str | None:
+        if value is not None and not _VAR_NAME.match(value):
+            raise ValueError("must be the NAME of an environment variable (letters, digits, _), not a key")
+        return value
+
+    @field_validator("scenario")
+    @classmethod
+    def _check_scenario(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is not None:
+            parse_scenarios(value)
+        return value
+
+    @field_validator("parser", "acceptance")
+    @classmethod
+    def _check_import_ref(cls, value: str | None) -> str | None:
+        if value is not None and not _IMPORT_REF.match(value):
+            raise ValueError(f"must look like 'package.module:function', got {value!r}")
+        return value
+
+    @field_validator("app_request")
+    @classmethod
+    def _check_app_request(cls, value: dict[str, Any]) -> dict[str, Any]:
+        forbidden = {"model", "stream"} & value.keys()
+        if forbidden:
+            raise ValueError(
+                f"{sorted(forbidden)[0]!r} is set by the environment itself (model, stream), not app_request"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_embedded_fields(self) -> Environment:
+        if self.is_embedded:
+            if self.scenario is None:
+                object.__setattr__(self, "scenario", "conformant")
+            if self.model is None:
+                object.__setattr__(self, "model", EMBEDDED_MODEL)
+        else:
+            if self.scenario is not None:
+                raise ValueError("'scenario' applies only to base_url = \"embedded\"")
+            if self.model is None:
+                raise ValueError("'model' is required for a real endpoint (the approved model id)")
+            if self.api_key_env is None:
+                raise ValueError(
+                    "'api_key_env' is required for a real endpoint (the variable holding the key)"
+                )
+        return self
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.base_url == EMBEDDED
+
+    @property
+    def scenarios(self) -> frozenset[Scenario]:
+        """The embedded endpoint's behaviours (empty for a real endpoint)."""
+        return parse_scenarios(self.scenario) if self.scenario is not None else frozenset()
+
+    def api_key(self) -> str | None:
+        """The key's value, read now from the named variable; `None` when none is configured."""
+        if self.api_key_env is None:
+            return None
+        return os.environ.get(self.api_key_env)
+
+
+class Settings(_Strict):
+    """Run-wide knobs, the optional `[workbench]` table."""
+
+    concurrency_per_env: int = Field(default=4, ge=1, le=64)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    fixtures_dir: Path = Path("data/fixtures")
+    bundles_dir: Path = Path("data/bundles")
+    triggers: Path | None = None  # trigger rules; default data/triggers.toml, else the built-in examples
+
+
+class _File(_Strict):
+    workbench: Settings = Field(default_factory=Settings)
+    environments: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: the environments in file order, the settings, where it came from."""
+
+    environments: Mapping[str, Environment]
+    settings: Settings
+    source: Path | None  # None: the built-in embedded default
+    digest: str  # sha256 of the file's bytes: provenance without content
+
+    def select(self, names: Sequence[str] = ()) -> list[Environment]:
+        """The named environments (all when none are named), refusing unknown names."""
+        if not names:
+            return list(self.environments.values())
+        unknown = [name for name in names if name not in self.environments]
+        if unknown:
+            known = ", ".join(self.environments) or "none"
+            raise ConfigError(
+                f"unknown environment {unknown[0]!r} (configured: {known})",
+                path=self.source or "<built-in default>",
+            )
+        return [self.environments[name] for name in dict.fromkeys(names)]
+
+
+def check_keys_present(config: Config, environments: Iterable[Environment]) -> None:
+    """Fail before any request when a named key variable is unset (names it, never reads it out)."""
+    for env in environments:
+        if env.api_key_env is not None and not os.environ.get(env.api_key_env):
+            raise ConfigError(
+                f"environment variable {env.api_key_env} is not set (api_key_env of environment "
+                f"{env.name!r}); export it, or audit another environment with --env",
+                path=config.source or "<built-in default>",
+                field=f"environments.{env.name}.api_key_env",
+            )
+
+
+def default_config() -> Config:
+    """The embedded default: a conformant and a drifted reference endpoint, no key, no network."""
+    drift = ", ".join(f'"{scenario}"' for scenario in DRIFTED_DEFAULT)
+    text = (
+        '[environments.reference]\nbase_url = "embedded"\nscenario = "conformant"\nstream = true\n\n'
+        f'[environments.reference-drifted]\nbase_url = "embedded"\nscenario = [{drift}]\nstream = true\n'
+    )
+    return parse_config(text, source=None)
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """`--config`, else `$WORKBENCH_CONFIG`, else `data/environments.toml` if present, else None."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load and validate the configuration (see `resolve_config_path` for which file)."""
+    resolved = resolve_config_path(path)
+    if resolved is None:
+        return default_config()
+    try:
+        raw = resolved.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found (pass --config PATH or set WORKBENCH_CONFIG)", path=resolved
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=resolved) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=resolved) from None
+    return parse_config(text, source=resolved)
+
+
+def parse_config(text: str, *, source: Path | None) -> Config:
+    """Validate TOML text; errors name the file and the dotted field."""
+    where = source or Path("<built-in default>")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(toml_error_message(exc, text), path=where) from None
+    try:
+        parsed = _File.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, where) from None
+    if not parsed.environments:
+        raise ConfigError("no environments defined: add an [environments.NAME] table", path=where)
+    environments: dict[str, Environment] = {}
+    for name, table in parsed.environments.items():
+        if not _ENV_NAME.match(name):
+            raise ConfigError(
+                "environment names are letters, digits, '.', '_' or '-' (at most 64)",
+                path=where,
+                field=f"environments.{name}",
+            )
+        if not isinstance(table, Mapping):
+            raise ConfigError("must be a table", path=where, field=f"environments.{name}")
+        try:
+            environments[name] = Environment.model_validate({**table, "name": name})
+        except ValidationError as exc:
+            raise _config_error(exc, where, prefix=("environments", name)) from None
+    for env in environments.values():
+        if env.negatives_from is not None and env.negatives_from not in environments:
+            raise ConfigError(
+                f"names no configured environment ({env.negatives_from!r})",
+                path=where,
+                field=f"environments.{env.name}.negatives_from",
+            )
+        if env.manifest is not None and source is not None and not env.manifest.is_absolute():
+            object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Config(environments=environments, settings=parsed.workbench, source=source, digest=digest)
+
+
+def toml_error_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """tomllib says "(at line 3, column 5)" or "(at end of document)": always name a line."""
+    message = str(exc)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if match:
+        reason = message[: match.start()].strip()
+        return f"malformed TOML at line {match.group(1)}, column {match.group(2)}: {reason}"
+    reason = message.replace("(at end of document)", "").strip()
+    return f"malformed TOML at line {text.count(chr(10)) + 1} (end of file): {reason}"
+
+
+def _config_error(exc: ValidationError, where: Path, prefix: tuple[str, ...] = ()) -> ConfigError:
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in (*prefix, *first["loc"]))
+    kind: Literal["extra_forbidden", "missing"] | str = first["type"]
+    if kind == "extra_forbidden":
+        message = "unknown key (check the spelling against README's configuration table)"
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = str(first["msg"]).removeprefix("Value error, ")
+    return ConfigError(message, path=where, field=loc or None)

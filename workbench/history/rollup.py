@@ -1,0 +1,118 @@
+"""Rollups of the history, kept current by every append: what trends over months are read from.
+
+A year of scheduled runs is a million results; grouping them takes seconds on every report. So
+each sample (outcome pass or fail) also adds one to its day's count per environment, outcome and
+symptom, and to its day's latency bin, in the same transaction as the result itself; the series
+(environment, probe) it belongs to is recorded once. Trends by day or month then read a few
+thousand rows. `rebuild` recomputes them from the results (a store filled by other means).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from workbench.core.models import Outcome, ProbeResult
+from workbench.history.schema import daily_latency_table, daily_outcomes_table, results_table, series_table
+
+SAMPLE_OUTCOMES = (str(Outcome.PASS), str(Outcome.FAIL))
+
+
+def latency_bin(latency_ms: float) -> float:
+    """The lower bound of its bin: 1 ms wide below 100 ms, 10 ms below 1 s, 100 ms below 10 s, then 1 s."""
+    for limit, width in ((100.0, 1.0), (1_000.0, 10.0), (10_000.0, 100.0)):
+        if latency_ms < limit:
+            return float(math.floor(latency_ms / width) * width)
+    return float(math.floor(latency_ms / 1_000.0) * 1_000.0)
+
+
+def latency_bin_sql(latency: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """`latency_bin` in SQL, floored portably."""
+
+    def floor(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        # SQLite's CAST truncates (= floor for latencies >= 0); PostgreSQL's rounds, so floor() there.
+        return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
+
+    return sa.case(
+        (latency < 100, floor(latency)),
+        (latency < 1_000, floor(latency / 10) * 10),
+        (latency < 10_000, floor(latency / 100) * 100),
+        else_=floor(latency / 1_000) * 1_000,
+    )
+
+
+def record(connection: Connection, result: ProbeResult) -> None:
+    """Count one result into the rollups (nothing for a skip, an error, a pending confirmation)."""
+    outcome = str(result.outcome)
+    if outcome not in SAMPLE_OUTCOMES:
+        return
+    day, dialect = result.started_at[:10], connection.dialect.name
+    connection.execute(
+        _upsert(dialect, daily_outcomes_table, ("day", "env", "outcome", "symptom")),
+        {"day": day, "env": result.env, "outcome": outcome, "symptom": str(result.symptom), "count": 1},
+    )
+    if result.latency_ms is not None:
+        connection.execute(
+            _upsert(dialect, daily_latency_table, ("day", "env", "bin")),
+            {"day": day, "env": result.env, "bin": latency_bin(result.latency_ms), "count": 1},
+        )
+    connection.execute(_ignore(dialect, series_table), {"env": result.env, "probe": result.probe})
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute every rollup from the results (after a bulk load, or to repair)."""
+    results = results_table
+    sample = results.c.outcome.in_(SAMPLE_OUTCOMES)
+    day = sa.func.substr(results.c.started_at, 1, 10)
+    for table in (daily_outcomes_table, daily_latency_table, series_table):
+        connection.execute(table.delete())
+    outcome_keys: tuple[sa.ColumnElement[Any], ...] = (
+        day,
+        results.c.env,
+        results.c.outcome,
+        results.c.symptom,
+    )
+    counted = sa.select(*outcome_keys, sa.func.count()).where(sample).group_by(*outcome_keys)
+    connection.execute(
+        daily_outcomes_table.insert().from_select(["day", "env", "outcome", "symptom", "count"], counted)
+    )
+    latency_keys = (day, results.c.env, latency_bin_sql(results.c.latency_ms, connection.dialect.name))
+    binned = (
+        sa.select(*latency_keys, sa.func.count())
+        .where(sample, results.c.latency_ms.is_not(None))
+        .group_by(*latency_keys)
+    )
+    connection.execute(daily_latency_table.insert().from_select(["day", "env", "bin", "count"], binned))
+    distinct = sa.select(results.c.env, results.c.probe).where(sample).distinct()
+    connection.execute(series_table.insert().from_select(["env", "probe"], distinct))
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET count = count + excluded.count (SQLite and PostgreSQL)."""
+    cached = _STATEMENTS.get((dialect, table.name))
+    if cached is None:
+        statement = _dialect_insert(dialect, table)
+        cached = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={"count": table.c.count + statement.excluded.count}
+        )
+        _STATEMENTS[(dialect, table.name)] = cached
+    return cached
+
+
+def _ignore(dialect: str, table: sa.Table) -> Any:
+    key = (dialect, f"{table.name}:ignore")
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = _dialect_insert(dialect, table).on_conflict_do_nothing()
+    return _STATEMENTS[key]
+
+
+def _dialect_insert(dialect: str, table: sa.Table) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

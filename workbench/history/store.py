@@ -1,0 +1,505 @@
+"""The history store: every result appended the moment it exists, so a run that dies keeps what it had.
+
+SQLAlchemy Core over SQLite by default (`data/history.sqlite`), any SQLAlchemy URL with `--store`
+or `WORKBENCH_STORE`: `postgresql://user:pass@host/db` for teams (psycopg 3, the `postgres` extra;
+`postgresql://` and `postgres://` mean `postgresql+psycopg://`). Both backends get the same schema:
+text, integers, floats and booleans. Times are ISO 8601 text (`2026-11-27T04:35:03.123Z`) that
+sorts as bytes on both (PostgreSQL columns use the "C" collation, whatever the server's default),
+so ordering, range filters and `substr` buckets are the same SQL everywhere. Nothing secret is
+ever written here: results hold statuses, classes, timings, shapes and short details, never keys
+or headers; a URL's password never appears in a message (`display_url`).
+
+Many processes share one store at once:
+
+- Opening reads the schema version; only a fresh or older store is changed, under a lock
+  (SQLite `BEGIN IMMEDIATE`, PostgreSQL `pg_advisory_xact_lock`), so processes opening a fresh
+  store together create it once. What a creator without the lock can still cause (`already
+  exists`, a lock timeout) is retried after a short jittered pause.
+- Every write is one short transaction. SQLite runs in WAL mode with a busy timeout and takes
+  the write lock when a write begins: writers queue, readers never wait.
+- A run records the host and pid running it. When a run begins, runs of this host still
+  `running` whose process is gone (killed, or the machine rebooted) become `interrupted`
+  (`mark_stale_runs`); a run on another host is left to that host.
+
+The tables and how the schema is versioned and migrated: `_schema`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from workbench.core.errors import StoreError
+from workbench.core.models import ProbeResult
+from workbench.core.process import process_alive
+from workbench.history import rollup as rollup
+from workbench.history.confirmations import Confirmation
+from workbench.history.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    confirmations_table,
+    metadata,
+    readiness_table,
+    results_table,
+    runs_table,
+    schema_table,
+)
+
+STORE_ENV_VAR = "WORKBENCH_STORE"
+DEFAULT_STORE_PATH = Path("data/history.sqlite")
+POSTGRES_EXTRA = "pip install 'contract-workbench[postgres]'"
+_SCHEMA_LOCK = 0x776F726B62656E63  # "workbenc": the PostgreSQL advisory lock taken to change the schema
+_OPEN_ATTEMPTS = 6
+_IMMEDIATE = "workbench_write"  # execution option: on SQLite, begin with the write lock held
+_TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
+
+_INSERT_RESULT = results_table.insert()
+_RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
+
+# Runs begun by this process and not yet finished: a stale row carrying our own pid is not ours
+# unless listed here (a restarted container reuses its pids).
+_ACTIVE_RUNS: set[str] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run of probes: when, over which environments, where, and whether it finished."""
+
+    run_id: str
+    started_at: str
+    status: str
+    environments: tuple[str, ...]
+    config_digest: str
+    command: str
+    workbench_version: str
+    finished_at: str | None = None
+    requests: dict[str, int] | None = None
+    host: str = ""  # stamped by `begin_run` when empty: this machine
+    pid: int | None = None  # stamped by `begin_run` when empty: this process
+
+
+def resolve_store_url(explicit: str | None = None) -> str:
+    """`--store`, else `$WORKBENCH_STORE`, else SQLite at `data/history.sqlite` (relative to here)."""
+    url = explicit or os.environ.get(STORE_ENV_VAR)
+    if url:
+        return url
+    return f"sqlite:///{DEFAULT_STORE_PATH}"
+
+
+class HistoryStore:
+    """Append-only history of runs and results behind one SQLAlchemy engine."""
+
+    def __init__(self, url: str | None = None) -> None:
+        parsed = _parse_url(resolve_store_url(url))
+        self.url = parsed.render_as_string(hide_password=False)
+        self._password = parsed.password or ""
+        self._engine = _create_engine(parsed)
+        self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
+        self._ensure_schema()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        """The URL without a password, safe to print."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._writer.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write the history store {self.display_url}: {self._reason(exc)}"
+            ) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read the history store {self.display_url}: {self._reason(exc)}"
+            ) from None
+
+    def begin_run(self, run: RunRecord) -> list[str]:
+        """Record a run as running here; first mark this host's dead runs (returned) interrupted."""
+        row = _run_row(run)
+        row["host"] = run.host or socket.gethostname()
+        row["pid"] = run.pid if run.pid is not None else os.getpid()
+        with _ACTIVE_LOCK:  # before the insert commits: a concurrent begin_run must not see it stale
+            _ACTIVE_RUNS.add(run.run_id)
+        try:
+            with self._write() as connection:
+                stale = _mark_stale(connection)
+                connection.execute(runs_table.insert().values(**row))
+        except BaseException:
+            with _ACTIVE_LOCK:
+                _ACTIVE_RUNS.discard(run.run_id)
+            raise
+        return stale
+
+    def finish_run(self, run_id: str, *, status: str, finished_at: str, requests: dict[str, int]) -> None:
+        try:
+            with self._write() as connection:
+                connection.execute(
+                    runs_table.update()
+                    .where(runs_table.c.run_id == run_id)
+                    .values(
+                        status=status, finished_at=finished_at, requests=json.dumps(requests, sort_keys=True)
+                    )
+                )
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE_RUNS.discard(run_id)
+
+    def mark_stale_runs(self) -> list[str]:
+        """Mark `interrupted` this host's runs still `running` whose process is gone; their ids."""
+        with self._write() as connection:
+            return _mark_stale(connection)
+
+    def append(self, result: ProbeResult) -> None:
+        """Store one result in its own transaction: durable before the next probe finishes."""
+        with self._write() as connection:
+            connection.execute(_INSERT_RESULT, _result_row(result))  # one cached statement, bound per call
+            rollup.record(connection, result)  # the same transaction: the rollups never disagree
+
+    def rebuild_rollups(self) -> None:
+        """Recompute the trends rollups from the results (after a bulk load, or to repair them)."""
+        with self._write() as connection:
+            rollup.rebuild(connection)
+
+    def results(self, run_ids: Sequence[str] = (), envs: Sequence[str] = ()) -> list[ProbeResult]:
+        """Results in insertion order, filtered by runs and environments."""
+        query = sa.select(*[results_table.c[name] for name in _RESULT_COLUMNS]).order_by(results_table.c.id)
+        if run_ids:
+            query = query.where(results_table.c.run_id.in_(list(run_ids)))
+        if envs:
+            query = query.where(results_table.c.env.in_(list(envs)))
+        with self._read() as connection:
+            return [ProbeResult.from_dict(dict(row._mapping)) for row in connection.execute(query)]
+
+    def runs(self, *, limit: int | None = None, run_ids: Iterable[str] = ()) -> list[RunRecord]:
+        """Runs, newest first."""
+        query = sa.select(runs_table).order_by(runs_table.c.started_at.desc(), runs_table.c.run_id.desc())
+        wanted = list(run_ids)
+        if wanted:
+            query = query.where(runs_table.c.run_id.in_(wanted))
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as connection:
+            return [_run_record(row._mapping) for row in connection.execute(query)]
+
+    def last_passing_run(self, env: str, *, before: str) -> str | None:
+        """The newest complete run before `before` in which `env` ran and nothing failed or errored."""
+        results, runs = results_table, runs_table
+        ran = sa.exists().where(results.c.run_id == runs.c.run_id, results.c.env == env)
+        failed = sa.exists().where(
+            results.c.run_id == runs.c.run_id, results.c.env == env, results.c.outcome.in_(["fail", "error"])
+        )
+        query = (
+            sa.select(runs.c.run_id)
+            .where(runs.c.started_at < before, runs.c.status == "complete", ran, ~failed)
+            .order_by(runs.c.started_at.desc())
+            .limit(1)
+        )
+        with self._read() as connection:
+            return connection.execute(query).scalar()
+
+    def run(self, run_id: str) -> RunRecord:
+        found = self.runs(run_ids=[run_id])
+        if not found:
+            raise StoreError(f"no run {run_id!r} in {self.display_url} (list runs with `workbench runs`)")
+        return found[0]
+
+    def save_readiness(
+        self, run_id: str, env: str, *, ready: bool, steps_json: str, assessed_at: str
+    ) -> None:
+        with self._write() as connection:
+            connection.execute(
+                readiness_table.insert().values(
+                    run_id=run_id, env=env, ready=ready, steps=steps_json, assessed_at=assessed_at
+                )
+            )
+
+    def readiness(self, run_id: str) -> dict[str, str]:
+        """env -> steps JSON of a run's readiness assessment (empty when none was made)."""
+        query = sa.select(readiness_table.c.env, readiness_table.c.steps).where(
+            readiness_table.c.run_id == run_id
+        )
+        with self._read() as connection:
+            return {row.env: row.steps for row in connection.execute(query)}
+
+    def add_confirmation(self, confirmation: Confirmation) -> None:
+        with self._write() as connection:
+            connection.execute(
+                confirmations_table.insert().values(
+                    env=confirmation.env,
+                    item=confirmation.item,
+                    confirmed_by=confirmation.by,
+                    note=confirmation.note,
+                    confirmed_at=confirmation.confirmed_at,
+                    expires_at=confirmation.expires_at,
+                )
+            )
+
+    def confirmations(self, envs: Sequence[str] = ()) -> list[Confirmation]:
+        """Every confirmation ever recorded (oldest first); see `_confirm.current_by_item`."""
+        table = confirmations_table
+        query = sa.select(table).order_by(table.c.confirmed_at, table.c.id)
+        if envs:
+            query = query.where(table.c.env.in_(list(envs)))
+        with self._read() as connection:
+            return [
+                Confirmation(row.env, row.item, row.confirmed_by, row.note, row.confirmed_at, row.expires_at)
+                for row in connection.execute(query)
+            ]
+
+    # -- opening: create or migrate the schema once, whoever else opens it at the same time ----
+
+    def _ensure_schema(self) -> None:
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                if self._stored_version() != SCHEMA_VERSION:  # the common case reads one row, no lock
+                    self._create_or_migrate()
+                return
+            except SQLAlchemyError as exc:
+                if attempt + 1 < _OPEN_ATTEMPTS and _transient(exc):
+                    time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.5))
+                    continue
+                raise StoreError(
+                    f"cannot open the history store {self.display_url}: {self._reason(exc)}"
+                ) from None
+
+    def _stored_version(self) -> int | None:
+        """The store's version, or None when there is no (current) version table to read."""
+        with self._engine.connect() as connection:  # a refused connection fails here, not below
+            try:
+                version = connection.execute(
+                    sa.select(schema_table.c.version).where(schema_table.c.id == 1)
+                ).scalar()
+            except DBAPIError:
+                return None  # no such table (a fresh store) or column: the locked path looks closer
+        self._refuse_newer(version)
+        return version
+
+    def _create_or_migrate(self) -> None:
+        with self._writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE, one schema writer at once
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+            inspector = sa.inspect(connection)
+            version = None
+            if inspector.has_table(schema_table.name):
+                if "id" not in {column["name"] for column in inspector.get_columns(schema_table.name)}:
+                    raise StoreError(
+                        f"{self.display_url} was created by a pre-release workbench: move it aside "
+                        "(or delete it) and run again to start a new history"
+                    )
+                version = connection.execute(
+                    sa.select(schema_table.c.version).where(schema_table.c.id == 1)
+                ).scalar()
+            if version is None:
+                metadata.create_all(connection)
+                connection.execute(schema_table.insert().values(id=1, version=SCHEMA_VERSION))
+                return
+            self._refuse_newer(version)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](connection)
+            connection.execute(
+                schema_table.update().where(schema_table.c.id == 1).values(version=SCHEMA_VERSION)
+            )
+
+    def _refuse_newer(self, version: int | None) -> None:
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.display_url} has schema version {version}, newer than this workbench "
+                f"({SCHEMA_VERSION}): upgrade contract-workbench"
+            )
+
+    def _reason(self, exc: SQLAlchemyError) -> str:
+        """The driver's first line, never the password (a driver may echo what it was given)."""
+        original = getattr(exc, "orig", None)
+        text = str(original if original is not None else exc).strip()
+        text = text.splitlines()[0][:300] if text else type(exc).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        if "locked" in text:
+            text += " (another process holds a long write lock; retry)"
+        return text
+
+
+def _parse_url(url: str) -> sa.URL:
+    """A store URL, with PostgreSQL's driver made explicit (psycopg 3)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (ArgumentError, ValueError):
+        raise StoreError(
+            f"{STORE_ENV_VAR} / --store is not a database URL: expected e.g. sqlite:///data/history.sqlite "
+            "or postgresql://user@host/db"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(f"a PostgreSQL store needs psycopg 3: {POSTGRES_EXTRA}") from None
+    return parsed
+
+
+def _create_engine(url: sa.URL) -> Engine:
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10  # an unreachable host fails in seconds, not minutes
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except (ArgumentError, ImportError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(f"cannot use store URL {shown}: {reason}") from None
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and several writing runs share one file; busy_timeout waits instead of failing.
+
+    pysqlite's own transaction handling is off (it would not put DDL in a transaction):
+    `_sqlite_begin` emits BEGIN itself.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Writes take the write lock up front: waiting for it honours busy_timeout, upgrading does not."""
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _transient(exc: SQLAlchemyError) -> bool:
+    """An error another process opening the store at the same moment can cause: worth a retry."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(marker in text for marker in _TRANSIENT)
+
+
+# -- runs whose process is gone ----------------------------------------------------------------
+
+
+def _mark_stale(connection: Connection) -> list[str]:
+    host = socket.gethostname()
+    running = connection.execute(
+        sa.select(runs_table.c.run_id, runs_table.c.pid, runs_table.c.started_at).where(
+            runs_table.c.status == "running", runs_table.c.host == host
+        )
+    ).all()
+    marked = []
+    for run_id, pid, started_at in running:
+        if _process_alive(run_id, pid, started_at):
+            continue
+        done = connection.execute(
+            runs_table.update()
+            .where(runs_table.c.run_id == run_id, runs_table.c.status == "running")
+            .values(status="interrupted")
+        )
+        if done.rowcount:
+            marked.append(run_id)
+    return marked
+
+
+def _process_alive(run_id: str, pid: int | None, started_at: str) -> bool:
+    """Whether the process that began a run on this host may still be running it (when unsure: yes)."""
+    if pid is None:
+        return True
+    if pid == os.getpid():
+        with _ACTIVE_LOCK:
+            return run_id in _ACTIVE_RUNS
+    return process_alive(pid, started_before=datetime.fromisoformat(started_at.replace("Z", "+00:00")))
+
+
+# -- rows ----------------------------------------------------------------------------------------
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "status": run.status,
+        "environments": json.dumps(list(run.environments)),
+        "config_digest": run.config_digest,
+        "command": run.command,
+        "workbench_version": run.workbench_version,
+        "requests": json.dumps(run.requests or {}, sort_keys=True),
+        "host": run.host,
+        "pid": run.pid,
+    }
+
+
+def _run_record(row: Any) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"],
+        started_at=row["started_at"],
+        status=row["status"],
+        environments=tuple(json.loads(row["environments"])),
+        config_digest=row["config_digest"],
+        command=row["command"],
+        workbench_version=row["workbench_version"],
+        finished_at=row["finished_at"],
+        requests=json.loads(row["requests"] or "{}"),
+        host=row["host"],
+        pid=row["pid"],
+    )
+
+
+def _result_row(result: ProbeResult) -> dict[str, Any]:
+    """The row of a result, built field by field (no deep copy: this runs once per probe)."""
+    row = {name: getattr(result, name) for name in _RESULT_COLUMNS}
+    row.update(
+        area=str(result.area),
+        outcome=str(result.outcome),
+        symptom=str(result.symptom),
+        shape=json.dumps(list(result.shape)),
+        facts=json.dumps(dict(result.facts), sort_keys=True, default=str),
+    )
+    return row

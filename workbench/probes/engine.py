@@ -1,0 +1,399 @@
+"""Running probes: environments concurrently, a polite limit per environment, each result stored at once.
+
+`run_probes` is the one entry point the CLI and the notebooks share. It starts an embedded
+reference endpoint for every `base_url = "embedded"` environment, probes, appends every result to
+the history the moment it exists, stops what it started, and returns a `RunSummary`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import secrets
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from workbench import __version__
+from workbench.core.config import Config, Environment, check_keys_present
+from workbench.core.errors import UsageError
+from workbench.core.models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
+from workbench.core.secrets import check_probe_prompts, known_secrets
+from workbench.history.confirmations import Confirmation, current_by_item
+from workbench.history.store import HistoryStore, RunRecord
+from workbench.probes.catalog import CATALOG, Finding, Probe, ProbeContext, get_probe
+from workbench.probes.fixtures import load_fixture_set
+from workbench.probes.verdict import verdicts_for
+from workbench.wire.acceptance import Acceptance, default_acceptance
+from workbench.wire.client import ProbeClient
+from workbench.wire.parser import ResponseParser, load_callable, reference_parser
+
+ProgressCallback = Callable[[ProbeResult, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one run found, and how a scheduler should read it."""
+
+    run_id: str
+    environments: tuple[str, ...]
+    results: tuple[ProbeResult, ...]
+    verdicts: tuple[Verdict, ...]
+    requests: dict[str, int] = field(default_factory=dict)
+    status: str = "complete"
+
+    @property
+    def exit_code(self) -> int:
+        """0 every environment ready; 1 one is not (a failure, or an operator confirmation pending);
+        2 nothing could run anywhere."""
+        statuses = {verdict.status for verdict in self.verdicts}
+        if statuses and statuses <= {VerdictStatus.READY}:
+            return 0
+        if statuses and statuses <= {VerdictStatus.COULD_NOT_RUN}:
+            return 2
+        return 1
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique across concurrent runs: UTC timestamp plus random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def plan_probes(probe_ids: Sequence[str] = ()) -> list[Probe]:
+    """The probes to run: the named ones (validated), or the whole catalog in catalog order."""
+    if not probe_ids:
+        return list(CATALOG.values())
+    return [get_probe(probe_id) for probe_id in dict.fromkeys(probe_ids)]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A validated request: environments, probes, and each environment's parser and acceptance check.
+
+    Built before anything is written, so a bad name or an unimportable parser is exit 2, not a run.
+    """
+
+    environments: tuple[Environment, ...]
+    probes: tuple[Probe, ...]
+    explicit: frozenset[str]
+    parsers: Mapping[str, ResponseParser]
+    acceptances: Mapping[str, Acceptance]
+
+
+def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[str] = ()) -> RunPlan:
+    """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
+    envs = tuple(config.select(env_names))
+    check_keys_present(config, envs)
+    secrets_now = known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
+    check_probe_prompts(envs, secrets_now, source=config.source)
+    for env in envs:  # a named baseline that is missing, or a damaged fixture manifest, is bad input
+        load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline)
+    parsers = {
+        env.name: load_callable(env.parser, default=reference_parser, field=f"environments.{env.name}.parser")
+        for env in envs
+    }
+    acceptances = {
+        env.name: load_callable(
+            env.acceptance, default=default_acceptance, field=f"environments.{env.name}.acceptance"
+        )
+        for env in envs
+    }
+    return RunPlan(envs, tuple(plan_probes(probe_ids)), frozenset(probe_ids), parsers, acceptances)
+
+
+def run_probes(
+    config: Config,
+    env_names: Sequence[str] = (),
+    probe_ids: Sequence[str] = (),
+    *,
+    store: HistoryStore,
+    command: str = "probe",
+    progress: ProgressCallback | None = None,
+    allow_production_negatives: bool = False,
+    run_id: str | None = None,
+) -> RunSummary:
+    """Probe the selected environments and store every result; safe to call inside Jupyter.
+
+    The run is recorded before its event loop starts and finished after the loop has stopped,
+    whatever stopped it: `complete`, `interrupted` (Ctrl-C, a kernel interrupt) or `failed`.
+    """
+    plan = plan_run(config, env_names, probe_ids)
+    run = _Run(
+        config,
+        plan,
+        store=store,
+        command=command,
+        progress=progress,
+        allow_negatives=allow_production_negatives,
+        run_id=run_id or new_run_id(),
+    )
+    run.begin()
+    status = "failed"
+    try:
+        summary = _drive(run)
+        status = "complete"
+        return summary
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        status = "interrupted"
+        raise
+    finally:
+        run.finish(status)
+
+
+def _drive(run: _Run) -> RunSummary:
+    """The run's probes on an event loop of their own; an interrupt stops them and waits until they have."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        # asyncio.run turns the first Ctrl-C into a cancellation of the run, waits for it to unwind
+        # (endpoints stopped, results in flight stored), then raises KeyboardInterrupt.
+        return asyncio.run(run.execute())
+    # Inside a running loop (a Jupyter kernel): a worker thread with a loop of its own. An interrupt
+    # lands here, in the calling thread: cancel the run over there and wait for it to unwind.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(asyncio.run, run.execute())
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            run.cancel()
+            concurrent.futures.wait([future])
+            raise
+
+
+class _Run:
+    """One run: environments concurrently, probes within one under a polite concurrency limit."""
+
+    def __init__(
+        self,
+        config: Config,
+        plan: RunPlan,
+        *,
+        store: HistoryStore,
+        command: str,
+        progress: ProgressCallback | None,
+        allow_negatives: bool,
+        run_id: str,
+    ) -> None:
+        self.config = config
+        self.plan = plan
+        self.store = store
+        self.command = command
+        self.progress = progress
+        self.allow_negatives = allow_negatives
+        self.run_id = run_id
+        self.names = tuple(env.name for env in plan.environments)
+        self.results: list[ProbeResult] = []
+        self.requests = dict.fromkeys(self.names, 0)
+        self.total = len(plan.environments) * len(plan.probes)
+        self._cancelled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[RunSummary] | None = None
+
+    def begin(self) -> None:
+        """Record the run as running (the store first marks this host's dead runs interrupted)."""
+        self.store.begin_run(
+            RunRecord(
+                run_id=self.run_id,
+                started_at=utc_now(),
+                status="running",
+                environments=self.names,
+                config_digest=self.config.digest,
+                command=self.command,
+                workbench_version=__version__,
+            )
+        )
+
+    def finish(self, status: str) -> None:
+        """Record how the run ended; a second Ctrl-C waits for this short write."""
+        with _sigint_deferred():
+            self.store.finish_run(self.run_id, status=status, finished_at=utc_now(), requests=self.requests)
+
+    def cancel(self) -> None:
+        """From another thread: stop the run; what is stored stays stored."""
+        self._cancelled = True
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed: nothing to stop
+                loop.call_soon_threadsafe(task.cancel)
+
+    async def execute(self) -> RunSummary:
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        if self._cancelled:
+            raise asyncio.CancelledError
+        recorded = await asyncio.to_thread(self.store.confirmations, self.names)
+        # One writer thread: results are committed one at a time, in order, never contending with
+        # each other for the store's write lock (six pool threads on SQLite spent most of their time
+        # in its busy handler), and the event loop never waits on disk.
+        self._writer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="workbench-store"
+        )
+        try:
+            await self._probe_all(recorded)
+        finally:
+            self._writer.shutdown(wait=True)
+        ordered = _catalog_order(self.results, self.names, self.plan.probes)
+        verdicts = tuple(verdicts_for(self.names, ordered))
+        return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
+
+    async def _probe_all(self, recorded: Sequence[Confirmation]) -> None:
+        with open_endpoints(self.plan.environments) as endpoints:
+            await asyncio.gather(
+                *(
+                    self._probe_env(
+                        env,
+                        *endpoints[env.name],
+                        current_by_item(c for c in recorded if c.env == env.name),
+                    )
+                    for env in self.plan.environments
+                )
+            )
+
+    async def _probe_env(
+        self,
+        env: Environment,
+        base_url: str,
+        key: Callable[[], str | None],
+        confirmations: Mapping[str, Confirmation],
+    ) -> None:
+        settings = self.config.settings
+        limit = asyncio.Semaphore(settings.concurrency_per_env)
+        async with ProbeClient(
+            timeout_s=env.timeout_s,
+            max_bytes=settings.max_body_bytes,
+            max_connections=settings.concurrency_per_env,
+            trust_env=not env.is_embedded,
+        ) as client:
+            ctx = ProbeContext(
+                env=env,
+                client=client,
+                url=base_url + env.path,
+                key=key,
+                parser=self.plan.parsers[env.name],
+                acceptance=self.plan.acceptances[env.name],
+                requested=self.plan.explicit,
+                fixtures_dir=settings.fixtures_dir,
+                confirmations=confirmations,
+            )
+            await asyncio.gather(*(self._one(ctx, probe, limit) for probe in self.plan.probes))
+
+    async def _one(self, ctx: ProbeContext, probe: Probe, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            started = utc_now()
+            finding = await _check(probe, ctx, self.allow_negatives)
+        result = _result(self.run_id, ctx.env.name, probe, finding, started)
+        self.requests[ctx.env.name] += finding.requests
+        # durable before the result is counted
+        await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, result)
+        self.results.append(result)
+        if self.progress is not None:
+            self.progress(result, len(self.results), self.total)
+
+
+async def _check(probe: Probe, ctx: ProbeContext, allow_negatives: bool) -> Finding:
+    """Run one probe's check; a workbench fault becomes an `error` finding, never a crash."""
+    if probe.negative and ctx.env.production and not allow_negatives:
+        return Finding(
+            Outcome.SKIP,
+            Symptom.NONE,
+            "production environment: negative probes run only with --allow-production-negatives",
+            requests=0,
+        )
+    try:
+        return await probe.check(ctx)
+    except UsageError:
+        raise
+    except Exception as exc:
+        return Finding(
+            Outcome.ERROR,
+            Symptom.NONE,
+            f"workbench fault in {probe.id}: {type(exc).__name__}: {exc}",
+            requests=0,
+        )
+
+
+def _result(run_id: str, env: str, probe: Probe, finding: Finding, started: str) -> ProbeResult:
+    return ProbeResult(
+        run_id=run_id,
+        env=env,
+        probe=probe.id,
+        area=probe.area,
+        outcome=finding.outcome,
+        symptom=finding.symptom,
+        retryable=finding.retryable,
+        http_status=finding.http_status,
+        latency_ms=finding.latency_ms,
+        detail=finding.detail,
+        action=action_for(finding.symptom) if finding.outcome is Outcome.FAIL else "",
+        started_at=started,
+        ttft_ms=finding.ttft_ms,
+        retry_after_s=finding.retry_after_s,
+        shape=finding.shape,
+        facts=finding.facts,
+    )
+
+
+def _catalog_order(
+    results: Sequence[ProbeResult], envs: Sequence[str], probes: Sequence[Probe]
+) -> list[ProbeResult]:
+    env_rank = {name: index for index, name in enumerate(envs)}
+    probe_rank = {probe.id: index for index, probe in enumerate(probes)}
+    return sorted(results, key=lambda result: (env_rank[result.env], probe_rank[result.probe]))
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (main thread only) until the block ends, then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
+
+
+@contextmanager
+def open_endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str, Callable[[], str | None]]]]:
+    """Base URL and key source per environment, starting an embedded endpoint where configured."""
+    from workbench.reference.endpoint import (
+        EmbeddedEndpoint,  # the server stack loads only when a run needs it
+    )
+
+    resolved: dict[str, tuple[str, Callable[[], str | None]]] = {}
+    with ExitStack() as stack:
+        embedded = [env for env in envs if env.is_embedded]
+        starters: dict[str, tuple[EmbeddedEndpoint, str]] = {}
+        for env in embedded:
+            key = (env.api_key() if env.api_key_env else None) or secrets.token_urlsafe(24)
+            endpoint = EmbeddedEndpoint(
+                env.scenarios, api_key=key, latency_ms=env.latency_ms, models=(env.model or "wb-reference-1",)
+            )
+            starters[env.name] = (endpoint, key)
+        for endpoint, _key in starters.values():
+            stack.callback(endpoint.stop)  # registered first: stops whatever did start if one fails
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(len(starters), 1)) as pool:
+            list(pool.map(lambda pair: pair[0].start(), starters.values()))
+        for env in envs:
+            if env.name in starters:
+                endpoint, key = starters[env.name]
+                resolved[env.name] = (endpoint.base_url, _constant(key))
+            else:
+                resolved[env.name] = (env.base_url, env.api_key)
+        yield resolved
+
+
+def _constant(value: str) -> Callable[[], str | None]:
+    return lambda: value

@@ -1,0 +1,100 @@
+"""`streaming.sse`: the streamed answer assembles, terminates properly, and says how it arrived.
+
+A non-streaming parser proves nothing about streams (the checklist's "what not to assume"), so
+this probe reads the stream the way the OpenAI SDK does: SSE events, JSON chunks, `data: [DONE]`,
+and an `error` inside an HTTP-200 stream is an error. Keep-alive comments, usage on every chunk
+and a usage-only final chunk with `choices: []` are all valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from workbench.core.models import Area, Outcome, Symptom
+from workbench.probes.base import Finding, Probe, ProbeContext, finding_from
+from workbench.wire.classify import Classification, classify_exchange
+from workbench.wire.client import Exchange
+from workbench.wire.shape import merge_shapes, shape_of
+
+PROBE_ID = "streaming.sse"
+
+
+async def sse(ctx: ProbeContext) -> Finding:
+    if not ctx.env.stream and PROBE_ID not in ctx.requested:
+        return Finding(
+            Outcome.SKIP,
+            Symptom.NONE,
+            "the app does not stream (stream = false): skipped; run `workbench probe --probe streaming.sse` "
+            "to check the endpoint's streaming anyway",
+            requests=0,
+        )
+    body = ctx.request_body(stream=True, stream_options={"include_usage": True})
+    exchange = await ctx.send(body, stream=True)
+    result = classify_exchange(exchange)
+    facts = stream_facts(exchange, result)
+    if exchange.failure is None and not exchange.is_stream and exchange.status == 200:
+        got = exchange.content_type or "no content type"
+        detail = f"asked for a stream, got {got}: the endpoint ignores stream = true"
+        finding = finding_from(
+            exchange, result, Outcome.FAIL, symptom=Symptom.PARSER, facts=facts, detail=detail
+        )
+    elif result.symptom is not Symptom.NONE:
+        finding = finding_from(exchange, result, Outcome.FAIL, facts=facts, detail=f"stream: {result.detail}")
+    else:
+        usage = "usage arrived" if facts["usage"] else "usage did NOT arrive although include_usage was asked"
+        detail = (
+            f"stream: {facts['chunks']} chunk(s) over {exchange.elapsed_ms:.0f} ms, first token after "
+            f"{_ms(facts['ttft_ms'])}, finish_reason {facts['finish_reason'] or 'absent'}, {usage}, "
+            "ended with [DONE]"
+        )
+        finding = finding_from(exchange, result, Outcome.PASS, facts=facts, detail=detail)
+    # Streams carry the chunks' shape (not a body's) and the time to first token.
+    shape = stream_shape(exchange) if exchange.events else finding.shape
+    return replace(finding, shape=shape, ttft_ms=facts["ttft_ms"])
+
+
+def stream_facts(exchange: Exchange, result: Classification) -> dict[str, Any]:
+    """How the stream arrived: chunks, time to first token, finish reason, usage, termination."""
+    stream = result.stream
+    ttft: float | None = None
+    if stream is not None and stream.first_content_index is not None:
+        ttft = round(exchange.events[stream.first_content_index].at_ms, 3)
+    return {
+        "chunks": stream.chunks if stream else 0,
+        "events": len(exchange.events),
+        "ttft_ms": ttft,
+        "finish_reason": stream.finish_reason if stream else None,
+        "usage": bool(stream and stream.usage is not None),
+        "usage_chunks": stream.usage_chunks if stream else 0,
+        "done": bool(stream and stream.done),
+        "choices": len(stream.choices) if stream else 0,
+        "tool_calls": sum(len(c.tool_calls) for c in stream.choices.values()) if stream else 0,
+    }
+
+
+def stream_shape(exchange: Exchange) -> tuple[str, ...]:
+    """The union of every chunk's shape, under `chunk.` (the [DONE] marker and non-JSON data skipped)."""
+    shapes = []
+    for event in exchange.events:
+        try:
+            shapes.append(shape_of(json.loads(event.data), prefix="chunk"))
+        except ValueError:
+            continue
+    return merge_shapes(shapes)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+PROBES = (
+    Probe(
+        PROBE_ID,
+        Area.STREAMING,
+        "Streaming (SSE)",
+        "chunks assemble to a message and end with [DONE]; skipped when the app does not stream",
+        sse,
+    ),
+)

@@ -1,0 +1,255 @@
+"""`workbench audit`: probe, then render the report notebooks into a dated folder and update the index.
+
+The probes run here, in the calling process, with progress on the terminal; the notebooks then
+read that run from the store by its id. Nothing secret is a notebook parameter: a store URL that
+carries a password reaches the kernel through its environment instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from workbench.core.config import Config
+from workbench.core.errors import ReportError, UsageError
+from workbench.core.secrets import SecretFinding, scan_paths
+from workbench.history.store import STORE_ENV_VAR, HistoryStore
+from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
+from workbench.render.kernel import KernelSession
+from workbench.render.notebooks import (
+    RENDER_ENV_VAR,
+    ReportFiles,
+    atomic_write,
+    ensure_kernel,
+    execute_notebook,
+    export_html,
+    write_index,
+)
+from workbench.rollback.evidence import assess_run, key_secrets
+from workbench.rollback.readiness import Readiness
+
+# (notebook, title, the parameters it declares) in the order reports are written and listed.
+REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("contract_audit", "Contract audit", ("run_id", "environments", "config_path", "store_url")),
+    ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
+    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
+    ("drift_explorer", "Drift explorer", ("run_b", "store_url")),
+)
+
+StageCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """The run, the readiness verdicts, the reports written, and the exit code a scheduler should see."""
+
+    summary: RunSummary
+    readiness: Mapping[str, Readiness]
+    reports: tuple[ReportFiles, ...]
+    manifest: Path
+    index: Path
+    leaks: tuple[SecretFinding, ...] = ()  # secrets found in what this audit wrote (never expected)
+
+    @property
+    def failed_reports(self) -> tuple[ReportFiles, ...]:
+        return tuple(report for report in self.reports if report.error)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every environment rollback-ready; 1 one is not, or a secret leaked; 2 could not audit."""
+        if self.failed_reports or self.summary.exit_code == 2:
+            return 2
+        if self.leaks:
+            return 1
+        return 0 if self.readiness and all(r.ready for r in self.readiness.values()) else 1
+
+
+def notebooks_dir(explicit: Path | None = None) -> Path:
+    """`notebooks/` here, else the one beside the installed package (an editable install)."""
+    candidates = (
+        [explicit] if explicit else [Path("notebooks"), Path(__file__).resolve().parents[2] / "notebooks"]
+    )
+    for candidate in candidates:
+        if candidate is not None and (candidate / "contract_audit.ipynb").exists():
+            return candidate
+    raise UsageError(
+        f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
+        "run from the project folder or pass --notebooks DIR"
+    )
+
+
+def run_audit(
+    config: Config,
+    env_names: Sequence[str] = (),
+    *,
+    store: HistoryStore,
+    reports_dir: Path = Path("reports"),
+    notebooks: Path | None = None,
+    progress: ProgressCallback | None = None,
+    on_stage: StageCallback | None = None,
+    timeout_s: int = 600,
+) -> AuditOutcome:
+    """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
+    source_dir = notebooks_dir(notebooks)
+    kernel_env = _kernel_env(store)
+    # The report kernel starts and imports everything while the probes run: paid once per audit.
+    with KernelSession(ensure_kernel(), cwd=Path.cwd(), env=kernel_env) as session:
+        summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
+        # The report machinery loads while readiness is judged and the kernel finishes warming up
+        # (not earlier: importing competes for this process's CPU with the probes' timing).
+        preload = threading.Thread(target=_preload_reporting, name="workbench-preload", daemon=True)
+        preload.start()
+        if on_stage is not None:
+            on_stage("judging rollback readiness")
+        readiness = assess_run(config, summary, store)
+        now = datetime.now(UTC)
+        day_dir = reports_dir / f"{now:%Y-%m-%d}"
+        stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
+        parameters = _parameters(config, summary, store)
+        reports: list[ReportFiles] = []
+        try:
+            for name, title, declared in REPORT_NOTEBOOKS:
+                if on_stage is not None:
+                    on_stage(f"rendering {title}")
+                output = day_dir / f"{stem}-{name}.ipynb"
+                arguments = {k: parameters[k] for k in declared}
+                reports.append(
+                    _render(
+                        source_dir / f"{name}.ipynb",
+                        output,
+                        title,
+                        arguments,
+                        timeout_s=timeout_s,
+                        session=session,
+                    )
+                )
+        except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
+            _write_manifest(
+                manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted"
+            )
+            write_index(reports_dir)
+            raise
+    written = [
+        path for report in reports for path in (report.notebook, report.html) if path and path.exists()
+    ]
+    leaks = tuple(scan_paths(written, secrets=key_secrets(config)))
+    failed = any(report.error for report in reports)
+    status = "failed" if failed else ("secret found" if leaks else summary.status)
+    _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
+    index = write_index(reports_dir)
+    return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
+
+
+def _preload_reporting() -> None:
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
+
+    from workbench.render.notebooks import html_exporter, vega_bundle
+
+    html_exporter()
+    vega_bundle()
+
+
+def _render(
+    notebook: Path,
+    output: Path,
+    title: str,
+    parameters: Mapping[str, object],
+    *,
+    timeout_s: int,
+    session: KernelSession,
+) -> ReportFiles:
+    """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
+    try:
+        execute_notebook(notebook, output, parameters, cwd=Path.cwd(), timeout_s=timeout_s, session=session)
+        return ReportFiles(title, output, export_html(output, output.with_suffix(".html")))
+    except ReportError as exc:
+        return ReportFiles(title, output, None, str(exc))
+
+
+def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
+    """Notebook parameters: run, environments, paths; never a secret (see `_kernel_env`)."""
+    secret_in_url = sa.engine.make_url(store.url).password is not None
+    return {
+        "run_id": summary.run_id,
+        "run_b": summary.run_id,
+        "environments": list(summary.environments),
+        "config_path": str(config.source.resolve()) if config.source else "",
+        "store_url": "" if secret_in_url else _absolute_sqlite(store.url),
+        "triggers_path": str(config.settings.triggers.resolve()) if config.settings.triggers else "",
+    }
+
+
+def _kernel_env(store: HistoryStore) -> dict[str, str]:
+    """What the report kernel gets through its environment: a store URL with a password (never a
+    parameter, so never in a notebook), and the report chart renderer."""
+    secret_in_url = sa.engine.make_url(store.url).password is not None
+    environment = {STORE_ENV_VAR: store.url} if secret_in_url else {}
+    environment[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
+    return environment
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A relative SQLite path made absolute, so the kernel finds the same file wherever it starts."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
+    return url
+
+
+def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
+    """A report stem no other run in this second has taken, claimed by creating its manifest."""
+    day_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        stem = hhmmss if attempt == 1 else f"{hhmmss}-{attempt}"
+        manifest = day_dir / f"{stem}-audit.json"
+        try:
+            descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            placeholder = {
+                "status": "running",
+                "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            }
+            json.dump(placeholder, handle)
+        return stem, manifest
+    raise ReportError(f"cannot reserve a report name in {day_dir}")  # pragma: no cover
+
+
+def _write_manifest(
+    path: Path,
+    summary: RunSummary,
+    readiness: Mapping[str, Readiness],
+    reports: Sequence[ReportFiles],
+    *,
+    time: str,
+    status: str,
+) -> None:
+    manifest = {
+        "run_id": summary.run_id,
+        "time": time,
+        "status": status,
+        "verdicts": {verdict.env: str(verdict.status) for verdict in summary.verdicts},
+        "readiness": {env: "ready" if r.ready else "not_ready" for env, r in readiness.items()},
+        "reports": [
+            {
+                "title": report.title,
+                "notebook": report.notebook.name,
+                "html": report.html.name if report.html else "",
+                "error": report.error,
+            }
+            for report in reports
+        ],
+    }
+    atomic_write(path, json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,329 @@
+"""What the audit notebook shows, as one object: the notebook only calls these methods in order.
+
+`AuditView.load` probes now (interactive use, no `run_id`) or reads a stored run (headless
+reports, where `workbench audit` probed first). Every table and chart comes from here, so the
+notebook holds no logic and the CLI and notebooks agree.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from workbench import __version__
+from workbench.core.config import load_config
+from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
+from workbench.history.drift import ProbeDrift, between_environments, compare
+from workbench.history.store import HistoryStore, RunRecord
+from workbench.probes.catalog import areas_of
+from workbench.probes.engine import run_probes
+from workbench.probes.verdict import verdicts_for
+from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
+from workbench.render.frames import (
+    ablation_matrix,
+    area_matrix,
+    drift_frame,
+    failures_frame,
+    latency_frame,
+    streaming_frame,
+    symptom_counts,
+    symptom_crosstab,
+    verdict_frame,
+)
+from workbench.rollback.readiness import Readiness
+from workbench.wire.shape import diff_shapes
+
+_VERDICT_STYLE = {
+    "ready": "background-color:#e3f4e6;color:#1b5e20;font-weight:bold",
+    "needs operator": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
+    "not ready": "background-color:#fde2e1;color:#b71c1c;font-weight:bold",
+    "could not run": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
+}
+
+
+def setup_notebook() -> None:
+    """Offline charts, readable tables, and the project folder as working folder; the first call of
+    every report notebook."""
+    enable_renderer()
+    pd.set_option("display.max_colwidth", 400)
+    pd.set_option("display.max_rows", 500)
+    _work_from_project_folder()
+
+
+def _work_from_project_folder() -> None:
+    """JupyterLab starts a kernel in the notebook's folder (`notebooks/`); the defaults (data/,
+    reports/) are relative to the project folder, so move there when the kernel started below it."""
+    here = Path.cwd()
+    if (here / "data").is_dir():
+        return
+    for folder in here.parents:
+        if (folder / "data" / "environments.toml").is_file() and (folder / "notebooks").is_dir():
+            os.chdir(folder)
+            return
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One run's results, verdicts and provenance, ready to display."""
+
+    run: RunRecord
+    results: tuple[ProbeResult, ...]
+    verdicts: tuple[Verdict, ...]
+    store_url: str
+    baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
+    readiness: Mapping[str, str] = field(default_factory=dict)  # env -> stored ten-step assessment (JSON)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        run_id: str = "",
+        environments: Sequence[str] = (),
+        config_path: str = "",
+        store_url: str = "",
+    ) -> AuditView:
+        """Read run `run_id` from the store, or probe now when it is empty."""
+        with HistoryStore(store_url or None) as store:
+            if not run_id:
+                config = load_config(Path(config_path) if config_path else None)
+                run_id = run_probes(config, environments, store=store, command="notebook").run_id
+            run = store.run(run_id)
+            results = tuple(store.results([run_id], envs=environments))
+            envs = tuple(environments) or run.environments
+            baselines = {}
+            for env in envs:  # the last passing run of each environment: what "drift" is measured from
+                baseline = store.last_passing_run(env, before=run.started_at)
+                if baseline is not None:
+                    baselines[env] = (baseline, tuple(store.results([baseline], envs=[env])))
+            readiness = {env: text for env, text in store.readiness(run_id).items() if env in envs}
+            return cls(
+                run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines, readiness
+            )
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        return tuple(verdict.env for verdict in self.verdicts)
+
+    @property
+    def complete(self) -> bool:
+        return self.run.status == "complete"
+
+    def headline(self) -> Any:
+        """One line per environment, the verdict first; an incomplete run says so above all."""
+        from IPython.display import Markdown
+
+        lines = []
+        if not self.complete:
+            lines.append(
+                f"> **Incomplete run** ({self.run.status}): results below are what was stored "
+                "before it stopped. Re-run the audit before relying on them.\n"
+            )
+        for verdict in self.verdicts:
+            line = f"- **{verdict.env}**: contract {verdict.label.upper()}"
+            if verdict.env in self.readiness:  # assessed by `workbench audit`: see the readiness report
+                line += f"; {Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary}"
+            lines.append(line)
+        return Markdown("\n".join(lines))
+
+    def verdict_table(self) -> Styler:
+        frame = verdict_frame(self.verdicts)
+        return (
+            frame.style.hide(axis="index")
+            .map(lambda label: _VERDICT_STYLE.get(label, ""), subset=["verdict"])
+            .set_properties(subset=["reasons"], **{"white-space": "pre-wrap", "text-align": "left"})
+        )
+
+    def area_matrix(self) -> Styler:
+        frame = area_matrix(self.results, self.environments, areas_of())
+        return frame.style.map(_area_style)
+
+    def failures(self) -> Any:
+        frame = failures_frame(self.results)
+        if frame.empty:
+            from IPython.display import Markdown
+
+            return Markdown("No probe failed.")
+        return frame.style.hide(axis="index").set_properties(
+            subset=["detail", "action"], **{"text-align": "left"}
+        )
+
+    def not_run(self) -> Any:
+        """What was skipped or awaits an operator, and why (production guard, no fixtures, no stream)."""
+        rows = [
+            {"env": r.env, "probe": r.probe, "outcome": str(r.outcome), "why": r.detail}
+            for r in self.results
+            if r.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR)
+        ]
+        if not rows:
+            return _markdown("Every probe ran.")
+        frame = pd.DataFrame(rows)
+        return frame.style.hide(axis="index").set_properties(subset=["why"], **{"text-align": "left"})
+
+    def symptom_crosstab(self) -> Styler:
+        table = symptom_crosstab(self.results, self.environments)
+        return table.style.map(
+            lambda count: "background-color:#fde2e1;font-weight:bold" if count else "color:#bbb"
+        )
+
+    def streaming(self) -> Any:
+        frame = streaming_frame(self.results)
+        if frame.empty or (frame["outcome"] == "skip").all():
+            return _markdown(
+                "No environment streams in production (`stream = false`), so streaming was not "
+                "probed; a non-streaming parser proves nothing about streams."
+            )
+        return frame.style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+
+    def parser_robustness(self) -> Any:
+        frame = ablation_matrix(self.results, self.environments)
+        if frame.empty:
+            return _markdown("No optional-field ablation ran (no mappable response and no fixtures).")
+        return frame.style.map(_ablation_style)
+
+    def fixture_replay(self) -> Any:
+        rows = [
+            {
+                "env": r.env,
+                "outcome": str(r.outcome),
+                "release": r.facts.get("release", "-"),
+                "detail": r.detail,
+            }
+            for r in self.results
+            if r.probe == "response.fixture_replay"
+        ]
+        if not rows:
+            return _markdown("Fixture replay was not run.")
+        return pd.DataFrame(rows).style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+
+    def drift_vs_baseline(self) -> Any:
+        """Each environment against its last passing run, and its fresh response against its fixtures."""
+        sections = []
+        for env in self.environments:
+            baseline = self.baselines.get(env)
+            if baseline is None:
+                sections.append(f"- **{env}**: no earlier passing run to compare with.")
+                continue
+            run_id, results = baseline
+            changed = [d for d in compare(results, self.results, env, env) if d.changed]
+            sections.append(
+                f"- **{env}** since {run_id}: "
+                + ("; ".join(f"`{d.probe}` {d.summary()}" for d in changed) if changed else "no drift.")
+            )
+        for env in self.environments:
+            current = {r.probe: r for r in self.results if r.env == env}
+            fixtures, fresh = current.get("response.fixture_replay"), current.get("endpoint.minimal")
+            if fixtures is not None and fixtures.shape and fresh is not None and fresh.shape:
+                diff = diff_shapes(fixtures.shape, fresh.shape)
+                release = fixtures.facts.get("release", "fixtures")
+                words = ProbeDrift("endpoint.minimal", env, env, "", "", "", "", "", "", diff).summary()
+                sections.append(f"- **{env}** fresh response vs known-good {release}: {words}.")
+        return _markdown("\n".join(sections))
+
+    def drift_between_environments(self) -> Any:
+        if len(self.environments) < 2:
+            return _markdown("Only one environment in this run.")
+        frame = drift_frame(between_environments(self.results, self.environments))
+        if frame.empty:
+            return _markdown("The environments answer with the same shapes, outcomes and latency bands.")
+        return frame.style.hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
+
+    def outcomes_chart(self) -> alt.Chart:
+        return outcomes_chart(symptom_counts(self.results))
+
+    def latency_chart(self) -> alt.Chart:
+        return latency_chart(latency_frame(self.results))
+
+    def next_steps(self) -> Any:
+        """What to do now, per environment, from the verdicts."""
+        from IPython.display import Markdown
+
+        lines = []
+        for verdict in self.verdicts:
+            if verdict.status is VerdictStatus.READY:
+                lines.append(
+                    f"- **{verdict.env}**: the contract holds; keep this run ({self.run.run_id}) "
+                    "as the known-good probe result in the rollback bundle."
+                )
+            elif verdict.status is VerdictStatus.NOT_READY:
+                actions = " ".join(
+                    sorted({r.action for r in self.results if r.env == verdict.env and r.action})
+                )
+                lines.append(
+                    f"- **{verdict.env}**: do not ship; {actions} "
+                    f"Then re-run `workbench audit --env {verdict.env}`."
+                )
+            elif verdict.status is VerdictStatus.NEEDS_OPERATOR:
+                lines.append(
+                    f"- **{verdict.env}**: the contract holds; an operator must confirm what software cannot "
+                    "infer (the reasons above give the exact `workbench confirm` commands)."
+                )
+            else:
+                lines.append(
+                    f"- **{verdict.env}**: the audit could not run; fix the reasons above and re-run."
+                )
+        return Markdown("\n".join(lines))
+
+    def provenance(self) -> pd.DataFrame:
+        """Which software and configuration produced this report, and when."""
+        rows = [
+            ("run id", self.run.run_id),
+            ("run status", self.run.status),
+            ("started (UTC)", self.run.started_at),
+            ("finished (UTC)", self.run.finished_at or "-"),
+            (
+                "requests sent",
+                ", ".join(f"{env}: {n}" for env, n in (self.run.requests or {}).items()) or "-",
+            ),
+            ("config sha256", self.run.config_digest),
+            ("history store", self.store_url),
+            ("contract-workbench", __version__),
+            *((name, _version(name)) for name in ("httpx", "papermill", "nbconvert", "pandas", "altair")),
+            ("python", platform.python_version()),
+        ]
+        return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def _markdown(text: str) -> Any:
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def _outcome_style(value: str) -> str:
+    return {"pass": "color:#1b5e20", "fail": "color:#b71c1c;font-weight:bold", "skip": "color:#777"}.get(
+        value, ""
+    )
+
+
+def _ablation_style(value: str) -> str:
+    if value.startswith("unhandled"):
+        return "background-color:#fde2e1;color:#b71c1c;font-weight:bold"
+    if value.startswith("classified"):
+        return "background-color:#fff3cd"
+    return "color:#1b5e20" if value == "extracted" else ""
+
+
+def _area_style(value: str) -> str:
+    if value.startswith("fail"):
+        return "background-color:#fde2e1;color:#b71c1c"
+    if value == "pass":
+        return "background-color:#e3f4e6;color:#1b5e20"
+    if value in ("needs operator", "could not run"):
+        return "background-color:#fff3cd;color:#7a5d00"
+    return "color:#6b6b6b"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"

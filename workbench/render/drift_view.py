@@ -1,0 +1,157 @@
+"""The drift explorer: two runs, or two environments, side by side, for interactive work in JupyterLab.
+
+Structure and operations only: outcomes, symptom classes, response shapes, latency. By default it
+compares the newest run with the one before it; with one run it compares its first two environments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from workbench.core.errors import UsageError
+from workbench.core.models import ProbeResult
+from workbench.history.drift import ProbeDrift, compare, pair_environments
+from workbench.history.store import HistoryStore
+
+
+@dataclass(frozen=True)
+class DriftExplorer:
+    """Side A (`run_a`/`env_a`) against side B (`run_b`/`env_b`)."""
+
+    run_a: str
+    run_b: str
+    env_a: str
+    env_b: str
+    results_a: tuple[ProbeResult, ...]
+    results_b: tuple[ProbeResult, ...]
+
+    note: str = ""  # why there is nothing to compare, when there is not
+
+    @classmethod
+    def load(
+        cls, *, run_a: str = "", run_b: str = "", env_a: str = "", env_b: str = "", store_url: str = ""
+    ) -> DriftExplorer:
+        """B: the newest run (or `run_b`); A: the run before it; a single run: its first two environments."""
+        with HistoryStore(store_url or None) as store:
+            runs = store.runs(limit=500)
+            if not runs:
+                raise UsageError("the history is empty: run `workbench probe` or `workbench audit` first")
+            ids = [run.run_id for run in runs]
+            run_b = run_b or ids[0]
+            second = store.run(run_b)
+            if not run_a:
+                position = ids.index(run_b) if run_b in ids else -1
+                run_a = ids[position + 1] if 0 <= position < len(ids) - 1 else run_b
+            first = store.run(run_a)
+            if not (env_a and env_b):
+                if run_a == run_b and len(first.environments) < 2:
+                    note = (
+                        f"nothing to compare yet: run {run_b} is the only run and has one environment; "
+                        "run the audit again, or pass run_a/run_b"
+                    )
+                    return cls(run_a, run_b, first.environments[0], first.environments[0], (), (), note)
+                if run_a == run_b:
+                    env_a, env_b = env_a or first.environments[0], env_b or first.environments[1]
+                else:
+                    pairs = pair_environments(first.environments, second.environments)
+                    env_a, env_b = env_a or pairs[0][0], env_b or pairs[0][1]
+            return cls(
+                run_a,
+                run_b,
+                env_a,
+                env_b,
+                tuple(store.results([run_a], envs=[env_a])),
+                tuple(store.results([run_b], envs=[env_b])),
+            )
+
+    @property
+    def drifts(self) -> list[ProbeDrift]:
+        return compare(self.results_a, self.results_b, self.env_a, self.env_b)
+
+    def overview(self) -> Any:
+        from IPython.display import Markdown
+
+        if self.note:
+            return Markdown(f"**Nothing to compare yet.** {self.note}.")
+        changed = [d for d in self.drifts if d.changed]
+        return Markdown(
+            f"**A**: {self.env_a} in run `{self.run_a}`  \n**B**: {self.env_b} in run `{self.run_b}`  \n"
+            f"{len(changed)} of {len(self.drifts)} probes differ. Change the parameters (`run_a`, `run_b`, "
+            "`env_a`, `env_b`) and re-run to compare others."
+        )
+
+    def outcomes(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "probe": d.probe,
+                    "A": f"{d.outcome_a} ({d.symptom_a})",
+                    "B": f"{d.outcome_b} ({d.symptom_b})",
+                    "latency A": d.band_a,
+                    "latency B": d.band_b,
+                    "change": d.summary() if d.changed else "",
+                }
+                for d in self.drifts
+            ],
+            columns=["probe", "A", "B", "latency A", "latency B", "change"],
+        )
+
+    def shape_drift(self) -> pd.DataFrame:
+        rows = [
+            {"probe": d.probe, "kind": kind, "field": entry}
+            for d in self.drifts
+            for kind, entries in (
+                ("added in B", d.shape.added),
+                ("removed in B", d.shape.removed),
+                ("retyped", d.shape.retyped),
+            )
+            for entry in entries
+        ]
+        return pd.DataFrame(rows, columns=["probe", "kind", "field"])
+
+    def latency_frame(self) -> pd.DataFrame:
+        def side(label: str, results: Sequence[ProbeResult]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "side": label,
+                    "probe": r.probe,
+                    "latency_ms": r.latency_ms,
+                    "outcome": str(r.outcome),
+                    "symptom": str(r.symptom),
+                }
+                for r in results
+                if r.latency_ms is not None
+            ]
+
+        rows = side(f"A: {self.env_a}", self.results_a) + side(f"B: {self.env_b}", self.results_b)
+        return pd.DataFrame(rows, columns=["side", "probe", "latency_ms", "outcome", "symptom"])
+
+    def latency_chart(self) -> alt.Chart:
+        """Latency per probe, A against B; click a legend entry to isolate a side, hover for details."""
+        pick = alt.selection_point(fields=["side"], bind="legend")
+        chart: alt.Chart = (
+            alt.Chart(self.latency_frame(), title="Latency per probe: A against B")
+            .mark_bar()
+            .encode(
+                x=alt.X("latency_ms:Q", title="latency (ms)"),
+                y=alt.Y("probe:N", title=None),
+                yOffset="side:N",
+                color=alt.Color("side:N", title=None),
+                opacity=alt.condition(pick, alt.value(1.0), alt.value(0.2)),
+                tooltip=[
+                    "side:N",
+                    "probe:N",
+                    alt.Tooltip("latency_ms:Q", format=".1f"),
+                    "outcome:N",
+                    "symptom:N",
+                ],
+            )
+            .add_params(pick)
+            .properties(width=520)
+        )
+        return chart

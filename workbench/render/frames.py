@@ -1,0 +1,204 @@
+"""pandas frames of results: the tables every report shows, computed from `ProbeResult`s only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
+from workbench.history.drift import ProbeDrift
+
+RESULT_COLUMNS = [
+    "run_id",
+    "env",
+    "probe",
+    "area",
+    "outcome",
+    "symptom",
+    "retryable",
+    "http_status",
+    "latency_ms",
+    "ttft_ms",
+    "retry_after_s",
+    "detail",
+    "action",
+    "started_at",
+]
+
+
+def results_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """One row per result with the stored columns (no shape or facts)."""
+    rows = [{name: record[name] for name in RESULT_COLUMNS} for record in (r.to_dict() for r in results)]
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.astype(
+        {
+            "http_status": "Int64",
+            "latency_ms": "Float64",
+            "ttft_ms": "Float64",
+            "retry_after_s": "Float64",
+            "retryable": "boolean",
+        }
+    )
+
+
+def verdict_frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+    """Environment, verdict label and the reasons, one row per environment."""
+    return pd.DataFrame(
+        [{"environment": v.env, "verdict": v.label, "reasons": "\n".join(v.reasons)} for v in verdicts],
+        columns=["environment", "verdict", "reasons"],
+    )
+
+
+def area_cell(results: Sequence[ProbeResult]) -> str:
+    """Summarise one contract area in one environment: failures name their symptom classes."""
+    if not results:
+        return "not probed"
+    failed = sorted({str(r.symptom) for r in results if r.outcome is Outcome.FAIL})
+    if failed:
+        return "fail: " + ", ".join(failed)
+    outcomes = {r.outcome for r in results}
+    if Outcome.ERROR in outcomes:
+        return "could not run"
+    if Outcome.NEEDS_OPERATOR in outcomes:
+        return "needs operator"
+    if outcomes == {Outcome.SKIP}:
+        return "skipped"
+    return "pass"
+
+
+def area_matrix(
+    results: Sequence[ProbeResult], envs: Sequence[str], areas: Mapping[str, Sequence[Area]] | None = None
+) -> pd.DataFrame:
+    """Contract area (rows, checklist order) x environment (columns); `areas`: probe id -> areas covered."""
+    covers = areas or {}
+
+    def in_area(result: ProbeResult, area: Area) -> bool:
+        return result.area is area or area in covers.get(result.probe, ())
+
+    data = {
+        env: [area_cell([r for r in results if r.env == env and in_area(r, area)]) for area in Area]
+        for env in envs
+    }
+    frame = pd.DataFrame(data, index=[AREA_TITLES[area] for area in Area], columns=list(envs))
+    frame.index.name = "contract area"
+    return frame
+
+
+def failures_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """Every failed or errored probe with its class, retry advice and the checklist's action."""
+    columns = ["env", "probe", "symptom", "retryable", "http_status", "detail", "action"]
+    rows = [
+        {
+            "env": r.env,
+            "probe": r.probe,
+            "symptom": str(r.symptom),
+            "retryable": r.retryable,
+            "http_status": r.http_status,
+            "detail": r.detail,
+            "action": r.action or "Fix the workbench setup and re-run (the probe could not run).",
+        }
+        for r in results
+        if r.outcome in (Outcome.FAIL, Outcome.ERROR)
+    ]
+    return pd.DataFrame(rows, columns=columns).astype({"http_status": "Int64"})
+
+
+def symptom_counts(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """Counts per environment, symptom class and outcome: the outcomes chart's input (already small)."""
+    frame = pd.DataFrame(
+        [{"env": r.env, "symptom": str(r.symptom), "outcome": str(r.outcome)} for r in results],
+        columns=["env", "symptom", "outcome"],
+    )
+    return (
+        frame.groupby(["env", "symptom", "outcome"], as_index=False).size().rename(columns={"size": "count"})
+    )
+
+
+def latency_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """Latency per environment and probe, for probes that sent a request."""
+    rows = [
+        {"env": r.env, "probe": r.probe, "latency_ms": r.latency_ms, "outcome": str(r.outcome)}
+        for r in results
+        if r.latency_ms is not None
+    ]
+    return pd.DataFrame(rows, columns=["env", "probe", "latency_ms", "outcome"])
+
+
+def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
+    """The streaming probe per environment: how the stream arrived and how it ended."""
+    columns = [
+        "env",
+        "outcome",
+        "symptom",
+        "chunks",
+        "ttft_ms",
+        "latency_ms",
+        "finish_reason",
+        "usage",
+        "[DONE]",
+        "detail",
+    ]
+    rows = [
+        {
+            "env": r.env,
+            "outcome": str(r.outcome),
+            "symptom": str(r.symptom),
+            "chunks": r.facts.get("chunks"),
+            "ttft_ms": r.ttft_ms,
+            "latency_ms": r.latency_ms,
+            "finish_reason": r.facts.get("finish_reason"),
+            "usage": r.facts.get("usage"),
+            "[DONE]": r.facts.get("done"),
+            "detail": r.detail,
+        }
+        for r in results
+        if r.probe == "streaming.sse"
+    ]
+    return pd.DataFrame(rows, columns=columns).astype(
+        {"chunks": "Int64", "ttft_ms": "Float64", "latency_ms": "Float64"}
+    )
+
+
+_SEVERITY = {"extracted": 0, "no content": 1, "classified failure": 2, "unhandled": 3}
+
+
+def ablation_matrix(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
+    """Field (and how it was ablated) x environment: what the parser did, the worst case over sources."""
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in results:
+        if r.probe != "response.optional_fields":
+            continue
+        for row in r.facts.get("ablation", ()):
+            key = (str(row["field"]), str(row["mode"]))
+            previous = cells.setdefault(key, {}).get(r.env)
+            outcome = str(row["result"]) + (f": {row['note']}" if row["result"] == "unhandled" else "")
+            if previous is None or _SEVERITY[str(row["result"])] > _SEVERITY[previous.split(":")[0]]:
+                cells[key][r.env] = outcome
+    index = pd.MultiIndex.from_tuples(list(cells), names=["field", "ablation"]) if cells else None
+    frame = pd.DataFrame(
+        [[cells[key].get(env, "-") for env in envs] for key in cells], index=index, columns=list(envs)
+    )
+    return frame
+
+
+def symptom_crosstab(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
+    """Symptom class x environment: how many failed probes fell in each class."""
+    failed = [r for r in results if r.outcome is Outcome.FAIL]
+    frame = pd.DataFrame({"symptom": [str(r.symptom) for r in failed], "env": [r.env for r in failed]})
+    classes = [str(s) for s in Symptom if s is not Symptom.NONE]
+    table = pd.crosstab(
+        pd.Categorical(frame["symptom"], categories=classes),
+        pd.Categorical(frame["env"], categories=list(envs)),
+        dropna=False,
+    )
+    table.index.name, table.columns.name = "symptom class", "environment"
+    return table
+
+
+def drift_frame(drifts: Sequence[ProbeDrift]) -> pd.DataFrame:
+    """Only what changed: environment (or pair), probe, and the change in words."""
+    rows = [
+        {"from": d.env_a, "to": d.env_b, "probe": d.probe, "change": d.summary()} for d in drifts if d.changed
+    ]
+    return pd.DataFrame(rows, columns=["from", "to", "probe", "change"])

@@ -1,0 +1,233 @@
+"""`--junit FILE`: probe results (and readiness steps) as JUnit XML for CI systems.
+
+One `<testsuite>` per environment, one `<testcase classname="ENV" name="PROBE">` per result:
+`fail` is a `<failure>` typed by its symptom class, `error` an `<error>`, `skip` and
+`needs_operator` a `<skipped>`. For `audit`, each of the ten readiness steps is a testcase too
+(`name="readiness: 5. Verify parser compatibility"`), failing unless it passes. The layout follows
+the common JUnit schema (Jenkins' junit-10.xsd, which GitLab, GitHub reporters and Surefire read):
+counts `tests`, `failures`, `errors` and `skipped` on each testsuite, `tests`, `failures` and
+`errors` on the root (that schema allows no `skipped` there).
+
+The file holds results only. ElementTree escapes markup; characters XML 1.0 cannot carry at all
+(NUL, ESC, ... a hostile endpoint can put them in a body we quote) become U+FFFD, and the value of
+every configured key variable is redacted should a response ever have echoed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from workbench.core.errors import UsageError
+from workbench.core.models import Outcome, ProbeResult, Symptom
+from workbench.rollback.readiness import Readiness, StepStatus
+
+if TYPE_CHECKING:
+    from workbench.core.config import Config
+
+# Everything outside XML 1.0's Char production.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MESSAGE_CHARS = 300  # the one-line `message` attribute; the element text carries everything
+
+
+def check_junit_path(path: Path) -> None:
+    """Create the file's folder and prove it is writable, before a run spends any time.
+
+    Raises `UsageError` (exit 2) naming the path when it cannot be written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
+def write_junit(
+    path: Path,
+    results: Sequence[ProbeResult],
+    *,
+    environments: Sequence[str] = (),
+    readiness: Mapping[str, Readiness] | None = None,
+    name: str = "workbench",
+    run_id: str = "",
+    secrets: Mapping[str, str] | None = None,
+) -> Path:
+    """Write the JUnit XML atomically (temporary file, then rename): a CI reader never sees half."""
+    root = junit_tree(
+        results, environments=environments, readiness=readiness, name=name, run_id=run_id, secrets=secrets
+    )
+    ET.indent(root)
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(descriptor, "wb") as handle:
+            ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
+            handle.write(b"\n")
+        os.chmod(temporary, 0o644)  # noqa: PTH101  (mkstemp creates 0600; a CI reader may be another user)
+        os.replace(temporary, path)  # noqa: PTH105
+        temporary = None
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)  # noqa: PTH108
+    return path
+
+
+def junit_tree(
+    results: Sequence[ProbeResult],
+    *,
+    environments: Sequence[str] = (),
+    readiness: Mapping[str, Readiness] | None = None,
+    name: str = "workbench",
+    run_id: str = "",
+    secrets: Mapping[str, str] | None = None,
+) -> ET.Element:
+    """The `<testsuites>` element: environments in run order, results in run order within each."""
+    clean = _Cleaner(secrets or {})
+    readiness = readiness or {}
+    order = list(dict.fromkeys([*environments, *(r.env for r in results), *readiness]))
+    root = ET.Element("testsuites", {"name": clean(name)})
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    seconds = 0.0
+    for env in order:
+        suite = _suite(env, [r for r in results if r.env == env], readiness.get(env), run_id, clean)
+        root.append(suite)
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+        seconds += float(suite.get("time", "0"))
+    root.set("tests", str(totals["tests"]))
+    root.set("failures", str(totals["failures"]))
+    root.set("errors", str(totals["errors"]))
+    root.set("time", _seconds(seconds))
+    return root
+
+
+def _suite(
+    env: str, results: Sequence[ProbeResult], readiness: Readiness | None, run_id: str, clean: _Cleaner
+) -> ET.Element:
+    suite = ET.Element("testsuite", {"name": clean(env)})
+    if run_id:
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", {"name": "run_id", "value": clean(run_id)})
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for result in results:
+        case = _result_case(result, clean)
+        suite.append(case)
+        counts["tests"] += 1
+        seconds += float(case.get("time", "0"))
+        for child, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            if case.find(child) is not None:
+                counts[key] += 1
+    for step in readiness.steps if readiness else ():
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": clean(env), "name": clean(f"readiness: {step.number}. {step.title}"), "time": "0"},
+        )
+        counts["tests"] += 1
+        if step.status is not StepStatus.PASS:
+            counts["failures"] += 1
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {"type": str(step.status), "message": clean.line(f"{step.status}: {step.evidence}")},
+            )
+            failure.text = clean(f"{step.status}: {step.evidence}")
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", _seconds(seconds))
+    started = sorted(stamp for stamp in (_timestamp(r.started_at) for r in results) if stamp)
+    if started:
+        suite.set("timestamp", started[0])
+    return suite
+
+
+def _result_case(result: ProbeResult, clean: _Cleaner) -> ET.Element:
+    seconds = (result.latency_ms or 0.0) / 1000
+    case = ET.Element(
+        "testcase", {"classname": clean(result.env), "name": clean(result.probe), "time": _seconds(seconds)}
+    )
+    symptom = str(result.symptom)
+    if result.outcome is Outcome.FAIL:
+        failure = ET.SubElement(case, "failure", {"type": symptom, "message": clean.line(result.detail)})
+        failure.text = clean(_body(result))
+    elif result.outcome is Outcome.ERROR:
+        kind = "error" if result.symptom is Symptom.NONE else symptom
+        error = ET.SubElement(case, "error", {"type": kind, "message": clean.line(result.detail)})
+        error.text = clean(_body(result))
+    elif result.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR):
+        label = "needs operator" if result.outcome is Outcome.NEEDS_OPERATOR else "skipped"
+        ET.SubElement(case, "skipped", {"message": clean.line(f"{label}: {result.detail}")})
+    return case
+
+
+def _body(result: ProbeResult) -> str:
+    facts = [f"symptom: {result.symptom} ({'retryable' if result.retryable else 'not retryable'})"]
+    if result.http_status is not None:
+        facts.append(f"HTTP {result.http_status}")
+    if result.latency_ms is not None:
+        facts.append(f"{result.latency_ms:.0f} ms")
+    lines = [result.detail, "; ".join(facts)]
+    if result.action:
+        lines.append(f"action: {result.action}")
+    return "\n".join(lines)
+
+
+class _Cleaner:
+    """Text that XML 1.0 can carry and that holds no configured key value."""
+
+    def __init__(self, secrets: Mapping[str, str]) -> None:
+        # longest first, so a key that contains another is redacted whole
+        self._secrets = sorted(secrets.items(), key=lambda item: len(item[1]), reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for variable, value in self._secrets:
+            if value:
+                text = text.replace(value, f"[value of ${variable} redacted]")
+        return _NOT_XML.sub("\ufffd", text)
+
+    def line(self, text: str) -> str:
+        """One line for a `message` attribute, shortened."""
+        single = " ".join(self(text).split())
+        return single if len(single) <= _MESSAGE_CHARS else single[: _MESSAGE_CHARS - 1] + "…"
+
+
+def _seconds(value: float) -> str:
+    return f"{max(value, 0.0):.3f}"
+
+
+def _timestamp(iso: str) -> str:
+    """ISO 8601 without zone or fraction (what JUnit readers parse); the workbench's times are UTC."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return ""  # not a time: leave the attribute out
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _unwritable(path: Path, exc: OSError) -> UsageError:
+    reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        reason = "part of its folder path is a file, not a folder"
+    return UsageError(f"--junit {path}: cannot write the JUnit file there: {reason}; pass a writable path")
+
+
+def config_secrets(config: Config) -> dict[str, str]:
+    """The values of the configured key variables that are set: what the file must never hold."""
+    from workbench.core.secrets import known_secrets
+
+    return known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)

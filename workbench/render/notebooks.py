@@ -1,0 +1,290 @@
+"""Notebooks to reports: execute with papermill, export self-contained HTML, keep the index current.
+
+Execution and export run in this process (nbconvert's CLI costs seconds of start-up). The HTML
+template inlines the vega bundle once and drops every CDN loader, so a report opens offline. A
+failed notebook still leaves its output notebook (papermill writes it with an error banner) and
+the error names the cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import ReportError
+from workbench.core.process import process_alive
+from workbench.render.kernel import KernelSession, register_engine
+
+RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
+KERNEL_NAME = "contract-workbench"
+KERNEL_DISPLAY_NAME = "Contract Workbench"
+TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATE_NAME = "wb-offline"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """One executed notebook and its HTML (None when execution failed)."""
+
+    title: str
+    notebook: Path
+    html: Path | None
+    error: str = ""
+
+
+def install_kernel() -> Path:
+    """Register this Python as the project kernel in this environment (`sys.prefix`), quietly.
+
+    The kernel logs only critical messages: ipykernel otherwise writes a transport warning and a
+    "KeyboardInterrupt caught" line (jupyter_client interrupts before every shutdown) into the
+    stderr of every scheduled run.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    with tempfile.TemporaryDirectory() as staging:
+        spec = {
+            "argv": [
+                sys.executable,
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--IPKernelApp.log_level=CRITICAL",
+            ],
+            "display_name": KERNEL_DISPLAY_NAME,
+            "language": "python",
+            "metadata": {"debugger": True},
+        }
+        (Path(staging) / "kernel.json").write_text(json.dumps(spec, indent=1))
+        destination = KernelSpecManager().install_kernel_spec(
+            staging, KERNEL_NAME, prefix=sys.prefix, replace=True
+        )
+    return Path(destination)
+
+
+def ensure_kernel() -> str:
+    """The project kernel's name, registering it when missing; refuses a kernel of another Python."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        install_kernel()
+        return KERNEL_NAME
+    python = spec.argv[0] if spec.argv else ""
+    if not Path(python).exists():
+        raise ReportError(
+            f"kernel {KERNEL_NAME!r} ({spec.resource_dir}) runs a Python that no longer exists ({python}); "
+            "remove that folder or run `workbench kernel` to register this one"
+        )
+    return KERNEL_NAME
+
+
+def execute_notebook(
+    source: Path,
+    output: Path,
+    parameters: Mapping[str, Any],
+    *,
+    cwd: Path,
+    timeout_s: int = 600,
+    kernel_env: Mapping[str, str] | None = None,
+    session: KernelSession | None = None,
+) -> None:
+    """Run `source` into `output` with papermill; on failure raise `ReportError` naming the cell.
+
+    With a `session`, the notebook runs in that warm kernel (started with its own environment);
+    without one, papermill starts a kernel that inherits `kernel_env`.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    kernel = ensure_kernel()
+    saved = {name: os.environ.get(name) for name in (kernel_env or {})}
+    os.environ.update(kernel_env or {})  # the kernel inherits these; they never enter the notebook
+    try:
+        shared = {"engine_name": register_engine(), "session": session} if session is not None else {}
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=dict(parameters),
+            kernel_name=kernel,
+            cwd=str(cwd),
+            progress_bar=False,
+            execution_timeout=timeout_s,
+            report_mode=True,
+            request_save_on_cell_execute=False,  # one write at the end (and on failure), not one per cell
+            **shared,
+        )
+    except PapermillExecutionError as exc:
+        first_line = str(exc.evalue).splitlines()[0][:200] if exc.evalue else ""
+        cell = _failed_cell(output)
+        where = f"cell {cell if cell is not None else '?'} of {output} (In [{exc.exec_count}])"
+        raise ReportError(
+            f"{source.name}: {where} failed: {exc.ename}: {first_line}; open it to see the traceback",
+            output_path=output,
+            cell_index=cell,
+        ) from None
+    except ReportError:
+        raise
+    except Exception as exc:  # kernel died, timeout, invalid notebook: still an audit failure
+        raise ReportError(
+            f"{source.name}: execution failed: {type(exc).__name__}: {exc}; see {output}", output_path=output
+        ) from None
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _failed_cell(output: Path) -> int | None:
+    """Index of the failed cell in the written output notebook (papermill adds a banner cell first)."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(output, as_version=4)
+    except (OSError, ValueError):
+        return None
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", ())):
+            return index
+    return None
+
+
+def export_html(notebook: Path, html_path: Path) -> Path:
+    """A self-contained HTML rendering of an executed notebook: code hidden, charts offline."""
+    import nbformat
+
+    node = nbformat.read(notebook, as_version=4)
+    body, _ = html_exporter().from_notebook_node(node, resources={"wb_vega_js": vega_bundle()})
+    atomic_write(html_path, body)
+    return html_path
+
+
+@functools.cache
+def html_exporter() -> Any:
+    """One HTML exporter per process: building one (templates, preprocessors) costs ~0.3 s."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+        template_name=TEMPLATE_NAME,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """vega, vega-lite and vega-embed as one script; built once per vl-convert version and cached."""
+    import vl_convert
+
+    version = vl_convert.get_vega_embed_version()
+    cache = _cache_dir() / f"vega-bundle-{version}-{vl_convert.get_vega_version()}.js"
+    if cache.exists():
+        return cache.read_text(encoding="utf-8")
+    # The stub marks `snippet` required, but only the no-argument call returns the whole bundle.
+    bundle = str(vl_convert.javascript_bundle())  # type: ignore[call-arg]
+    script = bundle.replace("</script", "<\\/script")
+    with contextlib.suppress(OSError):  # a read-only home: rebuild next time
+        atomic_write(cache, script)
+    return script
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "contract-workbench"
+
+
+def _alive(manifest: dict[str, object]) -> bool:
+    """Whether the process that reserved a report still runs (on this host; on another, assume so)."""
+    pid = manifest.get("pid")
+    if manifest.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return True
+    return process_alive(pid)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename: a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def write_index(reports_dir: Path) -> Path:
+    """Rebuild `reports/index.html` from every audit manifest under `reports_dir`.
+
+    Audits finishing at once each rebuild it; a lock makes the last writer the one that read last.
+    """
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(reports_dir):
+        return _write_index(reports_dir)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive advisory lock on the folder itself (POSIX; no lock file left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _write_index(reports_dir: Path) -> Path:
+    import jinja2
+
+    audits = []
+    for manifest_path in sorted(reports_dir.glob("*/*-audit.json"), reverse=True):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a manifest being written or damaged: skip it rather than lose the index
+        day = manifest_path.parent.name
+        if manifest.get("status") == "running" and not _alive(manifest):
+            manifest["status"] = "incomplete"  # the audit that wrote it died (SIGKILL, power loss)
+        audits.append(
+            {
+                "date": day,
+                "time": manifest.get("time", ""),
+                "run_id": manifest.get("run_id", ""),
+                "status": manifest.get("status", "complete"),
+                "verdicts": manifest.get("verdicts", {}),
+                "readiness": manifest.get("readiness", {}),
+                "reports": [
+                    {
+                        "title": report.get("title", "report"),
+                        "html": f"{day}/{report['html']}" if report.get("html") else "",
+                        "notebook": f"{day}/{report['notebook']}",
+                        "error": report.get("error", ""),
+                    }
+                    for report in manifest.get("reports", [])
+                ],
+            }
+        )
+    audits.sort(key=lambda audit: (audit["date"], audit["time"]), reverse=True)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
+    )
+    page = environment.get_template("index.html.j2").render(audits=audits)
+    index = reports_dir / "index.html"
+    atomic_write(index, page)
+    return index

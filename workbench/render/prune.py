@@ -1,0 +1,165 @@
+"""`workbench reports prune`: delete dated report folders older than N days, then rebuild the index.
+
+Only folders named like a real date (`YYYY-MM-DD`, as `workbench audit` creates them) are
+candidates, judged by that date in UTC: anything else under the reports folder (the index, a
+JUnit file, notes, a folder named `archive` or `2026-02-30`, a symbolic link) is never touched.
+`--keep-days 0` keeps only today's folder; a folder dated in the future is kept. Deletion never
+follows a symbolic link out of the folder being removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from workbench.core.errors import UsageError
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class DatedFolder:
+    """One dated report folder and what it holds."""
+
+    path: Path
+    day: date
+    files: int
+    size: int  # bytes, of the files themselves (symbolic links count as their own small size)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What was (or, on a dry run, would be) removed, what stays, and the rebuilt index."""
+
+    reports_dir: Path
+    keep_days: int
+    cutoff: date  # folders dated before this day are removed
+    removed: tuple[DatedFolder, ...]
+    kept: tuple[DatedFolder, ...]
+    failed: tuple[tuple[Path, str], ...]  # folders that could not be removed, and why
+    dry_run: bool
+    index: Path | None  # None on a dry run: nothing changed, so nothing is rebuilt
+
+    @property
+    def freed(self) -> int:
+        return sum(folder.size for folder in self.removed)
+
+    def lines(self) -> list[str]:
+        """What to print: one line per folder removed, then the total."""
+        verb = "would remove" if self.dry_run else "removed"
+        lines = [
+            f"{verb} {folder.path} ({folder.files} file(s), {human_size(folder.size)})"
+            for folder in self.removed
+        ]
+        lines += [f"error: cannot remove {path}: {reason}" for path, reason in self.failed]
+        if self.removed:
+            freed = "would free" if self.dry_run else "freed"
+            lines.append(
+                f"{verb} {len(self.removed)} dated folder(s) older than {self.cutoff} "
+                f"({self.keep_days} day(s) kept); {freed} {human_size(self.freed)}"
+            )
+        elif self.failed:
+            lines.append(
+                f"removed nothing: {len(self.failed)} dated folder(s) older than {self.cutoff} remain"
+            )
+        else:
+            lines.append(
+                f"nothing to remove: no dated folder under {self.reports_dir} is older than {self.cutoff} "
+                f"({self.keep_days} day(s) kept)"
+            )
+        lines.append(
+            f"kept {len(self.kept)} dated folder(s)" + (f", newest {self.kept[-1].day}" if self.kept else "")
+        )
+        if self.index is not None:
+            lines.append(f"index:  {self.index}")
+        return lines
+
+
+def prune_reports(
+    reports_dir: Path, keep_days: int, *, dry_run: bool = False, today: date | None = None
+) -> PruneResult:
+    """Remove dated folders older than `keep_days` days (UTC) and rebuild `index.html` from what remains."""
+    if keep_days < 0:
+        raise UsageError(f"--keep-days must be 0 or more, got {keep_days} (0 keeps only today's reports)")
+    if not reports_dir.is_dir():
+        raise UsageError(
+            f"no reports folder at {reports_dir}: run from the project folder or pass --reports DIR"
+        )
+    today = today or datetime.now(UTC).date()
+    cutoff = today - timedelta(days=keep_days)
+    folders = dated_folders(reports_dir)
+    old = [folder for folder in folders if folder.day < cutoff]
+    kept = [folder for folder in folders if folder.day >= cutoff]
+    removed: list[DatedFolder] = []
+    failed: list[tuple[Path, str]] = []
+    for folder in old:
+        if dry_run:
+            removed.append(folder)
+            continue
+        try:
+            shutil.rmtree(folder.path)
+        except OSError as exc:
+            failed.append((folder.path, exc.strerror or str(exc)))
+            kept.append(folder)
+        else:
+            removed.append(folder)
+    index = None
+    if not dry_run:
+        from workbench.render.notebooks import write_index
+
+        index = write_index(reports_dir)
+    kept.sort(key=lambda folder: folder.day)
+    return PruneResult(
+        reports_dir, keep_days, cutoff, tuple(removed), tuple(kept), tuple(failed), dry_run, index
+    )
+
+
+def dated_folders(reports_dir: Path) -> list[DatedFolder]:
+    """Real folders (not symbolic links) directly under `reports_dir` named by a valid date, oldest first."""
+    found = []
+    for entry in reports_dir.iterdir():
+        day = folder_day(entry.name)
+        if day is None or entry.is_symlink() or not entry.is_dir():
+            continue
+        files, size = _usage(entry)
+        found.append(DatedFolder(entry, day, files, size))
+    return sorted(found, key=lambda folder: folder.day)
+
+
+def folder_day(name: str) -> date | None:
+    """The date a folder name stands for, or None (`2026-02-30`, `latest`, `2026-1-2` are not dates)."""
+    if not _DAY.fullmatch(name):
+        return None
+    try:
+        return date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def _usage(folder: Path) -> tuple[int, int]:
+    """Files and bytes under `folder`, not following symbolic links."""
+    files = size = 0
+    for root, directories, names in os.walk(folder):
+        for name in names + [d for d in directories if Path(root, d).is_symlink()]:
+            try:
+                size += Path(root, name).lstat().st_size
+            except OSError:
+                continue
+            files += 1
+    return files, size
+
+
+def human_size(size: int) -> str:
+    """`512 B`, `4.0 KiB`, `1.3 MiB`, `2.0 GiB`."""
+    if size < 1024:
+        return f"{size} B"
+    value, unit = size / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"

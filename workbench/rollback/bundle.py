@@ -1,0 +1,258 @@
+"""The bundle file: the whole integration contract of one release, so a rollback restores all of it.
+
+Teams roll back code and leave a new prompt template, parser, feature flag or endpoint override in
+place. A bundle records every part of one release's contract in one readable JSON file,
+`data/bundles/<env>/<release>.json`, committed next to the release; `format` is interface::
+
+    {"format": "contract-workbench-bundle/1", "env": "reference", "release": "r42",
+     "captured_at": "2026-05-10T12:00:00Z", "workbench_version": "0.1.0",
+     "manifest": "data/integration/manifest.toml",   # relative to the working folder, or null
+     "parts": {
+       "client": {"package": "openai", "version": "1.40.0"},
+       "endpoint": {"base_url": "https://... or embedded", "path": "/v1/chat/completions", "model": "..."},
+       "secret_reference": {"api_key_env": "COMETAPI_API_KEY"},          # never the value
+       "request_template": {"file": "request.json", "sha256": "..."},    # or {"inline": {...}, "sha256": ...}
+       "prompt_template": {"file": "system_prompt.txt", "sha256": "..."},
+       "parser": {"ref": "pkg.mod:func", "file": "pkg/mod.py", "sha256": "...", "version": "pkg 1.2.3"},
+       "timeouts": {"timeout_s": 30, "max_retries": 2},
+       "feature_flags": {"file": "flags.json", "sha256": "...", "values": {"routing": "v2"}},
+       "token_budget": {"max_tokens": 256},
+       "observability": {"labels": {"service": "chat"}},
+       "known_good": {"run_id": "...", "verdict": "ready", "summary": {"pass": 8, "skip": 3},
+                      "started_at": "..."},                # the env's last passing run in the store
+       "operator_notes": {"text": "..."}}}
+
+A part nobody recorded is `{"missing": true, "hint": "what to do"}`, so verify fails until the team
+writes it down. A bundle is shared, so it never holds a key (`SecretInBundle`). Capturing is in
+`_manifest`; verify, diff and rollback plans are in `_rollback`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import __version__
+from workbench.core.errors import ConfigError, UsageError, WorkbenchError
+
+FORMAT = "contract-workbench-bundle/1"
+DEFAULT_BUNDLES_DIR = Path("data/bundles")
+PARTS: tuple[str, ...] = (
+    "client",
+    "endpoint",
+    "secret_reference",
+    "request_template",
+    "prompt_template",
+    "parser",
+    "timeouts",
+    "feature_flags",
+    "token_budget",
+    "observability",
+    "known_good",
+    "operator_notes",
+)
+# What a rollback restores, by the kind of thing the release system holds; known_good and
+# operator_notes are evidence and instructions, read during a rollback but never "restored".
+KINDS: Mapping[str, str] = {
+    "client": "artifact",
+    "endpoint": "configuration",
+    "secret_reference": "configuration",
+    "request_template": "templates",
+    "prompt_template": "templates",
+    "parser": "parser",
+    "timeouts": "configuration",
+    "feature_flags": "configuration",
+    "token_budget": "configuration",
+    "observability": "configuration",
+}
+_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class SecretInBundle(WorkbenchError):
+    """A bundle is committed and shared: one that would hold a key is never written."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, part: str, path: str) -> None:
+        self.part = part
+        self.path = path
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The whole integration contract of one release of one environment."""
+
+    env: str
+    release: str
+    captured_at: str
+    parts: Mapping[str, Mapping[str, Any]]
+    path: Path | None = None
+    manifest: str | None = None
+    workbench_version: str = __version__
+
+    @property
+    def label(self) -> str:
+        return f"{self.env}/{self.release}"
+
+    def to_json(self) -> str:
+        record = {
+            "format": FORMAT,
+            "env": self.env,
+            "release": self.release,
+            "captured_at": self.captured_at,
+            "workbench_version": self.workbench_version,
+            "manifest": self.manifest,
+            "parts": {name: dict(value) for name, value in self.parts.items()},
+        }
+        return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def load(cls, path: Path | str) -> Bundle:
+        """Read a bundle file; anything unreadable is one `ConfigError` naming the file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("bundle file not found (capture it first)", path=path) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the bundle ({type(exc).__name__}: {exc})", path=path) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
+            ) from None
+        if not isinstance(data, dict):
+            raise ConfigError("not a bundle: expected a JSON object", path=path)
+        if data.get("format") != FORMAT:
+            raise ConfigError(
+                f"unsupported format {data.get('format')!r}: expected {FORMAT!r} (capture it again)",
+                path=path,
+                field="format",
+            )
+        for key in ("env", "release", "captured_at"):
+            if not isinstance(data.get(key), str):
+                raise ConfigError("must be a string", path=path, field=key)
+        manifest = data.get("manifest")
+        if manifest is not None and not isinstance(manifest, str):
+            raise ConfigError("must be a string or null", path=path, field="manifest")
+        parts = data.get("parts")
+        if not isinstance(parts, dict):
+            raise ConfigError("must be an object of parts", path=path, field="parts")
+        for name, value in parts.items():
+            if not isinstance(value, dict):
+                raise ConfigError("must be an object", path=path, field=f"parts.{name}")
+        return cls(
+            env=data["env"],
+            release=data["release"],
+            captured_at=data["captured_at"],
+            parts=parts,
+            path=path,
+            manifest=manifest,
+            workbench_version=str(data.get("workbench_version", "")),
+        )
+
+
+def resolve_bundle(reference: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> Path:
+    """A bundle file from "path/to/x.json" or "ENV/RELEASE" (under `bundles_dir`)."""
+    candidate = Path(reference)
+    if reference.endswith(".json") or candidate.is_file():
+        if not candidate.is_file():
+            raise UsageError(f"no bundle file at {candidate}: check the path, or give ENV/RELEASE")
+        return candidate
+    env, _, release = reference.partition("/")
+    if not env or not release or "/" in release:
+        raise UsageError(f"bundle {reference!r}: give ENV/RELEASE (e.g. reference/r42) or a .json path")
+    path = bundles_dir / env / f"{release}.json"
+    if not path.is_file():
+        raise UsageError(f"no bundle {reference} at {path}: capture it first, or check the bundles folder")
+    return path
+
+
+def write_atomic(target: Path, text: str, *, force: bool, exists: Callable[[], Exception]) -> None:
+    """Temp file + rename; without `force`, a hard link refuses to replace a file that appeared meanwhile."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.chmod(0o644)
+        if force:
+            temporary.replace(target)
+            return
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            raise exists() from None
+        except OSError:  # a filesystem without hard links: check, then rename
+            if target.exists():
+                raise exists() from None
+            temporary.replace(target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# Shared by capture (`_manifest`) and verify (`_rollback`): both must hash and resolve a part the same way.
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 a bundle records for a file (templates, feature flags, the parser's source)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class RefError(ValueError):
+    """A parser ref that does not resolve to a function (the message says why)."""
+
+
+def import_ref(ref: str) -> Callable[..., Any]:
+    """The function a parser ref ("package.module:function") names; `RefError` says why it cannot."""
+    if not _IMPORT_REF.match(ref):
+        raise RefError(f"must look like 'package.module:function', got {ref!r}")
+    module_name, _, attribute = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an import that raises anything is just as unusable
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RefError(
+            f"cannot import module {module_name!r} ({reason}): install it or fix the ref"
+        ) from None
+    target = getattr(module, attribute, None)
+    if not callable(target):
+        raise RefError(f"module {module_name!r} has no function {attribute!r}: fix the ref")
+    return target  # type: ignore[no-any-return]
+
+
+def source_of(target: Callable[..., Any]) -> tuple[Path | None, str | None]:
+    """The file defining `target`, and its path as the module layout names it ("pkg/mod.py")."""
+    module = inspect.getmodule(target)
+    try:
+        filename = inspect.getsourcefile(target)
+    except TypeError:  # a builtin
+        filename = None
+    filename = filename or getattr(module, "__file__", None)
+    if filename is None or module is None:
+        return None, None
+    path = Path(filename)
+    names = module.__name__.split(".")
+    if path.stem != "__init__":
+        names = names[:-1]
+    return path, "/".join([*names, path.name])
+
+
+def latest_bundle(env: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> Bundle | None:
+    """The environment's most recently captured bundle: its last known-good release, or None."""
+    bundles = [Bundle.load(path) for path in sorted((bundles_dir / env).glob("*.json"))]
+    return max(bundles, key=lambda bundle: bundle.captured_at, default=None)

@@ -1,0 +1,100 @@
+"""Gathering the evidence for the ten-step readiness verdict of a run, and storing the verdicts.
+
+Each step's evidence lives elsewhere: probe results (this run), operator confirmations (store),
+the latest rollback bundle and its verification, the secret scan of what the workbench wrote, and
+the trigger rules evaluated over the history. This module collects it; `_readiness` judges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from workbench.core.config import Config
+from workbench.core.errors import ConfigError
+from workbench.core.secrets import known_secrets, scan_paths
+from workbench.history.confirmations import current_by_item
+from workbench.history.store import HistoryStore
+from workbench.probes.engine import RunSummary, utc_now
+from workbench.rollback.bundle import latest_bundle
+from workbench.rollback.plan import verify_bundle
+from workbench.rollback.readiness import (
+    BundleEvidence,
+    Evidence,
+    Readiness,
+    ScanEvidence,
+    TriggerEvidence,
+    assess,
+)
+from workbench.signals.trends import evaluate
+from workbench.signals.triggers import load_rules
+
+
+def key_secrets(config: Config) -> dict[str, str]:
+    """The values of every configured key variable that is set: what must never be written anywhere."""
+    return known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
+
+
+def written_paths(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> list[Path]:
+    """What the workbench writes: the history (a SQLite file), bundles, fixtures, and `extra` (reports)."""
+    paths = [config.settings.bundles_dir, config.settings.fixtures_dir, *extra]
+    database = store.engine.url.database
+    if store.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        paths.append(Path(database))
+    return [path for path in paths if path.exists()]
+
+
+def scan_evidence(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> ScanEvidence:
+    paths = written_paths(config, store, extra)
+    files = sum(1 for path in paths for _ in (path.rglob("*") if path.is_dir() else [path]))
+    findings = scan_paths(paths, secrets=key_secrets(config))
+    return ScanEvidence(files=files, findings=tuple(str(finding) for finding in findings))
+
+
+def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, Readiness]:
+    """The readiness of every environment of `summary`, saved to the store with the run."""
+    names = summary.environments
+    recorded = store.confirmations(names)
+    scan = scan_evidence(config, store)
+    rules = load_rules(config.settings.triggers)
+    firings = [firing for firing in evaluate(store, rules, envs=names) if firing.fired]
+    verdicts: dict[str, Readiness] = {}
+    for name in names:
+        env = config.environments[name]
+        fired = tuple(
+            f"{f.rule.name} ({f.series}): {f.evidence} -> {f.action}" for f in firings if f.env == name
+        )
+        evidence = Evidence(
+            results=[r for r in summary.results if r.env == name],
+            confirmations=current_by_item(c for c in recorded if c.env == name),
+            bundle=_bundle_evidence(config, name, store),
+            scan=scan,
+            triggers=TriggerEvidence(rules=len(rules), fired=fired),
+            embedded=env.is_embedded,
+            negatives_from=env.negatives_from,
+            negative_results=[r for r in summary.results if r.env == env.negatives_from],
+        )
+        verdicts[name] = assess(name, evidence)
+        store.save_readiness(
+            summary.run_id,
+            name,
+            ready=verdicts[name].ready,
+            steps_json=verdicts[name].to_json(),
+            assessed_at=utc_now(),
+        )
+    return verdicts
+
+
+def stored_readiness(store: HistoryStore, run_id: str) -> Mapping[str, Readiness]:
+    return {env: Readiness.from_json(env, text) for env, text in store.readiness(run_id).items()}
+
+
+def _bundle_evidence(config: Config, env: str, store: HistoryStore) -> BundleEvidence | None:
+    try:
+        bundle = latest_bundle(env, config.settings.bundles_dir)
+    except ConfigError as exc:
+        return BundleEvidence(label=f"{env}/?", problems=(str(exc),))
+    if bundle is None:
+        return None
+    checks = verify_bundle(bundle, secrets=key_secrets(config), store=store)
+    return BundleEvidence(bundle.label, tuple(f"{c.part}: {c.message}" for c in checks if not c.ok))

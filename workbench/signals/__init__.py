@@ -1,0 +1,4 @@
+"""Rollback triggers: rules and their evaluation, trends over the history, watching an app's log.
+
+May import: `workbench.history`, `workbench.wire`, `workbench.core`.
+"""

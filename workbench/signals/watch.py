@@ -1,0 +1,334 @@
+"""Watch the application's own request log after a traffic shift (checklist steps 8-10).
+
+The probes see a sanitized request; the log sees real traffic. Each line (JSON lines, or CSV with
+a header) becomes a sample in the same symptom classes as a probe result: a status goes through
+`classify`, an exception name is mapped by what it means (timeouts and connection errors are
+transport, a JSON decode error is a non-JSON response, a KeyError in the app is the parser). Then
+the same trigger rules are judged. A bad line is reported with its number, never fatal: a log that
+is 1% garbage still says whether to roll back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.core.errors import ConfigError
+from workbench.core.models import Symptom
+from workbench.signals.trends import Sample, evaluate_samples
+from workbench.signals.triggers import Firing, Rule, load_rules
+from workbench.wire.classify import classify
+
+LogFormat = Literal["auto", "jsonl", "csv"]
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_PARSER_EXCEPTIONS = frozenset({"KeyError", "TypeError", "IndexError", "AttributeError", "ValidationError"})
+# Provider SDK errors that name their class when no status was logged (openai-python's names).
+_SDK_EXCEPTIONS: Mapping[str, Symptom] = {
+    "AuthenticationError": Symptom.AUTH,
+    "PermissionDeniedError": Symptom.AUTH,
+    "RateLimitError": Symptom.RATE_LIMIT,
+    "BadRequestError": Symptom.VALIDATION,
+    "UnprocessableEntityError": Symptom.VALIDATION,
+    "InternalServerError": Symptom.SERVER,
+}
+_TRANSPORT_WORDS = re.compile(
+    r"timeout|timedout|connect|protocol|network|transport|proxy|ssl|tls|readerror|writeerror"
+    r"|pool|reset|refused|unreachable|redirect|incompleteread|brokenpipe|gaierror",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogColumns:
+    """Which field of a log line holds what (JSON keys or CSV header names)."""
+
+    timestamp: str = "timestamp"
+    status: str = "status"
+    error: str = "error"
+    exception: str = "exception"
+    latency_ms: str = "latency_ms"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSample:
+    """One request from the log, classified."""
+
+    line: int
+    at: datetime
+    status: int | None
+    symptom: Symptom
+    detail: str
+    latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """What the log says: samples per class, each rule's judgement, and the lines that were not read."""
+
+    path: Path
+    samples: int
+    counts: Mapping[str, int]  # symptom class -> samples ("none": the request succeeded)
+    firings: list[Firing]
+    malformed: list[tuple[int, str]]  # (line number, reason)
+    now: datetime | None  # where the rate windows ended (None: no samples)
+    first: datetime | None = None
+    last: datetime | None = None
+    examples: Mapping[str, str] = field(default_factory=dict)  # class -> newest "line N: detail"
+
+    @property
+    def fired(self) -> bool:
+        return any(firing.fired for firing in self.firings)
+
+    @property
+    def fired_firings(self) -> list[Firing]:
+        return [firing for firing in self.firings if firing.fired]
+
+
+class _Malformed(Exception):
+    """A line that cannot become a sample; the message is the reason reported."""
+
+
+def watch(
+    path: Path,
+    *,
+    rules: Sequence[Rule] | None = None,
+    columns: LogColumns = LogColumns(),  # frozen: one shared default is safe
+    fmt: LogFormat = "auto",
+    now: datetime | None = None,
+) -> WatchReport:
+    """Classify every line of a request log and judge the rules (default: `load_rules()`).
+
+    Rate windows end at `now`, or by default at the newest timestamp in the log, so a log from
+    last week replays as it was. The series (and environment) of every sample is the log's name.
+    """
+    rules = load_rules() if rules is None else rules
+    kind = _detect_format(path, fmt)
+    samples: list[LogSample] = []
+    malformed: list[tuple[int, str]] = []
+    records = _jsonl_records(path) if kind == "jsonl" else _csv_records(path, columns)
+    for line, record in records:
+        try:
+            if isinstance(record, str):
+                raise _Malformed(record)
+            samples.append(_sample(record, columns, line))
+        except _Malformed as exc:
+            malformed.append((line, str(exc)))
+    name = path.name
+    moment = now if now is not None else max((s.at for s in samples), default=None)
+    firings = evaluate_samples([Sample(name, s.at, s.symptom) for s in samples], rules, env=name, now=moment)
+    counted = Counter(str(s.symptom) for s in samples)
+    examples = {str(s.symptom): f"line {s.line}: {s.detail}" for s in sorted(samples, key=lambda s: s.at)}
+    return WatchReport(
+        path=path,
+        samples=len(samples),
+        counts={str(symptom): counted[symptom] for symptom in Symptom if counted[symptom]},
+        firings=firings,
+        malformed=malformed,
+        now=moment,
+        first=min((s.at for s in samples), default=None),
+        last=max((s.at for s in samples), default=None),
+        examples={str(symptom): examples[symptom] for symptom in Symptom if symptom in examples},
+    )
+
+
+def classify_exception(name: str, message: str = "") -> tuple[Symptom, str]:
+    """An exception the application logged instead of (or after) a response: its class and a detail."""
+    short = name.strip().rsplit(".", 1)[-1]
+    said = f": {message.strip()[:200]}" if message.strip() else ""
+    if "jsondecode" in short.lower():
+        return Symptom.TRANSPORT, f"{short}: the response was not JSON{said}"
+    if short in _PARSER_EXCEPTIONS or short.endswith(("ParserError", "ParseError")):
+        return Symptom.PARSER, f"{short} in the application's parser{said}"
+    if short in _SDK_EXCEPTIONS:
+        return _SDK_EXCEPTIONS[short], f"{short} raised by the client{said}"
+    if _TRANSPORT_WORDS.search(short):
+        return Symptom.TRANSPORT, f"{short}: no usable response{said}"
+    return Symptom.TRANSPORT, f"unknown exception {short} (counted as transport){said}"
+
+
+def classify_line(status: int | None, error: str, exception: str | None) -> tuple[Symptom, str]:
+    """A line's class: an exception without an error status speaks for itself, else the status decides."""
+    if exception and (status is None or 200 <= status < 300):
+        symptom, detail = classify_exception(exception, error)
+        return symptom, (f"HTTP {status}, then " + detail) if status is not None else detail
+    if status is None:
+        raise _Malformed("no status and no exception")
+    if 200 <= status < 300 and not error.strip():
+        return Symptom.NONE, f"HTTP {status}"
+    result = classify(status, error.encode("utf-8"))
+    detail = f"{exception}: {result.detail}" if exception else result.detail
+    return result.symptom, detail
+
+
+def _sample(record: Mapping[str, Any], columns: LogColumns, line: int) -> LogSample:
+    at = _timestamp(record.get(columns.timestamp), columns.timestamp)
+    status = _status(record.get(columns.status), columns.status)
+    latency = _latency(record.get(columns.latency_ms), columns.latency_ms)
+    error = _text(record.get(columns.error))
+    exception = _text(record.get(columns.exception)).strip() or None
+    symptom, detail = classify_line(status, error, exception)
+    return LogSample(line, at, status, symptom, detail, latency)
+
+
+def _timestamp(value: Any, key: str) -> datetime:
+    if _blank(value):
+        raise _Malformed(f"missing timestamp ({key!r})")
+    epoch = _number(value)
+    if epoch is not None:
+        try:
+            return datetime.fromtimestamp(epoch, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _Malformed(
+                f"timestamp {value!r} is out of range for epoch seconds (milliseconds?)"
+            ) from None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise _Malformed(f"timestamp {value[:40]!r} is neither ISO 8601 nor epoch seconds") from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    raise _Malformed(f"timestamp {value!r} is neither ISO 8601 nor epoch seconds")
+
+
+def _status(value: Any, key: str) -> int | None:
+    if _blank(value):
+        return None
+    number = _number(value)  # "401.0" too: a CSV written from a column with gaps
+    if number is None or not number.is_integer() or not 100 <= number <= 599:
+        raise _Malformed(f"{key} {str(value)[:40]!r} is not an HTTP status")
+    return int(number)
+
+
+def _latency(value: Any, key: str) -> float | None:
+    if _blank(value):
+        return None
+    number = _number(value)
+    if number is None or not math.isfinite(number) or number < 0:
+        raise _Malformed(f"{key} {str(value)[:40]!r} is not a latency in milliseconds")
+    return number
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number or a numeric string (CSV); None for anything else, booleans included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        return float(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value)  # an error body logged as JSON rather than as text
+    return str(value)
+
+
+def _detect_format(path: Path, fmt: LogFormat) -> Literal["jsonl", "csv"]:
+    """An explicit format, else by suffix, else by the first non-blank line ("{": JSON lines)."""
+    if fmt == "jsonl" or fmt == "csv":
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    with _open(path) as handle:
+        for text in handle:
+            if text.strip():
+                return "jsonl" if text.lstrip().startswith("{") else "csv"
+    return "jsonl"
+
+
+def _open(path: Path) -> Any:
+    try:
+        return path.open(encoding="utf-8-sig", errors="replace", newline="")
+    except FileNotFoundError:
+        raise ConfigError("log file not found", path=path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a log file", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """(line number, object), or (line number, reason) for a line that is not a JSON object."""
+    with _open(path) as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield number, f"not JSON ({exc.msg} at char {exc.pos})"
+                continue
+            if not isinstance(record, dict):
+                yield number, f"not a JSON object ({type(record).__name__})"
+                continue
+            yield number, record
+
+
+def _csv_records(path: Path, columns: LogColumns) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """(line number, row by header name), or (line number, reason) for a row that does not fit."""
+    with _open(path) as handle:
+        reader = csv.reader(handle)
+        header = _csv_header(reader, path, columns)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, f"unreadable CSV ({exc})"
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != len(header):
+                yield reader.line_num, f"{len(row)} fields, the header has {len(header)}"
+                continue
+            yield reader.line_num, dict(zip(header, row, strict=True))
+
+
+def _csv_header(reader: Any, path: Path, columns: LogColumns) -> list[str]:
+    try:
+        header = next((row for row in reader if row and any(cell.strip() for cell in row)), None)
+    except csv.Error as exc:
+        raise ConfigError(f"unreadable CSV header ({exc})", path=path) from None
+    if header is None:
+        raise ConfigError(
+            f"empty CSV: expected a header row naming the columns "
+            f"({columns.timestamp}, {columns.status}, ...)",
+            path=path,
+        )
+    header = [cell.strip() for cell in header]
+    if columns.timestamp not in header:
+        raise ConfigError(
+            f"no header naming the timestamp column {columns.timestamp!r} (first row: "
+            f"{', '.join(header)[:120]}); add a header or set the column names",
+            path=path,
+        )
+    if columns.status not in header and columns.exception not in header:
+        raise ConfigError(
+            f"the header names neither the status column {columns.status!r} nor the exception column "
+            f"{columns.exception!r}: set the column names",
+            path=path,
+        )
+    return header

@@ -1,0 +1,386 @@
+"""One classifier for anything a server sends: a symptom class, retry advice and the extracted text.
+
+Used by every probe and by `workbench classify FILE`. Retry advice follows the documented
+practice (OpenAI SDK `_should_retry`, CometAPI's error page): 408, 409, 429 rate limiting and 5xx
+are retryable; other 4xx are not; quota exhaustion is not; a 5xx whose code says the request was
+at fault is a validation error; `x-should-retry` overrides; `Retry-After` is recorded.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from workbench.core.errors import ParserError
+from workbench.core.models import Symptom, action_for
+from workbench.wire.client import Exchange, Failure
+from workbench.wire.errorbody import ErrorInfo, read_error
+from workbench.wire.parser import Completion, parse_completion
+from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
+
+
+class BodyKind(StrEnum):
+    """What the body turned out to be, before any judgement."""
+
+    COMPLETION = "completion"
+    STREAM = "stream"
+    ERROR = "error"
+    JSON = "json"  # JSON that is neither a completion nor an error
+    HTML = "html"
+    TEXT = "text"
+    EMPTY = "empty"
+    CORRUPT = "corrupt"  # looked like JSON but did not decode (cut, invalid UTF-8)
+    NONE = "none"  # no response at all (transport failure)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The verdict on one response; `action` is the checklist's advice for the symptom."""
+
+    symptom: Symptom
+    retryable: bool
+    detail: str
+    kind: BodyKind
+    content: str | None = None
+    retry_after_s: float | None = None
+    error: ErrorInfo | None = None
+    completion: Completion | None = None
+    stream: StreamAssembly | None = None
+    decoded: Any = None  # the decoded JSON body, when there was one
+
+    @property
+    def action(self) -> str:
+        return action_for(self.symptom)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON `workbench classify` prints."""
+        return {
+            "symptom": str(self.symptom),
+            "retryable": self.retryable,
+            "action": self.action,
+            "content": self.content,
+            "detail": self.detail,
+            "kind": str(self.kind),
+            "retry_after_s": self.retry_after_s,
+        }
+
+
+# Quota exhaustion (a 429 no retry fixes): by code or type, or by how providers phrase it. Phrases,
+# not words: Azure's retryable rate limits link to ".../quotaincrease".
+_QUOTA_CODE = re.compile(r"quota|billing|credit|insufficient", re.I)
+_QUOTA_MESSAGE = re.compile(
+    r"exceeded your current quota|insufficient[ _](quota|credits?|balance|funds)|quota (exceeded|exhausted)"
+    r"|out of credits|billing (hard )?limit|credit balance|payment required",
+    re.I,
+)
+_REQUEST_AT_FAULT = ("invalid_request", "bad_request")
+_MODEL_MISSING = re.compile(
+    r"model.*(not (be )?found|does not exist|not exist|unknown)|model_not_found", re.I
+)
+_RATE_WORDS = ("rate_limit", "rate limit", "too many requests", "rate_limited", "ratelimit")
+_AUTH_WORDS = ("invalid_api_key", "unauthorized", "authentication", "api key")
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def classify_exchange(exchange: Exchange) -> Classification:
+    """Classify what came back on the wire (or did not)."""
+    if exchange.failure is not None:
+        return classify_failure(exchange.failure, exchange.failure_detail)
+    assert exchange.status is not None
+    if exchange.is_stream:
+        return _classify_stream(
+            exchange.status, exchange.events, exchange.headers, broken=exchange.stream_error
+        )
+    return classify(
+        exchange.status, exchange.body, content_type=exchange.content_type, headers=exchange.headers
+    )
+
+
+def classify_failure(failure: Failure, detail: str) -> Classification:
+    """No response: a transport failure; retrying helps except for an oversized or undecodable body."""
+    retryable = failure in (Failure.CONNECT, Failure.TIMEOUT, Failure.PROTOCOL)
+    return Classification(Symptom.TRANSPORT, retryable, detail, BodyKind.NONE)
+
+
+def classify(
+    status: int,
+    body: bytes,
+    *,
+    content_type: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> Classification:
+    """Classify a complete response body (JSON, SSE, HTML or text) with its status."""
+    headers = {key.lower(): value for key, value in (headers or {}).items()}
+    if _looks_like_stream(body, content_type):
+        return _classify_stream(status, events_from_bytes(body), headers)
+    kind, decoded, note = _decode(body, content_type)
+    if kind in (BodyKind.COMPLETION, BodyKind.ERROR, BodyKind.JSON):
+        error = read_error(decoded) if kind is not BodyKind.COMPLETION else None
+        if error is not None and (status >= 400 or (isinstance(decoded, Mapping) and "error" in decoded)):
+            return _with_retry_headers(_classify_error(status, error, decoded), headers)
+    if 300 <= status < 400:
+        location = headers.get("location", "?")
+        return Classification(
+            Symptom.TRANSPORT,
+            False,
+            f"HTTP {status} redirect to {location}: the endpoint moved or base_url/path is wrong "
+            "(redirects are not followed, so the key never leaves the configured origin)",
+            kind,
+            decoded=decoded,
+        )
+    if status >= 400:
+        return _with_retry_headers(_classify_non_json_error(status, kind, note), headers)
+    if 200 <= status < 300:
+        return _classify_success(status, kind, decoded, note)
+    return Classification(Symptom.TRANSPORT, False, f"HTTP {status}: not a final response", kind)
+
+
+def _classify_success(status: int, kind: BodyKind, decoded: Any, note: str) -> Classification:
+    if kind is BodyKind.EMPTY:
+        return Classification(Symptom.TRANSPORT, False, f"HTTP {status} with an empty body", kind)
+    if kind in (BodyKind.HTML, BodyKind.TEXT):
+        return Classification(
+            Symptom.TRANSPORT,
+            False,
+            f"HTTP {status} with {note} instead of JSON: a proxy, portal or wrong base_url answered",
+            kind,
+        )
+    if kind is BodyKind.CORRUPT:
+        return Classification(Symptom.TRANSPORT, True, f"HTTP {status} body is not valid JSON: {note}", kind)
+    try:
+        completion = parse_completion(decoded)
+    except ParserError as exc:
+        return Classification(
+            Symptom.PARSER, False, f"HTTP {status} JSON the contract cannot map: {exc}", kind, decoded=decoded
+        )
+    return Classification(
+        Symptom.NONE,
+        False,
+        _completion_summary(completion),
+        BodyKind.COMPLETION,
+        content=completion.content if completion.content is not None else completion.refusal,
+        completion=completion,
+        decoded=decoded,
+    )
+
+
+def _completion_summary(completion: Completion) -> str:
+    parts = []
+    if completion.content is not None:
+        parts.append(f"content {len(completion.content)} chars")
+    if completion.tool_calls:
+        parts.append(f"{completion.tool_calls} tool call(s)")
+    if completion.refusal:
+        parts.append("refusal")
+    parts.append(f"finish_reason {completion.finish_reason or 'absent'}")
+    parts.append("usage present" if completion.usage is not None else "usage absent")
+    return "completion: " + ", ".join(parts)
+
+
+def _classify_error(status: int, error: ErrorInfo, decoded: Any) -> Classification:
+    """An error body in any shape: class by status, refined by code, type and message."""
+    symptom, retryable = _error_class(status, error)
+    where = f"HTTP {status}" if status >= 400 else f"error object in an HTTP {status} body"
+    labels = ", ".join(
+        f"{name} {value}"
+        for name, value in (("type", error.type), ("code", error.code), ("param", error.param))
+        if value
+    )
+    detail = f"{where} ({error.shape} error shape{'; ' + labels if labels else ''}): {error.message[:300]}"
+    return Classification(symptom, retryable, detail, BodyKind.ERROR, error=error, decoded=decoded)
+
+
+def _error_class(status: int, error: ErrorInfo) -> tuple[Symptom, bool]:
+    if status < 400:  # an error object inside a success: judge by the status it carries, or its words
+        if error.status is not None:
+            return _error_class(error.status, error)
+        if error.mentions(*_RATE_WORDS):
+            return Symptom.RATE_LIMIT, True
+        if error.mentions(*_AUTH_WORDS):
+            return Symptom.AUTH, False
+        return Symptom.SERVER, True
+    if status in (401, 403):
+        return Symptom.AUTH, False
+    if status == 402:
+        return Symptom.RATE_LIMIT, False
+    if status == 404:  # an unknown model is a request problem; anything else, a wrong path
+        text = " ".join(part for part in (error.code, error.param, error.message) if part)
+        model_missing = bool(_MODEL_MISSING.search(text)) or error.param == "model"
+        return (Symptom.VALIDATION if model_missing else Symptom.TRANSPORT), False
+    if status == 408:
+        return Symptom.TRANSPORT, True
+    if status == 409:
+        return Symptom.SERVER, True
+    if status == 429:
+        return Symptom.RATE_LIMIT, not _quota_exhausted(error)
+    if status >= 500:
+        at_fault = any(
+            word == (error.code or "").lower() or word == (error.type or "").lower()
+            for word in (*_REQUEST_AT_FAULT, "invalid_request_error")
+        )
+        return (Symptom.VALIDATION, False) if at_fault else (Symptom.SERVER, True)
+    return Symptom.VALIDATION, False
+
+
+def _quota_exhausted(error: ErrorInfo) -> bool:
+    labels = " ".join(part for part in (error.code, error.type) if part)
+    return bool(_QUOTA_CODE.search(labels) or _QUOTA_MESSAGE.search(error.message))
+
+
+def _classify_non_json_error(status: int, kind: BodyKind, note: str) -> Classification:
+    what = {BodyKind.EMPTY: "an empty body"}.get(kind, note or str(kind))
+    if status == 429:
+        return Classification(Symptom.RATE_LIMIT, True, f"HTTP 429 with {what}", kind)
+    retryable = status in (408, 409) or status >= 500
+    return Classification(
+        Symptom.TRANSPORT,
+        retryable,
+        f"HTTP {status} with {what}, not the JSON error envelope: a gateway or proxy answered",
+        kind,
+    )
+
+
+def _classify_stream(
+    status: int, events: Sequence[SSEEvent], headers: Mapping[str, str], *, broken: str = ""
+) -> Classification:
+    stream = assemble(events)
+    if stream.error is not None:
+        base = _classify_error(status, stream.error, None)
+        detail = f"error inside the stream after {stream.chunks} chunk(s): {stream.error.message[:300]}"
+        return Classification(
+            base.symptom, base.retryable, detail, BodyKind.STREAM, error=stream.error, stream=stream
+        )
+    if status >= 400:
+        return Classification(
+            Symptom.TRANSPORT,
+            status >= 500,
+            f"HTTP {status} with an event stream",
+            BodyKind.STREAM,
+            stream=stream,
+        )
+    if stream.garbage is not None:
+        return Classification(
+            Symptom.TRANSPORT,
+            True,
+            f"a stream chunk is not JSON: {stream.garbage[:80]!r}",
+            BodyKind.STREAM,
+            stream=stream,
+        )
+    if broken:
+        return Classification(Symptom.TRANSPORT, True, broken, BodyKind.STREAM, stream=stream)
+    if not stream.done:
+        return Classification(
+            Symptom.TRANSPORT,
+            True,
+            f"stream ended after {stream.chunks} chunk(s) without the terminal `data: [DONE]`",
+            BodyKind.STREAM,
+            stream=stream,
+        )
+    if stream.unmapped is not None:
+        return Classification(
+            Symptom.PARSER,
+            False,
+            f"stream chunks the contract cannot map: {stream.unmapped}",
+            BodyKind.STREAM,
+            stream=stream,
+        )
+    first = stream.choices.get(0)
+    if first is None or (not first.saw_content and not first.tool_calls and not first.refusal):
+        return Classification(
+            Symptom.PARSER,
+            False,
+            "stream carried no content, tool calls or refusal",
+            BodyKind.STREAM,
+            stream=stream,
+        )
+    usage = "usage present" if stream.usage is not None else "usage absent"
+    detail = (
+        f"stream: {stream.chunks} chunk(s), {len(stream.choices)} choice(s), finish_reason "
+        f"{stream.finish_reason or 'absent'}, {usage}, terminated by [DONE]"
+    )
+    content = stream.content if stream.content is not None else (first.refusal or None)
+    return Classification(Symptom.NONE, False, detail, BodyKind.STREAM, content=content, stream=stream)
+
+
+def _with_retry_headers(result: Classification, headers: Mapping[str, str]) -> Classification:
+    """Apply `x-should-retry` (it wins over the status) and record `Retry-After`."""
+    retryable = result.retryable
+    should = headers.get("x-should-retry", "").strip().lower()
+    if should in ("true", "false"):
+        retryable = should == "true"
+    retry_after = parse_retry_after(headers)
+    if retryable == result.retryable and retry_after is None:
+        return result
+    detail = result.detail + (f"; Retry-After {retry_after:g} s" if retry_after is not None else "")
+    return Classification(
+        result.symptom,
+        retryable,
+        detail,
+        result.kind,
+        result.content,
+        retry_after,
+        result.error,
+        result.completion,
+        result.stream,
+        result.decoded,
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms`, or `Retry-After` in seconds or as an HTTP date; None when absent or unreadable."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(float(milliseconds) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if "," in value else None
+        return max(when.timestamp() - time.time(), 0.0) if when is not None else None
+
+
+def _looks_like_stream(body: bytes, content_type: str) -> bool:
+    if "text/event-stream" in content_type:
+        return True
+    head = body[:256].lstrip()  # never copy a whole (possibly large) body to look at its start
+    return head.startswith((b"data:", b"event:", b": ", b"id:")) and b"\n" in body
+
+
+def _decode(body: bytes, content_type: str) -> tuple[BodyKind, Any, str]:
+    """What the body is: decoded JSON with its kind, or a kind and a short note on what it was."""
+    stripped = body.strip()
+    if not stripped:
+        return BodyKind.EMPTY, None, "an empty body"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if stripped[:1] in (b"{", b"[") or "json" in content_type:
+            return BodyKind.CORRUPT, None, f"invalid UTF-8 at byte {exc.start}"
+        text = body.decode("latin-1")
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if stripped[:1] == b"<" or "html" in content_type:
+            match = _TITLE.search(body[:4096])
+            title = match.group(1).decode("utf-8", "replace").strip() if match else ""
+            return BodyKind.HTML, None, f"an HTML page{f' ({title!r})' if title else ''}"
+        if stripped[:1] in (b"{", b"[") or "json" in content_type:
+            return BodyKind.CORRUPT, None, f"{exc.msg} at char {exc.pos} of {len(text)} (cut or corrupt)"
+        first_line = text.strip().splitlines()[0][:120]
+        return BodyKind.TEXT, None, f"plain text ({first_line!r})"
+    if isinstance(decoded, Mapping) and "choices" in decoded:
+        return BodyKind.COMPLETION, decoded, ""
+    if read_error(decoded) is not None:
+        return BodyKind.ERROR, decoded, ""
+    return BodyKind.JSON, decoded, ""

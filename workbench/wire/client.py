@@ -1,0 +1,355 @@
+"""The probe engine's HTTP path: one exchange, a total deadline, a bounded read, true timings.
+
+httpx's timeouts are per operation (a server dripping a byte a second never trips a read timeout)
+and it has no body cap (a gzip bomb decodes to gigabytes from one small read). So every exchange
+here runs under `asyncio.timeout(deadline)` for the whole request/response, and the body is read
+raw, decompressed by us with a bounded `max_length`, and cut at `max_bytes`.
+
+Redirects are never followed: a 3xx is a finding (the endpoint moved), and the key can never be
+sent to another origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import urllib.request
+import zlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from time import perf_counter
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from workbench import __version__
+
+log = logging.getLogger("workbench.client")
+
+USER_AGENT = f"contract-workbench/{__version__}"
+
+
+class Failure(StrEnum):
+    """Why an exchange produced no complete response."""
+
+    CONNECT = "connect"  # refused, DNS, TLS: nothing reached the API
+    TIMEOUT = "timeout"  # the total deadline passed
+    TOO_LARGE = "too_large"  # the body passed the byte cap (decoded bytes counted)
+    PROTOCOL = "protocol"  # the connection broke or the server spoke broken HTTP
+    DECODING = "decoding"  # a content-encoding we cannot (or will not) decode
+
+
+class ResponseTooLarge(Exception):
+    """Raised from inside a bounded stream when the cap is passed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"response body exceeded the {limit:,}-byte cap")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """What happened on the wire for one request: a status and body, or a failure."""
+
+    status: int | None
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed_ms: float  # request sent to last byte read (or to the failure)
+    headers_ms: float | None  # request sent to response headers
+    failure: Failure | None = None
+    failure_detail: str = ""
+    events: tuple[TimedEvent, ...] = ()  # SSE events, for a streamed response
+    stream_error: str = ""  # how the SSE body broke (protocol error mid-stream), if it did
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def is_stream(self) -> bool:
+        return "text/event-stream" in self.content_type
+
+
+@dataclass(frozen=True, slots=True)
+class TimedEvent:
+    """One server-sent event and when it arrived (ms after the request was sent)."""
+
+    event: str
+    data: str
+    at_ms: float
+
+
+@dataclass(slots=True)
+class _Timer:
+    start: float = field(default_factory=perf_counter)
+
+    def ms(self) -> float:
+        return (perf_counter() - self.start) * 1000.0
+
+
+class _BoundedStream(httpx.AsyncByteStream):
+    """Raw bytes in, decoded bytes out, never more than `limit` of either."""
+
+    def __init__(self, raw: AsyncIterator[bytes], encoding: str, limit: int) -> None:
+        self._raw = raw
+        self._limit = limit
+        self._decoder = _decompressor(encoding)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        raw_total = 0
+        decoded_total = 0
+        async for chunk in self._raw:
+            raw_total += len(chunk)
+            if raw_total > self._limit:
+                raise ResponseTooLarge(self._limit)
+            if self._decoder is None:
+                decoded_total += len(chunk)
+                if decoded_total > self._limit:
+                    raise ResponseTooLarge(self._limit)
+                yield chunk
+                continue
+            data = chunk
+            while data:
+                piece = self._decoder.decompress(data, self._limit - decoded_total + 1)
+                data = self._decoder.unconsumed_tail
+                decoded_total += len(piece)
+                if decoded_total > self._limit:
+                    raise ResponseTooLarge(self._limit)
+                if piece:
+                    yield piece
+
+
+def _decompressor(encoding: str) -> Any:
+    """A zlib decompressor for gzip/deflate; None for identity; refuses anything else."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # auto-detects gzip and zlib headers
+    raise httpx.DecodingError(f"unsupported Content-Encoding {encoding!r} (the workbench asked for identity)")
+
+
+def bounded(response: httpx.Response, request: httpx.Request, limit: int) -> httpx.Response:
+    """A view of `response` whose body is decoded by us and capped at `limit` bytes."""
+    headers = httpx.Headers(response.headers)
+    encoding = headers.pop("content-encoding", "")
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=_BoundedStream(response.aiter_raw(), encoding, limit),
+        request=request,
+    )
+
+
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (`*_PROXY`, honouring `NO_PROXY`), or None."""
+    if urllib.request.proxy_bypass(url.host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(url.scheme) or proxies.get("all")
+
+
+@functools.cache
+def _tls_context(trust_env: bool) -> ssl.SSLContext:
+    """httpx's default verification (certifi, or SSL_CERT_FILE/SSL_CERT_DIR when trusting the environment)."""
+    return httpx.create_ssl_context(trust_env=trust_env)
+
+
+class ProbeClient:
+    """One environment's HTTP client: keep-alive pool, no redirects, deadline and cap on everything.
+
+    It drives httpx's transport directly, without `AsyncClient`'s per-request machinery (cookie
+    jar, auth flow, redirect loop): probes never carry state from one request to the next (a
+    session cookie would be a hidden credential), and with many environments the client's share of
+    the CPU is what bounds a run. Proxies come from the environment (`HTTPS_PROXY`, `NO_PROXY`)
+    when `trust_env`, as with httpx; loopback endpoints are probed with `trust_env=False`.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float,
+        max_bytes: int,
+        max_connections: int = 4,
+        trust_env: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.max_bytes = max_bytes
+        self._trust_env = trust_env
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        self._given = transport
+        self._transports: dict[str | None, httpx.AsyncBaseTransport] = {}
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy, looked up once
+
+    def _transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        if self._given is not None:
+            return self._given
+        origin = (url.scheme, url.host)
+        if origin not in self._proxies:
+            self._proxies[origin] = _proxy_for(url) if self._trust_env else None
+        proxy = self._proxies[origin]
+        if proxy not in self._transports:
+            self._transports[proxy] = httpx.AsyncHTTPTransport(
+                verify=_tls_context(self._trust_env),  # built once: loading the CA store costs ~40 ms
+                limits=self._limits,
+                proxy=proxy,
+            )
+        return self._transports[proxy]
+
+    async def aclose(self) -> None:
+        for transport in [*self._transports.values(), *([self._given] if self._given else [])]:
+            await transport.aclose()
+
+    async def __aenter__(self) -> ProbeClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def build(
+        self,
+        url: str,
+        *,
+        content: bytes,
+        key: Callable[[], str | None] | None = None,
+        accept: str = "application/json",
+        method: str = "POST",
+    ) -> httpx.Request:
+        """A request; the key is read from `key()` now, at send time, and lives only in the header."""
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "identity",
+            "Content-Type": "application/json",
+            "Accept": accept,
+        }
+        value = key() if key is not None else None
+        if value is not None:
+            headers["Authorization"] = f"Bearer {value}"
+        return httpx.Request(
+            method, url, content=content, headers=headers, extensions={"timeout": self._timeout}
+        )
+
+    async def exchange(self, request: httpx.Request) -> Exchange:
+        """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events."""
+        timer = _Timer()
+        headers_ms: float | None = None
+        status: int | None = None
+        response_headers: Mapping[str, str] = {}
+        body = b""
+        events: list[TimedEvent] = []
+        stream_error = ""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await self._transport(request.url).handle_async_request(request)
+                try:
+                    headers_ms = timer.ms()
+                    status = response.status_code
+                    response_headers = dict(response.headers.items())  # httpx gives lower-case names
+                    if "text/event-stream" in response_headers.get("content-type", ""):
+                        view = bounded(response, request, self.max_bytes)
+                        stream_error = await _read_events(view, timer, events)
+                    else:  # the raw bytes, decoded and capped by us: no second Response on the hot path
+                        raw = _BoundedStream(
+                            response.aiter_raw(), response_headers.get("content-encoding", ""), self.max_bytes
+                        )
+                        body = b"".join([piece async for piece in raw])
+                finally:
+                    await response.aclose()
+        except Exception as exc:
+            failure, detail = _failure_of(exc, self.timeout_s)
+            if failure is None:
+                raise
+            _log(request, None, timer.ms(), failure)
+            return Exchange(
+                status=status,
+                headers=response_headers,
+                body=body,
+                elapsed_ms=timer.ms(),
+                headers_ms=headers_ms,
+                failure=failure,
+                failure_detail=detail,
+                events=tuple(events),
+            )
+        elapsed = timer.ms()
+        _log(request, status, elapsed, None)
+        return Exchange(
+            status=status,
+            headers=response_headers,
+            body=body,
+            elapsed_ms=elapsed,
+            headers_ms=headers_ms,
+            events=tuple(events),
+            stream_error=stream_error,
+        )
+
+
+async def _read_events(response: httpx.Response, timer: _Timer, sink: list[TimedEvent]) -> str:
+    """Collect SSE events with arrival times; a broken connection mid-stream is returned, not raised."""
+    source = EventSource(response)
+    try:
+        async for sse in source.aiter_sse():
+            sink.append(_timed(sse, timer.ms()))
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        return f"connection broke mid-stream after {len(sink)} events ({type(exc).__name__})"
+    except SSEError as exc:  # pragma: no cover - content type checked before
+        return str(exc)
+    return ""
+
+
+def _timed(sse: ServerSentEvent, at_ms: float) -> TimedEvent:
+    return TimedEvent(event=sse.event, data=sse.data, at_ms=at_ms)
+
+
+def _failure_of(exc: BaseException, timeout_s: float) -> tuple[Failure | None, str]:
+    """Map an exception from the exchange to a failure kind and a one-line detail."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        if isinstance(exc, httpx.ConnectTimeout):
+            return Failure.CONNECT, f"connect timed out (deadline {timeout_s:g} s)"
+        return Failure.TIMEOUT, f"no complete response within the {timeout_s:g} s total deadline"
+    if isinstance(exc, ResponseTooLarge):
+        return Failure.TOO_LARGE, str(exc)
+    if isinstance(exc, httpx.ConnectError):
+        return Failure.CONNECT, f"could not connect: {_reason(exc)}"
+    if isinstance(exc, httpx.DecodingError | zlib.error):
+        return Failure.DECODING, f"could not decode the body: {_reason(exc)}"
+    if isinstance(exc, httpx.TransportError):
+        return Failure.PROTOCOL, f"connection failed mid-exchange: {type(exc).__name__}: {_reason(exc)}"
+    return None, ""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: every credential-carrying header replaced, whatever its scheme."""
+    return {
+        name: "[REDACTED]" if name.lower() in _CREDENTIAL_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
+def _log(request: httpx.Request, status: int | None, elapsed_ms: float, failure: Failure | None) -> None:
+    """Debug log of an exchange: method, URL, redacted request headers, outcome (never a key)."""
+    if log.isEnabledFor(logging.DEBUG):
+        outcome = str(status) if failure is None else f"failed ({failure})"
+        log.debug(
+            "%s %s %s -> %s in %.1f ms",
+            request.method,
+            request.url,
+            redact_headers(request.headers),
+            outcome,
+            elapsed_ms,
+        )
