@@ -4,20 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: audit test lint typecheck lab bench clean install
+.PHONY: audit test test-fast lint typecheck lab bench clean install
 
 audit: $(STAMP) ## create .venv, install, register the kernel, audit the embedded default
 	$(BIN)/workbench audit || [ $$? -eq 1 ]
 
-test: $(STAMP) ## lint, types and the test suite (what CI runs)
-	$(BIN)/ruff check workbench tests
-	$(BIN)/ruff format --check workbench tests
-	$(BIN)/mypy
+test: lint typecheck ## lint, layers, types and the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+test-fast: lint typecheck ## the same without browser, PostgreSQL, notebook execution or third-party servers
+	$(BIN)/python -m pytest -q -m "not slow and not postgres and not third_party"
+
+lint: $(STAMP) ## ruff, and the layers of the README's Layout (import-linter)
 	$(BIN)/ruff check workbench tests
 	$(BIN)/ruff format --check workbench tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
