@@ -25,6 +25,9 @@ class Outcome(StrEnum):
     ERROR = "error"  # the probe could not run (missing key, workbench fault): no finding either way
 
 
+SAMPLE_OUTCOMES = (str(Outcome.PASS), str(Outcome.FAIL))  # what trends and triggers count
+
+
 class Symptom(StrEnum):
     """The checklist's symptom classes, plus `rate_limit` and `server` that operators need apart."""
 

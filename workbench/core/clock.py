@@ -1,0 +1,40 @@
+"""UTC timestamps as the workbench writes them everywhere: ISO 8601 with a `Z` (`2026-11-27T04:35:03.123Z`).
+
+The store, manifests, bundles and reports all compare times as text, which is exact only when every
+writer uses this one form; so every timestamp is written and read here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc(moment: datetime) -> datetime:
+    """The same moment in UTC; a naive time is taken as UTC (the store's zone)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def now() -> datetime:
+    """The current moment, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime, timespec: str = "milliseconds") -> str:
+    """`moment` in the workbench's form: UTC, `Z`, to `timespec` ("milliseconds" or "seconds")."""
+    return utc(moment).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def now_iso(timespec: str = "milliseconds") -> str:
+    """The current moment in the workbench's form (what runs, results and manifests are stamped with)."""
+    return iso(now(), timespec)
+
+
+def parse_iso(text: str) -> datetime:
+    """A timestamp the workbench (or a log in ISO 8601, `Z` or offset) wrote, as an aware UTC time.
+
+    Raises ValueError for text that is not ISO 8601, as `datetime.fromisoformat` does.
+    """
+    stripped = text.strip()
+    if stripped[-1:] in ("Z", "z"):
+        stripped = stripped[:-1] + "+00:00"
+    return utc(datetime.fromisoformat(stripped))
