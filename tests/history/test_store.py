@@ -371,6 +371,70 @@ def test_an_unreachable_postgres_is_a_one_line_error_naming_the_host() -> None:
     assert time.monotonic() - started < 5  # a refused connection is not retried
 
 
+def test_a_password_in_the_query_is_hidden_like_one_in_the_userinfo() -> None:
+    # libpq takes `?password=` as well as `user:password@`; psycopg passes the query through, so
+    # a team may write either (observed: psycopg.conninfo.conninfo_to_dict accepts both forms).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://wb@127.0.0.1:{port}/wb?password={CANARY}"
+    assert store_module.url_has_password(url)
+    assert CANARY not in store_module.display_url(url)
+    with pytest.raises(StoreError) as caught:
+        HistoryStore(url)
+    assert "password=***" in one_line(caught)  # one_line also checks the canary is not there
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_real_postgres_takes_the_password_from_the_query(store_url: str) -> None:
+    # Observed against PostgreSQL 15 with scram-sha-256 (as .ci/run sets it up): psycopg sends
+    # `?password=` to the server, the connection succeeds, and a wrong one is refused.
+    userinfo = sa.make_url(store_url)
+    without = userinfo._replace(password=None)  # URL.set(password=None) keeps the old one
+    in_query = without.update_query_dict({"password": userinfo.password or ""})
+    with HistoryStore(in_query.render_as_string(hide_password=False)) as store:
+        store.append(result())
+        assert store.has_password and store.results() == [result()]
+        assert "password=***" in store.display_url and ":***@" not in store.display_url
+    wrong = in_query.update_query_dict({"password": CANARY}).render_as_string(hide_password=False)
+    with pytest.raises(StoreError) as caught:
+        HistoryStore(wrong)
+    assert "password authentication failed" in one_line(caught)
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("sqlite:///data/history.sqlite", False),
+        ("postgresql://wb@db.internal/wb", False),
+        ("postgresql://wb:pw@db.internal/wb", True),
+        ("postgresql://wb@db.internal/wb?password=pw", True),
+        ("postgresql://wb@db.internal/wb?sslmode=require&password=pw", True),
+        ("not a url at all", True),  # withheld rather than passed on
+    ],
+)
+def test_url_has_password_sees_every_place_a_url_carries_one(url: str, secret: bool) -> None:
+    assert store_module.url_has_password(url) is secret
+
+
+def test_local_files_are_the_sqlite_file_and_its_wal(tmp_path: Path) -> None:
+    database = tmp_path / "history.sqlite"
+    with HistoryStore(f"sqlite:///{database}") as store:
+        store.append(result())
+        assert store.local_files()[:2] == [database, Path(f"{database}-wal")]
+        assert not store.has_password
+        assert store.absolute_url == f"sqlite:///{database}"
+
+
+def test_a_relative_sqlite_path_is_made_absolute_for_other_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with HistoryStore("sqlite:///data/h.sqlite") as store:
+        assert store.absolute_url == f"sqlite:///{tmp_path / 'data' / 'h.sqlite'}"
+
+
 # -- runs whose process is gone ----------------------------------------------------------------
 
 

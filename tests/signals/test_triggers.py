@@ -13,6 +13,7 @@ import pytest
 
 from tests.paths import REPO
 from workbench import Area, ConfigError, HistoryStore, Outcome, ProbeResult, Symptom, action_for
+from workbench.core.clock import iso
 from workbench.history.schema import (
     daily_latency_table,
     daily_outcomes_table,
@@ -20,15 +21,12 @@ from workbench.history.schema import (
     runs_table,
     series_table,
 )
-from workbench.signals.trends import (
-    choose_bucket,
-    evaluate,
-    evaluate_samples,
+from workbench.render.trends_view import (
     failure_rate_over_time,
-    iso,
     latency_percentiles_over_time,
     symptom_counts_over_time,
 )
+from workbench.signals.trends import choose_bucket, evaluate, evaluate_samples
 from workbench.signals.triggers import DEFAULT_RULES_TOML, Rule, default_rules, load_rules
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ import pytest
 from tests.paths import DATA
 from workbench import ConfigError, Symptom, action_for
 from workbench.signals.triggers import Rule, default_rules
-from workbench.signals.watch import LogColumns, classify_exception, classify_line, watch
+from workbench.signals.watch import LogColumns, watch
+from workbench.wire.classify import classify_exception, classify_logged
 
 LOGS = DATA / "logs"
 PARSER_5 = Rule("parser-consecutive", Symptom.PARSER, consecutive=5)
@@ -186,18 +187,20 @@ def test_an_empty_json_lines_log_has_no_samples(tmp_path: Path) -> None:
     ],
 )
 def test_exception_names_map_to_symptom_classes(exception: str, symptom: Symptom) -> None:
-    assert classify_exception(exception)[0] is symptom
+    assert classify_exception(exception).symptom is symptom
 
 
 def test_a_json_decode_error_is_a_non_json_response() -> None:
-    assert classify_exception("json.decoder.JSONDecodeError", "Expecting value") == (
+    result = classify_exception("json.decoder.JSONDecodeError", "Expecting value")
+    assert (result.symptom, result.detail) == (
         Symptom.TRANSPORT,
         "JSONDecodeError: the response was not JSON: Expecting value",
     )
 
 
 def test_an_unknown_exception_is_transport_and_named() -> None:
-    assert classify_exception("FrobnicationFailure", "gears") == (
+    result = classify_exception("FrobnicationFailure", "gears")
+    assert (result.symptom, result.detail) == (
         Symptom.TRANSPORT,
         "unknown exception FrobnicationFailure (counted as transport): gears",
     )
@@ -205,8 +208,9 @@ def test_an_unknown_exception_is_transport_and_named() -> None:
 
 def test_status_decides_when_the_request_failed_on_the_wire() -> None:
     # An SDK wraps a 401 in an exception; the status and body classify it, not the wrapper's name.
-    symptom, detail = classify_line(401, '{"error": {"message": "bad key"}}', "openai.AuthenticationError")
-    assert symptom is Symptom.AUTH
-    assert detail.startswith("openai.AuthenticationError: HTTP 401")
-    assert classify_line(204, "", None) == (Symptom.NONE, "HTTP 204")
-    assert classify_line(200, "<html>portal</html>", None)[0] is Symptom.TRANSPORT
+    result = classify_logged(401, '{"error": {"message": "bad key"}}', "openai.AuthenticationError")
+    assert result.symptom is Symptom.AUTH
+    assert result.detail.startswith("openai.AuthenticationError: HTTP 401")
+    passed = classify_logged(204, "", None)
+    assert (passed.symptom, passed.detail) == (Symptom.NONE, "HTTP 204")
+    assert classify_logged(200, "<html>portal</html>", None).symptom is Symptom.TRANSPORT

@@ -46,7 +46,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from workbench.core.errors import StoreError
 from workbench.core.models import ProbeResult
 from workbench.core.process import process_alive
+from workbench.history import aggregates
 from workbench.history import rollup as rollup
+from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
 from workbench.history.confirmations import Confirmation
 from workbench.history.schema import (
     MIGRATIONS,
@@ -107,14 +109,42 @@ class HistoryStore:
     def __init__(self, url: str | None = None) -> None:
         parsed = _parse_url(resolve_store_url(url))
         self.url = parsed.render_as_string(hide_password=False)
-        self._password = parsed.password or ""
+        self._password = _password_of(parsed)
         self._engine = _create_engine(parsed)
         self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
         self._ensure_schema()
 
     @property
     def engine(self) -> Engine:
+        """The SQLAlchemy engine, for the history's own modules and tests; other layers use methods."""
         return self._engine
+
+    @property
+    def has_password(self) -> bool:
+        """Whether the URL carries a password: it may then never be a notebook parameter or printed."""
+        return bool(self._password)
+
+    @property
+    def absolute_url(self) -> str:
+        """The URL with a relative SQLite path made absolute, for a process started in another folder.
+
+        It carries the password, if any: pass it through an environment variable, never a parameter.
+        """
+        parsed = sa.engine.make_url(self.url)
+        database = parsed.database
+        if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+            parsed = parsed.set(database=str(Path(database).resolve()))
+        return parsed.render_as_string(hide_password=False)
+
+    def local_files(self) -> list[Path]:
+        """The files on this machine that hold the history: a SQLite file and its -wal and -shm companions
+        (recent results live in the WAL until a checkpoint); none for a server database."""
+        parsed = sa.engine.make_url(self.url)
+        database = parsed.database
+        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return []
+        main = Path(database)
+        return [path for path in (main, Path(f"{main}-wal"), Path(f"{main}-shm")) if path.exists()]
 
     def close(self) -> None:
         self._engine.dispose()
@@ -127,8 +157,8 @@ class HistoryStore:
 
     @property
     def display_url(self) -> str:
-        """The URL without a password, safe to print."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        """The URL without a password (in its userinfo or its query), safe to print."""
+        return display_url(self.url)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -285,6 +315,38 @@ class HistoryStore:
 
     # -- opening: create or migrate the schema once, whoever else opens it at the same time ----
 
+    # -- aggregates for trends and trigger rules (`aggregates`): a few rows, however long the history
+
+    def environments(self) -> list[str]:
+        """Every environment with samples (a pass or a finding), sorted."""
+        with self._read() as connection:
+            return aggregates.environments(connection)
+
+    def series_runs(self, envs: Sequence[str], *, until: str, depth: int) -> dict[str, list[SeriesRun]]:
+        """Per environment, each probe's current run of one class, reading at most `depth` samples each."""
+        with self._read() as connection:
+            return aggregates.series_runs(connection, envs, until, depth)
+
+    def window_counts(self, envs: Sequence[str], *, after: str, until: str) -> dict[str, WindowCounts]:
+        """Per environment, samples in (after, until] and how many show each class."""
+        with self._read() as connection:
+            return aggregates.window_counts(connection, envs, after, until)
+
+    def sample_days(self, envs: Sequence[str] = (), *, since: str | None = None) -> tuple[str, str] | None:
+        """The first and last day with samples (YYYY-MM-DD), from the daily rollup."""
+        with self._read() as connection:
+            return aggregates.sample_days(connection, envs, since)
+
+    def sample_span(self, envs: Sequence[str] = (), *, since: str | None = None) -> tuple[str, str] | None:
+        """The first and last sample's start time, to the millisecond."""
+        with self._read() as connection:
+            return aggregates.sample_span(connection, envs, since)
+
+    def trend_counts(self, bucket: str, envs: Sequence[str] = (), *, since: str | None = None) -> TrendCounts:
+        """Samples per (bucket, env, outcome, symptom) and per latency bin; `bucket` in `BUCKETS`."""
+        with self._read() as connection:
+            return aggregates.trend_counts(connection, bucket, envs, since)
+
     def _ensure_schema(self) -> None:
         for attempt in range(_OPEN_ATTEMPTS):
             try:
@@ -356,6 +418,34 @@ class HistoryStore:
         return text
 
 
+def url_has_password(url: str) -> bool:
+    """Whether a store URL carries a secret: a password in its userinfo or in its query (libpq's
+    `?password=`). A text that is not a URL counts as secret: better withheld than passed on."""
+    try:
+        return bool(_password_of(sa.engine.make_url(url)))
+    except (ArgumentError, ValueError):
+        return True
+
+
+def display_url(url: str) -> str:
+    """A store URL safe to print: the password hidden wherever the URL carries it."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (ArgumentError, ValueError):
+        return "<not a database URL>"
+    if "password" not in parsed.query:
+        return parsed.render_as_string(hide_password=True)
+    shown = parsed.update_query_dict({"password": "***"}).render_as_string(hide_password=True)
+    return shown.replace("password=%2A%2A%2A", "password=***")  # rendering quotes the stars
+
+
+def _password_of(url: sa.URL) -> str:
+    query_password = url.query.get("password", "")
+    if not isinstance(query_password, str):
+        query_password = next(iter(query_password), "")
+    return url.password or query_password or ""
+
+
 def _parse_url(url: str) -> sa.URL:
     """A store URL, with PostgreSQL's driver made explicit (psycopg 3)."""
     try:
@@ -376,7 +466,7 @@ def _parse_url(url: str) -> sa.URL:
 
 
 def _create_engine(url: sa.URL) -> Engine:
-    shown = url.render_as_string(hide_password=True)
+    shown = display_url(url.render_as_string(hide_password=False))
     if url.get_backend_name() == "sqlite":
         database = url.database
         if database and database != ":memory:":

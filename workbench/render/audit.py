@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from workbench.core.config import Config
 from workbench.core.errors import ReportError, UsageError
 from workbench.core.secrets import SecretFinding, scan_paths
@@ -177,13 +175,12 @@ def _render(
 
 def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
     """Notebook parameters: run, environments, paths; never a secret (see `_kernel_env`)."""
-    secret_in_url = sa.engine.make_url(store.url).password is not None
     return {
         "run_id": summary.run_id,
         "run_b": summary.run_id,
         "environments": list(summary.environments),
         "config_path": str(config.source.resolve()) if config.source else "",
-        "store_url": "" if secret_in_url else _absolute_sqlite(store.url),
+        "store_url": "" if store.has_password else store.absolute_url,
         "triggers_path": str(config.settings.triggers.resolve()) if config.settings.triggers else "",
     }
 
@@ -191,18 +188,9 @@ def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dic
 def _kernel_env(store: HistoryStore) -> dict[str, str]:
     """What the report kernel gets through its environment: a store URL with a password (never a
     parameter, so never in a notebook), and the report chart renderer."""
-    secret_in_url = sa.engine.make_url(store.url).password is not None
-    environment = {STORE_ENV_VAR: store.url} if secret_in_url else {}
+    environment = {STORE_ENV_VAR: store.absolute_url} if store.has_password else {}
     environment[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
     return environment
-
-
-def _absolute_sqlite(url: str) -> str:
-    """A relative SQLite path made absolute, so the kernel finds the same file wherever it starts."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        return parsed.set(database=str(Path(parsed.database).resolve())).render_as_string(hide_password=False)
-    return url
 
 
 def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:

@@ -1,24 +1,92 @@
 """What `symptom_trends.ipynb` shows: symptom classes, failure rate and latency over time, and the triggers.
 
-Every chart is drawn from aggregates computed in SQL (`_trends`), so a history of a million rows
-gives a chart of a few hundred points and a small report.
+Every chart is drawn from aggregates the store computes in SQL (`signals.trends.trend_rows`), so a
+history of a million rows gives a chart of a few hundred points and a small report. The data frames
+of those rows are made here, the one layer that speaks pandas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
+from workbench.core import clock
 from workbench.history.store import HistoryStore
 from workbench.render.charts import symptom_scale
-from workbench.signals.trends import evaluate, trend_frames
+from workbench.signals.trends import Rows, evaluate, trend_rows
 from workbench.signals.triggers import Firing, Rule, load_rules
+
+
+@dataclass(frozen=True)
+class TrendFrames:
+    """Everything the trends report charts, from one read of the history."""
+
+    bucket: str
+    symptoms: pd.DataFrame  # bucket, env, symptom, count
+    rates: pd.DataFrame  # bucket, env, samples, failures, rate
+    latency: pd.DataFrame  # bucket, env, p50_ms, p95_ms, ...
+
+
+def trend_frames(
+    store: HistoryStore,
+    *,
+    envs: Sequence[str] = (),
+    bucket: str | None = None,
+    since: str | None = None,
+    percentiles: Sequence[float] = (0.5, 0.95),
+) -> TrendFrames:
+    """`trend_rows` as data frames; each frame's `attrs["bucket"]` names its bucket."""
+    rows = trend_rows(store, envs=envs, bucket=bucket, since=since, percentiles=percentiles)
+    names = list(rows.percentile_columns)
+    return TrendFrames(
+        rows.bucket,
+        _frame(rows.symptoms, ["bucket", "env", "symptom", "count"], {"count": "int64"}, rows.bucket),
+        _frame(
+            rows.rates,
+            ["bucket", "env", "samples", "failures", "rate"],
+            {"samples": "int64", "failures": "int64", "rate": "float64"},
+            rows.bucket,
+        ),
+        _frame(rows.latency, ["bucket", "env", *names], dict.fromkeys(names, "float64"), rows.bucket),
+    )
+
+
+def symptom_counts_over_time(
+    store: HistoryStore, *, envs: Sequence[str] = (), bucket: str | None = None, since: str | None = None
+) -> pd.DataFrame:
+    """Samples per (bucket, env, symptom), passes under "none"; `frame.attrs["bucket"]` names the bucket."""
+    return trend_frames(store, envs=envs, bucket=bucket, since=since).symptoms
+
+
+def failure_rate_over_time(
+    store: HistoryStore, *, envs: Sequence[str] = (), bucket: str | None = None, since: str | None = None
+) -> pd.DataFrame:
+    """Samples, failures and their share per (bucket, env)."""
+    return trend_frames(store, envs=envs, bucket=bucket, since=since).rates
+
+
+def latency_percentiles_over_time(
+    store: HistoryStore,
+    *,
+    envs: Sequence[str] = (),
+    bucket: str | None = None,
+    since: str | None = None,
+    percentiles: Sequence[float] = (0.5, 0.95),
+) -> pd.DataFrame:
+    """Nearest-rank latency percentiles per (bucket, env): p50_ms, p95_ms, ... (see `trend_rows`)."""
+    return trend_frames(store, envs=envs, bucket=bucket, since=since, percentiles=percentiles).latency
+
+
+def _frame(rows: Rows, columns: list[str], types: dict[str, str], bucket: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns).astype(types)
+    frame.attrs["bucket"] = bucket
+    return frame
 
 
 @dataclass(frozen=True)
@@ -42,11 +110,7 @@ class TrendsView:
         store_url: str = "",
         triggers_path: str = "",
     ) -> TrendsView:
-        since = (
-            (datetime.now(UTC) - timedelta(days=since_days))
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z")
-        )
+        since = clock.iso(clock.now() - timedelta(days=since_days), "seconds")
         rules = tuple(load_rules(Path(triggers_path) if triggers_path else None))
         with HistoryStore(store_url or None) as store:
             frames = trend_frames(store, envs=environments, since=since)  # one scan, however long the history

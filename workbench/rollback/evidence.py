@@ -36,11 +36,8 @@ def key_secrets(config: Config) -> dict[str, str]:
 
 
 def written_paths(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> list[Path]:
-    """What the workbench writes: the history (a SQLite file), bundles, fixtures, and `extra` (reports)."""
-    paths = [config.settings.bundles_dir, config.settings.fixtures_dir, *extra]
-    database = store.engine.url.database
-    if store.engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
-        paths.append(Path(database))
+    """What the workbench writes: the history (SQLite file and WAL), bundles, fixtures, `extra` (reports)."""
+    paths = [config.settings.bundles_dir, config.settings.fixtures_dir, *extra, *store.local_files()]
     return [path for path in paths if path.exists()]
 
 

@@ -4,7 +4,8 @@ The checklist (section 4) asks for specific triggers per symptom class, not "res
 and insists that thresholds are local choices: the shipped numbers are examples to tune. A rule
 is either *consecutive* (N failures of one class in a row on one series) or *rate* (more than a
 share of the samples in a recent window, once the window holds enough samples). The judgement of
-a rule lives here, once: `_trends` feeds it counts computed in SQL or over in-memory samples.
+a rule lives here, once: `trends` feeds it counts the store computes in SQL, or counts over
+in-memory samples.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError
 from workbench.core.models import Symptom, action_for
+from workbench.history.aggregates import SeriesRun, WindowCounts
 
 DEFAULT_TRIGGERS_PATH = Path("data/triggers.toml")
 
@@ -153,29 +155,6 @@ class Firing:
             "evidence": self.evidence,
             "action": self.action,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesRun:
-    """The current run on one series: the class its newest sample shows and how many in a row show it."""
-
-    series: str
-    symptom: str  # "none" when the newest sample passed
-    length: int
-    latest: str  # ISO 8601 time of the newest sample
-    exact: bool = True  # False: the run is at least `length` long (only that many samples were read)
-
-    @property
-    def count(self) -> str:
-        return str(self.length) if self.exact else f"at least {self.length}"
-
-
-@dataclass(frozen=True, slots=True)
-class WindowCounts:
-    """Samples in one rate window, and how many of them show each class."""
-
-    samples: int
-    showing: Mapping[str, int]
 
 
 def judge_consecutive(rule: Rule, env: str, runs: Iterable[SeriesRun]) -> Firing:

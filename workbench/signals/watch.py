@@ -2,8 +2,8 @@
 
 The probes see a sanitized request; the log sees real traffic. Each line (JSON lines, or CSV with
 a header) becomes a sample in the same symptom classes as a probe result: a status goes through
-`classify`, an exception name is mapped by what it means (timeouts and connection errors are
-transport, a JSON decode error is a non-JSON response, a KeyError in the app is the parser). Then
+the classifier (`wire.classify.classify_logged`), which also maps an exception name by what it
+means (timeouts and connection errors are transport, a KeyError in the app is the parser). Then
 the same trigger rules are judged. A bad line is reported with its number, never fatal: a log that
 is 1% garbage still says whether to roll back.
 """
@@ -25,26 +25,11 @@ from workbench.core.errors import ConfigError
 from workbench.core.models import Symptom
 from workbench.signals.trends import Sample, evaluate_samples
 from workbench.signals.triggers import Firing, Rule, load_rules
-from workbench.wire.classify import classify
+from workbench.wire.classify import classify_logged
 
 LogFormat = Literal["auto", "jsonl", "csv"]
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_PARSER_EXCEPTIONS = frozenset({"KeyError", "TypeError", "IndexError", "AttributeError", "ValidationError"})
-# Provider SDK errors that name their class when no status was logged (openai-python's names).
-_SDK_EXCEPTIONS: Mapping[str, Symptom] = {
-    "AuthenticationError": Symptom.AUTH,
-    "PermissionDeniedError": Symptom.AUTH,
-    "RateLimitError": Symptom.RATE_LIMIT,
-    "BadRequestError": Symptom.VALIDATION,
-    "UnprocessableEntityError": Symptom.VALIDATION,
-    "InternalServerError": Symptom.SERVER,
-}
-_TRANSPORT_WORDS = re.compile(
-    r"timeout|timedout|connect|protocol|network|transport|proxy|ssl|tls|readerror|writeerror"
-    r"|pool|reset|refused|unreachable|redirect|incompleteread|brokenpipe|gaierror",
-    re.I,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,42 +125,16 @@ def watch(
     )
 
 
-def classify_exception(name: str, message: str = "") -> tuple[Symptom, str]:
-    """An exception the application logged instead of (or after) a response: its class and a detail."""
-    short = name.strip().rsplit(".", 1)[-1]
-    said = f": {message.strip()[:200]}" if message.strip() else ""
-    if "jsondecode" in short.lower():
-        return Symptom.TRANSPORT, f"{short}: the response was not JSON{said}"
-    if short in _PARSER_EXCEPTIONS or short.endswith(("ParserError", "ParseError")):
-        return Symptom.PARSER, f"{short} in the application's parser{said}"
-    if short in _SDK_EXCEPTIONS:
-        return _SDK_EXCEPTIONS[short], f"{short} raised by the client{said}"
-    if _TRANSPORT_WORDS.search(short):
-        return Symptom.TRANSPORT, f"{short}: no usable response{said}"
-    return Symptom.TRANSPORT, f"unknown exception {short} (counted as transport){said}"
-
-
-def classify_line(status: int | None, error: str, exception: str | None) -> tuple[Symptom, str]:
-    """A line's class: an exception without an error status speaks for itself, else the status decides."""
-    if exception and (status is None or 200 <= status < 300):
-        symptom, detail = classify_exception(exception, error)
-        return symptom, (f"HTTP {status}, then " + detail) if status is not None else detail
-    if status is None:
-        raise _Malformed("no status and no exception")
-    if 200 <= status < 300 and not error.strip():
-        return Symptom.NONE, f"HTTP {status}"
-    result = classify(status, error.encode("utf-8"))
-    detail = f"{exception}: {result.detail}" if exception else result.detail
-    return result.symptom, detail
-
-
 def _sample(record: Mapping[str, Any], columns: LogColumns, line: int) -> LogSample:
     at = _timestamp(record.get(columns.timestamp), columns.timestamp)
     status = _status(record.get(columns.status), columns.status)
     latency = _latency(record.get(columns.latency_ms), columns.latency_ms)
     error = _text(record.get(columns.error))
     exception = _text(record.get(columns.exception)).strip() or None
-    symptom, detail = classify_line(status, error, exception)
+    if status is None and not exception:
+        raise _Malformed("no status and no exception")
+    classified = classify_logged(status, error, exception)
+    symptom, detail = classified.symptom, classified.detail
     return LogSample(line, at, status, symptom, detail, latency)
 
 

@@ -8,6 +8,7 @@ at fault is a validation error; `x-should-retry` overrides; `Retry-After` is rec
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import re
@@ -106,6 +107,57 @@ def classify_failure(failure: Failure, detail: str) -> Classification:
     """No response: a transport failure; retrying helps except for an oversized or undecodable body."""
     retryable = failure in (Failure.CONNECT, Failure.TIMEOUT, Failure.PROTOCOL)
     return Classification(Symptom.TRANSPORT, retryable, detail, BodyKind.NONE)
+
+
+_PARSER_EXCEPTIONS = frozenset({"KeyError", "TypeError", "IndexError", "AttributeError", "ValidationError"})
+# Provider SDK errors that name their class when no status was logged (openai-python's names).
+_SDK_EXCEPTIONS: Mapping[str, Symptom] = {
+    "AuthenticationError": Symptom.AUTH,
+    "PermissionDeniedError": Symptom.AUTH,
+    "RateLimitError": Symptom.RATE_LIMIT,
+    "BadRequestError": Symptom.VALIDATION,
+    "UnprocessableEntityError": Symptom.VALIDATION,
+    "InternalServerError": Symptom.SERVER,
+}
+_TRANSPORT_WORDS = re.compile(
+    r"timeout|timedout|connect|protocol|network|transport|proxy|ssl|tls|readerror|writeerror"
+    r"|pool|reset|refused|unreachable|redirect|incompleteread|brokenpipe|gaierror",
+    re.I,
+)
+_RETRYABLE_LOGGED = frozenset({Symptom.TRANSPORT, Symptom.RATE_LIMIT, Symptom.SERVER})
+
+
+def classify_exception(name: str, message: str = "") -> Classification:
+    """An exception an application logged instead of (or after) a response, by what its name means."""
+    short = name.strip().rsplit(".", 1)[-1]
+    said = f": {message.strip()[:200]}" if message.strip() else ""
+    if "jsondecode" in short.lower():
+        symptom, detail = Symptom.TRANSPORT, f"{short}: the response was not JSON{said}"
+    elif short in _PARSER_EXCEPTIONS or short.endswith(("ParserError", "ParseError")):
+        symptom, detail = Symptom.PARSER, f"{short} in the application's parser{said}"
+    elif short in _SDK_EXCEPTIONS:
+        symptom, detail = _SDK_EXCEPTIONS[short], f"{short} raised by the client{said}"
+    elif _TRANSPORT_WORDS.search(short):
+        symptom, detail = Symptom.TRANSPORT, f"{short}: no usable response{said}"
+    else:
+        symptom, detail = Symptom.TRANSPORT, f"unknown exception {short} (counted as transport){said}"
+    return Classification(symptom, symptom in _RETRYABLE_LOGGED, detail, BodyKind.NONE)
+
+
+def classify_logged(status: int | None, error: str, exception: str | None) -> Classification:
+    """One line of an application's request log: an exception without an error status speaks for
+    itself, else the status and the logged error body decide, as for a probe's response."""
+    if exception and (status is None or 200 <= status < 300):
+        result = classify_exception(exception, error)
+        if status is None:
+            return result
+        return dataclasses.replace(result, detail=f"HTTP {status}, then {result.detail}")
+    if status is None:
+        raise ValueError("a log line needs a status or an exception")
+    if 200 <= status < 300 and not error.strip():
+        return Classification(Symptom.NONE, False, f"HTTP {status}", BodyKind.NONE)
+    result = classify(status, error.encode("utf-8"))
+    return dataclasses.replace(result, detail=f"{exception}: {result.detail}") if exception else result
 
 
 def classify(
