@@ -6,7 +6,7 @@ writer uses this one form; so every timestamp is written and read here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def utc(moment: datetime) -> datetime:
@@ -17,6 +17,11 @@ def utc(moment: datetime) -> datetime:
 def now() -> datetime:
     """The current moment, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """The current UTC calendar day (what dated report folders are judged by)."""
+    return now().date()
 
 
 def iso(moment: datetime, timespec: str = "milliseconds") -> str:
@@ -38,3 +43,11 @@ def parse_iso(text: str) -> datetime:
     if stripped[-1:] in ("Z", "z"):
         stripped = stripped[:-1] + "+00:00"
     return utc(datetime.fromisoformat(stripped))
+
+
+def parse_day(text: str) -> date:
+    """A UTC calendar day written `YYYY-MM-DD` (the day part of a timestamp, a dated folder's name).
+
+    Raises ValueError for anything else, impossible days (`2026-02-30`) included.
+    """
+    return date.fromisoformat(text)

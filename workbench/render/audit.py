@@ -13,11 +13,11 @@ import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ReportError, UsageError
 from workbench.core.secrets import SecretFinding, scan_paths
@@ -110,7 +110,7 @@ def run_audit(
         if on_stage is not None:
             on_stage("judging rollback readiness")
         readiness = assess_run(config, summary, store)
-        now = datetime.now(UTC)
+        now = clock.now()
         day_dir = reports_dir / f"{now:%Y-%m-%d}"
         stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
         parameters = _parameters(config, summary, store)

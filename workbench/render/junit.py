@@ -21,10 +21,10 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
 from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.rollback.readiness import Readiness, StepStatus
@@ -213,7 +213,7 @@ def _seconds(value: float) -> str:
 def _timestamp(iso: str) -> str:
     """ISO 8601 without zone or fraction (what JUnit readers parse); the workbench's times are UTC."""
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = clock.parse_iso(iso)
     except ValueError:
         return ""  # not a time: leave the attribute out
     return moment.strftime("%Y-%m-%dT%H:%M:%S")

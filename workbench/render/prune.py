@@ -13,9 +13,10 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -89,7 +90,7 @@ def prune_reports(
         raise UsageError(
             f"no reports folder at {reports_dir}: run from the project folder or pass --reports DIR"
         )
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     cutoff = today - timedelta(days=keep_days)
     folders = dated_folders(reports_dir)
     old = [folder for folder in folders if folder.day < cutoff]
@@ -135,7 +136,7 @@ def folder_day(name: str) -> date | None:
     if not _DAY.fullmatch(name):
         return None
     try:
-        return date.fromisoformat(name)
+        return clock.parse_day(name)
     except ValueError:
         return None
 

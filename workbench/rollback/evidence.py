@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError
 from workbench.core.secrets import known_secrets, scan_paths
 from workbench.history.confirmations import current_by_item
 from workbench.history.store import HistoryStore
-from workbench.probes.engine import RunSummary, utc_now
+from workbench.probes.engine import RunSummary
 from workbench.rollback.bundle import latest_bundle
 from workbench.rollback.plan import verify_bundle
 from workbench.rollback.readiness import (
@@ -80,7 +81,7 @@ def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict
             name,
             ready=verdicts[name].ready,
             steps_json=verdicts[name].to_json(),
-            assessed_at=utc_now(),
+            assessed_at=clock.now_iso(),
         )
     return verdicts
 

@@ -34,10 +34,10 @@ import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core import clock
 from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError, UsageError
 from workbench.core.secrets import SecretFinding, known_secrets, scan_text
@@ -107,9 +107,9 @@ def capture_bundle(
     if write and target.exists() and not force:
         raise _exists(env.name, release, target)
     parsed = _Manifest.load(manifest) if manifest is not None else None
-    now = datetime.now(UTC)
+    now = clock.now()
     parts, origins, files = _resolve_parts(config, env, parsed)
-    parts["known_good"] = _known_good(env.name, store, _iso(now, "milliseconds"))
+    parts["known_good"] = _known_good(env.name, store, clock.iso(now, "milliseconds"))
     origins["known_good"] = store.display_url
     parts = {name: parts[name] for name in PARTS}
     secrets = known_secrets(e.api_key_env for e in config.environments.values() if e.api_key_env)
@@ -117,7 +117,7 @@ def capture_bundle(
     bundle = Bundle(
         env=env.name,
         release=release,
-        captured_at=_iso(now, "seconds"),
+        captured_at=clock.iso(now, "seconds"),
         parts=parts,
         path=target,
         manifest=_display(manifest) if manifest is not None else None,
@@ -406,10 +406,6 @@ def _type_name(value: Any) -> str:
 
 def _json_sha256(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _iso(moment: datetime, timespec: str) -> str:
-    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def _display(path: Path) -> str:
