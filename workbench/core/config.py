@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workbench.core.errors import ConfigError
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
+from workbench.core.secrets import known_secrets
 
 EMBEDDED = "embedded"
 DEFAULT_CONFIG_PATH = Path("data/environments.toml")
@@ -173,6 +174,14 @@ class Config:
                 path=self.source or "<built-in default>",
             )
         return [self.environments[name] for name in dict.fromkeys(names)]
+
+    def key_values(self) -> dict[str, str]:
+        """Variable name -> value of every configured key variable that is set, read now.
+
+        What no file, report or bundle the workbench writes may ever contain; values too short to
+        be a key are left out (see `known_secrets`).
+        """
+        return known_secrets(env.api_key_env for env in self.environments.values() if env.api_key_env)
 
 
 def check_keys_present(config: Config, environments: Iterable[Environment]) -> None:

@@ -23,7 +23,7 @@ from workbench.core import clock
 from workbench.core.config import Config, Environment, check_keys_present
 from workbench.core.errors import UsageError
 from workbench.core.models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
-from workbench.core.secrets import check_probe_prompts, known_secrets
+from workbench.core.secrets import check_probe_prompts
 from workbench.history.confirmations import Confirmation, current_by_item
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import CATALOG, Finding, Probe, ProbeContext, get_probe
@@ -90,7 +90,7 @@ def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[
     """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
     envs = tuple(config.select(env_names))
     check_keys_present(config, envs)
-    secrets_now = known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
+    secrets_now = config.key_values()
     check_probe_prompts(envs, secrets_now, source=config.source)
     for env in envs:  # a named baseline that is missing, or a damaged fixture manifest, is bad input
         load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline)

@@ -33,7 +33,7 @@ from workbench.render.notebooks import (
     export_html,
     write_index,
 )
-from workbench.rollback.evidence import assess_run, key_secrets
+from workbench.rollback.evidence import assess_run
 from workbench.rollback.readiness import Readiness
 
 # (notebook, title, the parameters it declares) in the order reports are written and listed.
@@ -140,7 +140,7 @@ def run_audit(
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
-    leaks = tuple(scan_paths(written, secrets=key_secrets(config)))
+    leaks = tuple(scan_paths(written, secrets=config.key_values()))
     failed = any(report.error for report in reports)
     status = "failed" if failed else ("secret found" if leaks else summary.status)
     _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)

@@ -30,7 +30,7 @@ from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.rollback.readiness import Readiness, StepStatus
 
 if TYPE_CHECKING:
-    from workbench.core.config import Config
+    pass
 
 # Everything outside XML 1.0's Char production.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -224,10 +224,3 @@ def _unwritable(path: Path, exc: OSError) -> UsageError:
     if isinstance(exc, FileExistsError | NotADirectoryError):
         reason = "part of its folder path is a file, not a folder"
     return UsageError(f"--junit {path}: cannot write the JUnit file there: {reason}; pass a writable path")
-
-
-def config_secrets(config: Config) -> dict[str, str]:
-    """The values of the configured key variables that are set: what the file must never hold."""
-    from workbench.core.secrets import known_secrets
-
-    return known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)

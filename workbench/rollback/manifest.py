@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core import clock
 from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError, UsageError
-from workbench.core.secrets import SecretFinding, known_secrets, scan_text
+from workbench.core.secrets import SecretFinding, scan_text
 from workbench.probes.fixtures import check_release
 from workbench.probes.verdict import verdict_for
 from workbench.rollback.bundle import (
@@ -112,7 +112,7 @@ def capture_bundle(
     parts["known_good"] = _known_good(env.name, store, clock.iso(now, "milliseconds"))
     origins["known_good"] = store.display_url
     parts = {name: parts[name] for name in PARTS}
-    secrets = known_secrets(e.api_key_env for e in config.environments.values() if e.api_key_env)
+    secrets = config.key_values()
     _refuse_secrets(parts, origins, files, secrets)
     bundle = Bundle(
         env=env.name,
