@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ReportError, UsageError
+from workbench.core.files import write_atomic
 from workbench.core.secrets import SecretFinding, scan_paths
 from workbench.history.store import STORE_ENV_VAR, HistoryStore
 from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
@@ -27,7 +28,6 @@ from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
     RENDER_ENV_VAR,
     ReportFiles,
-    atomic_write,
     ensure_kernel,
     execute_notebook,
     export_html,
@@ -252,4 +252,4 @@ def _write_manifest(
             for report in reports
         ],
     }
-    atomic_write(path, json.dumps(manifest, indent=2) + "\n")
+    write_atomic(path, json.dumps(manifest, indent=2) + "\n")

@@ -15,8 +15,6 @@ every configured key variable is redacted should a response ever have echoed one
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from workbench.core import clock
 from workbench.core.errors import UsageError
+from workbench.core.files import write_atomic
 from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.rollback.readiness import Readiness, StepStatus
 
@@ -62,27 +61,15 @@ def write_junit(
     run_id: str = "",
     secrets: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the JUnit XML atomically (temporary file, then rename): a CI reader never sees half."""
+    """Write the JUnit XML atomically (see `write_atomic`): a CI reader never sees half."""
     root = junit_tree(
         results, environments=environments, readiness=readiness, name=name, run_id=run_id, secrets=secrets
     )
     ET.indent(root)
-    temporary: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
-            handle.write(b"\n")
-        os.chmod(temporary, 0o644)  # noqa: PTH101  (mkstemp creates 0600; a CI reader may be another user)
-        os.replace(temporary, path)  # noqa: PTH105
-        temporary = None
+        write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
     except OSError as exc:
         raise _unwritable(path, exc) from None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)  # noqa: PTH108
     return path
 
 

@@ -33,9 +33,7 @@ import hashlib
 import importlib
 import inspect
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,32 +175,6 @@ def resolve_bundle(reference: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> P
     if not path.is_file():
         raise UsageError(f"no bundle {reference} at {path}: capture it first, or check the bundles folder")
     return path
-
-
-def write_atomic(target: Path, text: str, *, force: bool, exists: Callable[[], Exception]) -> None:
-    """Temp file + rename; without `force`, a hard link refuses to replace a file that appeared meanwhile."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.chmod(0o644)
-        if force:
-            temporary.replace(target)
-            return
-        try:
-            os.link(temporary, target)
-        except FileExistsError:
-            raise exists() from None
-        except OSError:  # a filesystem without hard links: check, then rename
-            if target.exists():
-                raise exists() from None
-            temporary.replace(target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # Shared by capture (`_manifest`) and verify (`_rollback`): both must hash and resolve a part the same way.

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core import clock
 from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError, UsageError
+from workbench.core.files import write_atomic
 from workbench.core.secrets import SecretFinding, scan_text
 from workbench.probes.fixtures import check_release
 from workbench.probes.verdict import verdict_for
@@ -52,7 +53,6 @@ from workbench.rollback.bundle import (
     file_sha256,
     import_ref,
     source_of,
-    write_atomic,
 )
 
 if TYPE_CHECKING:
