@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from workbench.core.errors import ConfigError
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
 from workbench.core.secrets import known_secrets
+from workbench.core.tomlfile import parse_toml, read_text
 
 EMBEDDED = "embedded"
 DEFAULT_CONFIG_PATH = Path("data/environments.toml")
@@ -221,28 +221,14 @@ def load_config(path: Path | None = None) -> Config:
     resolved = resolve_config_path(path)
     if resolved is None:
         return default_config()
-    try:
-        raw = resolved.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found (pass --config PATH or set WORKBENCH_CONFIG)", path=resolved
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=resolved) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=resolved) from None
+    text = read_text(resolved, not_found="file not found (pass --config PATH or set WORKBENCH_CONFIG)")
     return parse_config(text, source=resolved)
 
 
 def parse_config(text: str, *, source: Path | None) -> Config:
     """Validate TOML text; errors name the file and the dotted field."""
     where = source or Path("<built-in default>")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(toml_error_message(exc, text), path=where) from None
+    data = parse_toml(text, source=where)
     try:
         parsed = _File.model_validate(data)
     except ValidationError as exc:
@@ -274,17 +260,6 @@ def parse_config(text: str, *, source: Path | None) -> Config:
             object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Config(environments=environments, settings=parsed.workbench, source=source, digest=digest)
-
-
-def toml_error_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    """tomllib says "(at line 3, column 5)" or "(at end of document)": always name a line."""
-    message = str(exc)
-    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if match:
-        reason = message[: match.start()].strip()
-        return f"malformed TOML at line {match.group(1)}, column {match.group(2)}: {reason}"
-    reason = message.replace("(at end of document)", "").strip()
-    return f"malformed TOML at line {text.count(chr(10)) + 1} (end of file): {reason}"
 
 
 def _config_error(exc: ValidationError, where: Path, prefix: tuple[str, ...] = ()) -> ConfigError:

@@ -31,17 +31,16 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core import clock
-from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError, UsageError
 from workbench.core.files import write_atomic
 from workbench.core.secrets import SecretFinding, scan_text
+from workbench.core.tomlfile import load_toml
 from workbench.probes.fixtures import check_release
 from workbench.probes.verdict import verdict_for
 from workbench.rollback.bundle import (
@@ -143,18 +142,7 @@ class _Manifest:
 
     @classmethod
     def load(cls, path: Path) -> _Manifest:
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise ConfigError("manifest not found (check the path)", path=path) from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the manifest: {exc.strerror}", path=path) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(toml_error_message(exc, text), path=path) from None
+        data = load_toml(path, not_found="manifest not found (check the path)")
         for name, table in data.items():
             if name not in _MANIFEST_TABLES:
                 known = ", ".join(f"[{t}]" for t in _MANIFEST_TABLES)
