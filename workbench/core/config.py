@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workbench.core.errors import ConfigError
+from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
 from workbench.core.secrets import known_secrets
 from workbench.core.tomlfile import parse_toml, read_text
@@ -28,8 +29,6 @@ CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
 DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class _Strict(BaseModel):
@@ -76,7 +75,7 @@ class Environment(_Strict):
     @field_validator("api_key_env")
     @classmethod
     def _check_var_name(cls, value: str | None) -> str | None:
-        if value is not None and not _VAR_NAME.match(value):
+        if value is not None and not VARIABLE_NAME.match(value):
             raise ValueError("must be the NAME of an environment variable (letters, digits, _), not a key")
         return value
 
@@ -90,7 +89,7 @@ class Environment(_Strict):
     @field_validator("parser", "acceptance")
     @classmethod
     def _check_import_ref(cls, value: str | None) -> str | None:
-        if value is not None and not _IMPORT_REF.match(value):
+        if value is not None and not IMPORT_REF.match(value):
             raise ValueError(f"must look like 'package.module:function', got {value!r}")
         return value
 

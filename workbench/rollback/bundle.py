@@ -33,7 +33,6 @@ import hashlib
 import importlib
 import inspect
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.errors import ConfigError, UsageError, WorkbenchError
+from workbench.core.references import IMPORT_REF
 
 FORMAT = "contract-workbench-bundle/1"
 DEFAULT_BUNDLES_DIR = Path("data/bundles")
@@ -72,7 +72,6 @@ KINDS: Mapping[str, str] = {
     "token_budget": "configuration",
     "observability": "configuration",
 }
-_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class SecretInBundle(WorkbenchError):
@@ -191,7 +190,7 @@ class RefError(ValueError):
 
 def import_ref(ref: str) -> Callable[..., Any]:
     """The function a parser ref ("package.module:function") names; `RefError` says why it cannot."""
-    if not _IMPORT_REF.match(ref):
+    if not IMPORT_REF.match(ref):
         raise RefError(f"must look like 'package.module:function', got {ref!r}")
     module_name, _, attribute = ref.partition(":")
     try:
