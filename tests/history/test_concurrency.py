@@ -24,7 +24,7 @@ from workbench import HistoryStore, run_probes
 from workbench.core.config import parse_config
 from workbench.history.schema import SCHEMA_VERSION, metadata, schema_table
 from workbench.probes.catalog import CATALOG
-from workbench.render.audit import REPORT_NOTEBOOKS
+from workbench.render.reportnames import REPORT_NOTEBOOKS
 
 pytest_plugins = ("tests.pg",)
 

@@ -33,16 +33,17 @@ from workbench.render.notebooks import (
     export_html,
     write_index,
 )
+from workbench.render.reportnames import (
+    CONTRACT_AUDIT,
+    REPORT_NOTEBOOKS,
+    audit_manifest,
+    day_folder,
+    report_notebook,
+    stems,
+    time_stem,
+)
 from workbench.rollback.evidence import assess_run
 from workbench.rollback.readiness import Readiness
-
-# (notebook, title, the parameters it declares) in the order reports are written and listed.
-REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("contract_audit", "Contract audit", ("run_id", "environments", "config_path", "store_url")),
-    ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
-    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
-    ("drift_explorer", "Drift explorer", ("run_b", "store_url")),
-)
 
 StageCallback = Callable[[str], None]
 
@@ -78,7 +79,7 @@ def notebooks_dir(explicit: Path | None = None) -> Path:
         [explicit] if explicit else [Path("notebooks"), Path(__file__).resolve().parents[2] / "notebooks"]
     )
     for candidate in candidates:
-        if candidate is not None and (candidate / "contract_audit.ipynb").exists():
+        if candidate is not None and (candidate / f"{CONTRACT_AUDIT}.ipynb").exists():
             return candidate
     raise UsageError(
         f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
@@ -111,15 +112,15 @@ def run_audit(
             on_stage("judging rollback readiness")
         readiness = assess_run(config, summary, store)
         now = clock.now()
-        day_dir = reports_dir / f"{now:%Y-%m-%d}"
-        stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
+        day_dir = day_folder(reports_dir, now)
+        stem, manifest = _reserve(day_dir, time_stem(now))
         parameters = _parameters(config, summary, store)
         reports: list[ReportFiles] = []
         try:
             for name, title, declared in REPORT_NOTEBOOKS:
                 if on_stage is not None:
                     on_stage(f"rendering {title}")
-                output = day_dir / f"{stem}-{name}.ipynb"
+                output = report_notebook(day_dir, stem, name)
                 arguments = {k: parameters[k] for k in declared}
                 reports.append(
                     _render(
@@ -208,9 +209,8 @@ def _absolute_sqlite(url: str) -> str:
 def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
     """A report stem no other run in this second has taken, claimed by creating its manifest."""
     day_dir.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        stem = hhmmss if attempt == 1 else f"{hhmmss}-{attempt}"
-        manifest = day_dir / f"{stem}-audit.json"
+    for stem in stems(hhmmss):
+        manifest = audit_manifest(day_dir, stem)
         try:
             descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:

@@ -24,6 +24,7 @@ from workbench.core.errors import ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
+from workbench.render.reportnames import MANIFEST_SUFFIX
 
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
 KERNEL_NAME = "contract-workbench"
@@ -246,7 +247,7 @@ def _write_index(reports_dir: Path) -> Path:
     import jinja2
 
     audits = []
-    for manifest_path in sorted(reports_dir.glob("*/*-audit.json"), reverse=True):
+    for manifest_path in sorted(reports_dir.glob(f"*/*{MANIFEST_SUFFIX}"), reverse=True):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

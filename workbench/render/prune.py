@@ -10,7 +10,6 @@ follows a symbolic link out of the folder being removed.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,8 +17,7 @@ from pathlib import Path
 
 from workbench.core import clock
 from workbench.core.errors import UsageError
-
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+from workbench.render.reportnames import folder_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,16 +127,6 @@ def dated_folders(reports_dir: Path) -> list[DatedFolder]:
         files, size = _usage(entry)
         found.append(DatedFolder(entry, day, files, size))
     return sorted(found, key=lambda folder: folder.day)
-
-
-def folder_day(name: str) -> date | None:
-    """The date a folder name stands for, or None (`2026-02-30`, `latest`, `2026-1-2` are not dates)."""
-    if not _DAY.fullmatch(name):
-        return None
-    try:
-        return clock.parse_day(name)
-    except ValueError:
-        return None
 
 
 def _usage(folder: Path) -> tuple[int, int]:
