@@ -758,9 +758,16 @@ def test_papermill_runs_the_notebook_with_exactly_those_parameters(
     dag.gate(0)
 
 
-def test_a_store_password_never_becomes_a_parameter(dag: types.ModuleType, tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_query", [False, True], ids=["userinfo", "query"])
+def test_a_store_password_never_becomes_a_parameter(
+    dag: types.ModuleType, tmp_path: Path, in_query: bool
+) -> None:
     password = canary_key("store")
-    url = f"postgresql+psycopg://audit:{password}@db.internal:5432/workbench"
+    url = (
+        f"postgresql+psycopg://audit@db.internal:5432/workbench?password={password}"
+        if in_query
+        else f"postgresql+psycopg://audit:{password}@db.internal:5432/workbench"
+    )
     env = {"WORKBENCH_STORE": url}
     assert dag.store_url(tmp_path, env) == url  # the probe uses it (from its environment) ...
     parameters = dag.notebook_parameters("r", environments=[], config_path="", store_url=url)

@@ -153,7 +153,7 @@ def probe(
         _print_verdicts(summary)
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
     if junit is not None:
-        from workbench.render.junit import config_secrets, write_junit
+        from workbench.render.junit import write_junit
 
         write_junit(
             junit,
@@ -161,7 +161,7 @@ def probe(
             environments=summary.environments,
             name="workbench probe",
             run_id=summary.run_id,
-            secrets=config_secrets(settings),
+            secrets=settings.key_values(),
         )
     raise typer.Exit(summary.exit_code)
 
@@ -222,7 +222,7 @@ def audit(
     out.print(f"index:  {outcome.index}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
     if junit is not None:
-        from workbench.render.junit import config_secrets, write_junit
+        from workbench.render.junit import write_junit
 
         write_junit(
             junit,
@@ -231,7 +231,7 @@ def audit(
             readiness=outcome.readiness,
             name="workbench audit",
             run_id=outcome.summary.run_id,
-            secrets=config_secrets(settings),
+            secrets=settings.key_values(),
         )
         out.print(f"junit:  {junit}")
     raise typer.Exit(outcome.exit_code)
@@ -540,16 +540,14 @@ def bundle_verify(
 ) -> None:
     """Check every part is present, resolvable and free of secret values; exit 1 if not."""
     from workbench.core.config import load_config
-    from workbench.core.secrets import known_secrets
     from workbench.history.store import HistoryStore
     from workbench.rollback.bundle import Bundle, resolve_bundle
     from workbench.rollback.plan import verify_bundle
 
     settings = load_config(config)
     loaded = Bundle.load(resolve_bundle(bundle, settings.settings.bundles_dir))
-    secrets = known_secrets(e.api_key_env for e in settings.environments.values() if e.api_key_env)
     with HistoryStore(store) as history:
-        checks = verify_bundle(loaded, secrets=secrets, store=history)
+        checks = verify_bundle(loaded, secrets=settings.key_values(), store=history)
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[bold red]FAIL[/]"
         out.print(f"{mark} {check.part}: {escape(check.message)}")
@@ -670,11 +668,10 @@ def scan(
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
     from workbench.core.config import load_config
     from workbench.core.secrets import personal_data_in_prompts, scan_paths
-    from workbench.rollback.evidence import key_secrets
 
     settings = load_config(config)
     targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
-    findings = scan_paths(targets, secrets=key_secrets(settings))
+    findings = scan_paths(targets, secrets=settings.key_values())
     findings += personal_data_in_prompts(settings)
     for finding in findings:
         out.print(f"[bold red]found[/] {escape(str(finding))}")

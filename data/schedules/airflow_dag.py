@@ -40,10 +40,25 @@ PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
 ENVIRONMENTS: tuple[str, ...] = ()  # --env names; empty: every configured environment
 SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
 KERNEL = "contract-workbench"  # registered by `workbench kernel`
-NOTEBOOK = "contract_audit"
 PROBE_TASK = "probe"
+
+# How reports are named and what the notebook is given come from the workbench itself, so this DAG
+# writes where `workbench audit` writes, and the store decides whether its URL carries a password.
+# Nothing heavy is imported (SQLAlchemy, which Airflow has too); a worker whose Airflow runs another
+# Python than the project's .venv finds the package in the project folder.
+try:
+    from workbench.core import clock
+    from workbench.history.store import url_has_password
+    from workbench.render import reportnames
+except ImportError:
+    sys.path.append(str(PROJECT))
+    from workbench.core import clock
+    from workbench.history.store import url_has_password
+    from workbench.render import reportnames
+
+NOTEBOOK = reportnames.CONTRACT_AUDIT
 # The parameters contract_audit.ipynb declares, all of which `workbench audit` passes.
-PARAMETERS = ("run_id", "environments", "config_path", "store_url")
+PARAMETERS = reportnames.declared_parameters(NOTEBOOK)
 
 
 def workbench_executable(project: Path) -> Path:
@@ -76,21 +91,13 @@ def notebook_parameters(
     A store URL with a password is replaced by "": the kernel then reads $WORKBENCH_STORE from
     the worker's environment, and the password never reaches the notebook, its output or XCom.
     """
-    return {
+    values = {
         "run_id": run_id,
         "environments": list(environments),
         "config_path": config_path,
-        "store_url": "" if _has_password(store_url) else store_url,
+        "store_url": "" if url_has_password(store_url) else store_url,
     }
-
-
-def _has_password(url: str) -> bool:
-    from sqlalchemy.engine import make_url  # the workbench's own dependency (and Airflow's)
-
-    try:
-        return make_url(url).password is not None
-    except Exception:  # not a URL SQLAlchemy reads: treat it as secret rather than pass it on
-        return True
+    return {name: values[name] for name in PARAMETERS}  # a parameter the notebook adds fails here
 
 
 def probe_command(project: Path, environments: Sequence[str] = (), config: str = "") -> list[str]:
@@ -105,15 +112,13 @@ def probe_command(project: Path, environments: Sequence[str] = (), config: str =
 
 def report_path(project: Path, now: datetime | None = None) -> Path:
     """reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb (UTC), like `workbench audit`; never an existing one."""
-    now = now or datetime.now(UTC)
-    day = project / "reports" / f"{now:%Y-%m-%d}"
-    stem = f"{now:%H%M%S}"
-    candidate = day / f"{stem}-{NOTEBOOK}.ipynb"
-    attempt = 1
-    while candidate.exists():
-        attempt += 1
-        candidate = day / f"{stem}-{attempt}-{NOTEBOOK}.ipynb"
-    return candidate
+    now = now or clock.now()
+    day = reportnames.day_folder(project / "reports", now)
+    for stem in reportnames.stems(reportnames.time_stem(now)):
+        candidate = reportnames.report_notebook(day, stem, NOTEBOOK)
+        if not candidate.exists():
+            return candidate
+    raise RuntimeError(f"no free report name in {day} for this second")
 
 
 def probe_task(

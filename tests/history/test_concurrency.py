@@ -24,7 +24,7 @@ from workbench import HistoryStore, run_probes
 from workbench.core.config import parse_config
 from workbench.history.schema import SCHEMA_VERSION, metadata, schema_table
 from workbench.probes.catalog import CATALOG
-from workbench.render.audit import REPORT_NOTEBOOKS
+from workbench.render.reportnames import REPORT_NOTEBOOKS
 
 pytest_plugins = ("tests.pg",)
 
@@ -47,7 +47,8 @@ CLI = (
 # Open (or fill) each store given, all processes at once: a line on stdin is the starting shot.
 AT_ONCE = """
 import sys
-from workbench.probes.engine import new_run_id, utc_now
+from workbench.core.clock import now_iso
+from workbench.probes.engine import new_run_id
 from workbench.core.models import ProbeResult
 from workbench.history.store import HistoryStore, RunRecord
 
@@ -63,13 +64,13 @@ for url in urls:
         with HistoryStore(url) as store:
             if mode == "append":
                 run_id = new_run_id()
-                store.begin_run(RunRecord(run_id, utc_now(), "running", ("load",), "d", "probe", "0"))
+                store.begin_run(RunRecord(run_id, now_iso(), "running", ("load",), "d", "probe", "0"))
                 for n in range(200):
-                    row = {**ROW, "run_id": run_id, "detail": f"row {n}", "started_at": utc_now()}
+                    row = {**ROW, "run_id": run_id, "detail": f"row {n}", "started_at": now_iso()}
                     store.append(ProbeResult.from_dict(row))
                     if n % 50 == 0:
                         store.results(run_ids=[run_id])
-                store.finish_run(run_id, status="complete", finished_at=utc_now(), requests={"load": 200})
+                store.finish_run(run_id, status="complete", finished_at=now_iso(), requests={"load": 200})
     except Exception as exc:
         failures += 1
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from workbench import Area, HistoryStore, Outcome, ProbeResult, StoreError, Symptom
+from workbench.core.clock import now_iso
 from workbench.history import schema as schema_module
 from workbench.history import store as store_module
 from workbench.history.confirmations import Confirmation
@@ -27,7 +28,6 @@ from workbench.history.schema import (
     schema_table,
 )
 from workbench.history.store import POSTGRES_EXTRA, RunRecord
-from workbench.probes.engine import utc_now
 
 pytest_plugins = ("tests.pg",)
 
@@ -449,7 +449,7 @@ def test_this_hosts_runs_of_dead_processes_become_interrupted(store: HistoryStor
     here = socket.gethostname()
     try:
         time.sleep(0.2)  # the sleeper started before the run it stands for
-        now = utc_now()
+        now = now_iso()
         store.begin_run(run_record("dead", host=here, pid=dead_pid()))
         store.begin_run(run_record("alive", started_at=now, host=here, pid=sleeper.pid))
         store.begin_run(run_record("elsewhere", host="another-machine", pid=dead_pid()))

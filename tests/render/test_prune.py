@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from tests.commands import workbench
 from workbench import UsageError
-from workbench.render.prune import folder_day, human_size, prune_reports
+from workbench.render.prune import human_size, prune_reports
+from workbench.render.reportnames import folder_day
 
 TODAY = date(2026, 11, 27)
 

@@ -6,7 +6,7 @@ writer uses this one form; so every timestamp is written and read here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def utc(moment: datetime) -> datetime:
@@ -19,6 +19,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def today() -> date:
+    """The current UTC calendar day (what dated report folders are judged by)."""
+    return now().date()
+
+
 def iso(moment: datetime, timespec: str = "milliseconds") -> str:
     """`moment` in the workbench's form: UTC, `Z`, to `timespec` ("milliseconds" or "seconds")."""
     return utc(moment).isoformat(timespec=timespec).replace("+00:00", "Z")
@@ -27,6 +32,12 @@ def iso(moment: datetime, timespec: str = "milliseconds") -> str:
 def now_iso(timespec: str = "milliseconds") -> str:
     """The current moment in the workbench's form (what runs, results and manifests are stamped with)."""
     return iso(now(), timespec)
+
+
+def from_epoch(seconds: float) -> datetime:
+    """Seconds since the Unix epoch as an aware UTC time (OverflowError, OSError or ValueError
+    when out of range, as `datetime.fromtimestamp` raises)."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def parse_iso(text: str) -> datetime:
@@ -38,3 +49,11 @@ def parse_iso(text: str) -> datetime:
     if stripped[-1:] in ("Z", "z"):
         stripped = stripped[:-1] + "+00:00"
     return utc(datetime.fromisoformat(stripped))
+
+
+def parse_day(text: str) -> date:
+    """A UTC calendar day written `YYYY-MM-DD` (the day part of a timestamp, a dated folder's name).
+
+    Raises ValueError for anything else, impossible days (`2026-02-30`) included.
+    """
+    return date.fromisoformat(text)

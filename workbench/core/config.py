@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workbench.core.errors import ConfigError
+from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
+from workbench.core.secrets import known_secrets
+from workbench.core.tomlfile import parse_toml, read_text
 
 EMBEDDED = "embedded"
 DEFAULT_CONFIG_PATH = Path("data/environments.toml")
@@ -27,8 +29,6 @@ CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
 DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class _Strict(BaseModel):
@@ -75,7 +75,7 @@ class Environment(_Strict):
     @field_validator("api_key_env")
     @classmethod
     def _check_var_name(cls, value: str | None) -> str | None:
-        if value is not None and not _VAR_NAME.match(value):
+        if value is not None and not VARIABLE_NAME.match(value):
             raise ValueError("must be the NAME of an environment variable (letters, digits, _), not a key")
         return value
 
@@ -89,7 +89,7 @@ class Environment(_Strict):
     @field_validator("parser", "acceptance")
     @classmethod
     def _check_import_ref(cls, value: str | None) -> str | None:
-        if value is not None and not _IMPORT_REF.match(value):
+        if value is not None and not IMPORT_REF.match(value):
             raise ValueError(f"must look like 'package.module:function', got {value!r}")
         return value
 
@@ -174,6 +174,14 @@ class Config:
             )
         return [self.environments[name] for name in dict.fromkeys(names)]
 
+    def key_values(self) -> dict[str, str]:
+        """Variable name -> value of every configured key variable that is set, read now.
+
+        What no file, report or bundle the workbench writes may ever contain; values too short to
+        be a key are left out (see `known_secrets`).
+        """
+        return known_secrets(env.api_key_env for env in self.environments.values() if env.api_key_env)
+
 
 def check_keys_present(config: Config, environments: Iterable[Environment]) -> None:
     """Fail before any request when a named key variable is unset (names it, never reads it out)."""
@@ -212,28 +220,14 @@ def load_config(path: Path | None = None) -> Config:
     resolved = resolve_config_path(path)
     if resolved is None:
         return default_config()
-    try:
-        raw = resolved.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "file not found (pass --config PATH or set WORKBENCH_CONFIG)", path=resolved
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=resolved) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=resolved) from None
+    text = read_text(resolved, not_found="file not found (pass --config PATH or set WORKBENCH_CONFIG)")
     return parse_config(text, source=resolved)
 
 
 def parse_config(text: str, *, source: Path | None) -> Config:
     """Validate TOML text; errors name the file and the dotted field."""
     where = source or Path("<built-in default>")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(toml_error_message(exc, text), path=where) from None
+    data = parse_toml(text, source=where)
     try:
         parsed = _File.model_validate(data)
     except ValidationError as exc:
@@ -265,17 +259,6 @@ def parse_config(text: str, *, source: Path | None) -> Config:
             object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Config(environments=environments, settings=parsed.workbench, source=source, digest=digest)
-
-
-def toml_error_message(exc: tomllib.TOMLDecodeError, text: str) -> str:
-    """tomllib says "(at line 3, column 5)" or "(at end of document)": always name a line."""
-    message = str(exc)
-    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if match:
-        reason = message[: match.start()].strip()
-        return f"malformed TOML at line {match.group(1)}, column {match.group(2)}: {reason}"
-    reason = message.replace("(at end of document)", "").strip()
-    return f"malformed TOML at line {text.count(chr(10)) + 1} (end of file): {reason}"
 
 
 def _config_error(exc: ValidationError, where: Path, prefix: tuple[str, ...] = ()) -> ConfigError:

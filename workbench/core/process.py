@@ -7,8 +7,10 @@ reaps it, and a pid can be reused by an unrelated process started later. When in
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from workbench.core import clock
 
 
 def process_alive(pid: int, *, started_before: datetime | None = None) -> bool:
@@ -40,7 +42,7 @@ def _proc_stat(pid: int) -> tuple[str, datetime | None]:
         )
         fields = stat.rpartition(")")[2].split()  # after "pid (comm)": state is field 3
         ticks = int(fields[19])  # field 22: start time in clock ticks since boot
-        started = datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
+        started = clock.from_epoch(boot + ticks / os.sysconf("SC_CLK_TCK"))
         return fields[0], started
     except (OSError, ValueError, IndexError, StopIteration):
         return "", None

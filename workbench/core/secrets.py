@@ -195,11 +195,12 @@ def personal_data_in_prompts(config: Any) -> list[SecretFinding]:
 
 
 def _template_findings(manifest: Path) -> list[SecretFinding]:
-    import tomllib
+    from workbench.core.errors import ConfigError
+    from workbench.core.tomlfile import load_toml
 
     try:
-        request = tomllib.loads(manifest.read_text(encoding="utf-8")).get("request", {})
-    except (OSError, ValueError):
+        request = load_toml(manifest).get("request", {})
+    except ConfigError:
         return []  # `bundle capture` reports a broken manifest; the scan looks only for personal data
     findings: list[SecretFinding] = []
     for key in ("payload_template", "prompt_template"):

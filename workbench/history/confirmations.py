@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
 
 # item id (interface) -> what the operator confirms
@@ -37,7 +38,7 @@ class Confirmation:
     def is_current(self, now: datetime | None = None) -> bool:
         if self.expires_at is None:
             return True
-        return parse_time(self.expires_at) > (now or datetime.now(UTC))
+        return clock.parse_iso(self.expires_at) > (now or clock.now())
 
     def describe(self) -> str:
         expiry = f", expires {self.expires_at[:10]}" if self.expires_at else ""
@@ -61,9 +62,16 @@ def new_confirmation(
         raise UsageError("--by must name who confirms")
     if expires_days is not None and expires_days <= 0:
         raise UsageError("--expires must be a positive number of days")
-    stamp = now or datetime.now(UTC)
+    stamp = now or clock.now()
     expires = stamp + timedelta(days=expires_days) if expires_days is not None else None
-    return Confirmation(env, item, by.strip(), note.strip(), iso(stamp), iso(expires) if expires else None)
+    return Confirmation(
+        env,
+        item,
+        by.strip(),
+        note.strip(),
+        clock.iso(stamp, "seconds"),
+        clock.iso(expires, "seconds") if expires else None,
+    )
 
 
 def current_by_item(
@@ -74,11 +82,3 @@ def current_by_item(
     for confirmation in sorted(confirmations, key=lambda c: c.confirmed_at):
         latest[confirmation.item] = confirmation
     return {item: c for item, c in latest.items() if c.is_current(now)}
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -15,10 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workbench.core.models import Outcome, ProbeResult
+from workbench.core.models import SAMPLE_OUTCOMES, ProbeResult
 from workbench.history.schema import daily_latency_table, daily_outcomes_table, results_table, series_table
-
-SAMPLE_OUTCOMES = (str(Outcome.PASS), str(Outcome.FAIL))
 
 
 def latency_bin(latency_ms: float) -> float:

@@ -16,13 +16,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from workbench import __version__
+from workbench.core import clock
 from workbench.core.config import Config, Environment, check_keys_present
 from workbench.core.errors import UsageError
 from workbench.core.models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
-from workbench.core.secrets import check_probe_prompts, known_secrets
+from workbench.core.secrets import check_probe_prompts
 from workbench.history.confirmations import Confirmation, current_by_item
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import CATALOG, Finding, Probe, ProbeContext, get_probe
@@ -60,12 +61,8 @@ class RunSummary:
 
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique across concurrent runs: UTC timestamp plus random suffix."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def plan_probes(probe_ids: Sequence[str] = ()) -> list[Probe]:
@@ -93,7 +90,7 @@ def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[
     """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
     envs = tuple(config.select(env_names))
     check_keys_present(config, envs)
-    secrets_now = known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
+    secrets_now = config.key_values()
     check_probe_prompts(envs, secrets_now, source=config.source)
     for env in envs:  # a named baseline that is missing, or a damaged fixture manifest, is bad input
         load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline)
@@ -203,7 +200,7 @@ class _Run:
         self.store.begin_run(
             RunRecord(
                 run_id=self.run_id,
-                started_at=utc_now(),
+                started_at=clock.now_iso(),
                 status="running",
                 environments=self.names,
                 config_digest=self.config.digest,
@@ -215,7 +212,9 @@ class _Run:
     def finish(self, status: str) -> None:
         """Record how the run ended; a second Ctrl-C waits for this short write."""
         with _sigint_deferred():
-            self.store.finish_run(self.run_id, status=status, finished_at=utc_now(), requests=self.requests)
+            self.store.finish_run(
+                self.run_id, status=status, finished_at=clock.now_iso(), requests=self.requests
+            )
 
     def cancel(self) -> None:
         """From another thread: stop the run; what is stored stays stored."""
@@ -287,7 +286,7 @@ class _Run:
 
     async def _one(self, ctx: ProbeContext, probe: Probe, limit: asyncio.Semaphore) -> None:
         async with limit:
-            started = utc_now()
+            started = clock.now_iso()
             finding = await _check(probe, ctx, self.allow_negatives)
         result = _result(self.run_id, ctx.env.name, probe, finding, started)
         self.requests[ctx.env.name] += finding.requests

@@ -13,11 +13,11 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from workbench import __version__
+from workbench.core import clock
 from workbench.core.errors import ConfigError, UsageError
 
 MANIFEST = "manifest.json"
@@ -110,7 +110,7 @@ def write_fixture_set(
     staging = root / env / f".{release}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    captured_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    captured_at = clock.now_iso("seconds")
     for name, text in files.items():
         (staging / name).write_text(text, encoding="utf-8")
     manifest = {

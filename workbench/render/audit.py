@@ -13,11 +13,12 @@ import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ReportError, UsageError
+from workbench.core.files import write_atomic
 from workbench.core.secrets import SecretFinding, scan_paths
 from workbench.history.store import STORE_ENV_VAR, HistoryStore
 from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
@@ -25,22 +26,22 @@ from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
     RENDER_ENV_VAR,
     ReportFiles,
-    atomic_write,
     ensure_kernel,
     execute_notebook,
     export_html,
     write_index,
 )
-from workbench.rollback.evidence import assess_run, key_secrets
-from workbench.rollback.readiness import Readiness
-
-# (notebook, title, the parameters it declares) in the order reports are written and listed.
-REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("contract_audit", "Contract audit", ("run_id", "environments", "config_path", "store_url")),
-    ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
-    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
-    ("drift_explorer", "Drift explorer", ("run_b", "store_url")),
+from workbench.render.reportnames import (
+    CONTRACT_AUDIT,
+    REPORT_NOTEBOOKS,
+    audit_manifest,
+    day_folder,
+    report_notebook,
+    stems,
+    time_stem,
 )
+from workbench.rollback.evidence import assess_run
+from workbench.rollback.readiness import Readiness
 
 StageCallback = Callable[[str], None]
 
@@ -76,7 +77,7 @@ def notebooks_dir(explicit: Path | None = None) -> Path:
         [explicit] if explicit else [Path("notebooks"), Path(__file__).resolve().parents[2] / "notebooks"]
     )
     for candidate in candidates:
-        if candidate is not None and (candidate / "contract_audit.ipynb").exists():
+        if candidate is not None and (candidate / f"{CONTRACT_AUDIT}.ipynb").exists():
             return candidate
     raise UsageError(
         f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
@@ -108,16 +109,16 @@ def run_audit(
         if on_stage is not None:
             on_stage("judging rollback readiness")
         readiness = assess_run(config, summary, store)
-        now = datetime.now(UTC)
-        day_dir = reports_dir / f"{now:%Y-%m-%d}"
-        stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
+        now = clock.now()
+        day_dir = day_folder(reports_dir, now)
+        stem, manifest = _reserve(day_dir, time_stem(now))
         parameters = _parameters(config, summary, store)
         reports: list[ReportFiles] = []
         try:
             for name, title, declared in REPORT_NOTEBOOKS:
                 if on_stage is not None:
                     on_stage(f"rendering {title}")
-                output = day_dir / f"{stem}-{name}.ipynb"
+                output = report_notebook(day_dir, stem, name)
                 arguments = {k: parameters[k] for k in declared}
                 reports.append(
                     _render(
@@ -138,7 +139,7 @@ def run_audit(
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
-    leaks = tuple(scan_paths(written, secrets=key_secrets(config)))
+    leaks = tuple(scan_paths(written, secrets=config.key_values()))
     failed = any(report.error for report in reports)
     status = "failed" if failed else ("secret found" if leaks else summary.status)
     _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
@@ -196,9 +197,8 @@ def _kernel_env(store: HistoryStore) -> dict[str, str]:
 def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
     """A report stem no other run in this second has taken, claimed by creating its manifest."""
     day_dir.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        stem = hhmmss if attempt == 1 else f"{hhmmss}-{attempt}"
-        manifest = day_dir / f"{stem}-audit.json"
+    for stem in stems(hhmmss):
+        manifest = audit_manifest(day_dir, stem)
         try:
             descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
@@ -240,4 +240,4 @@ def _write_manifest(
             for report in reports
         ],
     }
-    atomic_write(path, json.dumps(manifest, indent=2) + "\n")
+    write_atomic(path, json.dumps(manifest, indent=2) + "\n")

@@ -27,7 +27,9 @@ from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import areas_of
 from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
+from workbench.render import theme
 from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
+from workbench.render.display import markdown
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
@@ -43,10 +45,10 @@ from workbench.rollback.readiness import Readiness
 from workbench.wire.shape import diff_shapes
 
 _VERDICT_STYLE = {
-    "ready": "background-color:#e3f4e6;color:#1b5e20;font-weight:bold",
-    "needs operator": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
-    "not ready": "background-color:#fde2e1;color:#b71c1c;font-weight:bold",
-    "could not run": "background-color:#fff3cd;color:#7a5d00;font-weight:bold",
+    "ready": theme.css(theme.GOOD, theme.BOLD),
+    "needs operator": theme.css(theme.ATTENTION, theme.BOLD),
+    "not ready": theme.css(theme.BAD, theme.BOLD),
+    "could not run": theme.css(theme.ATTENTION, theme.BOLD),
 }
 
 
@@ -119,8 +121,6 @@ class AuditView:
 
     def headline(self) -> Any:
         """One line per environment, the verdict first; an incomplete run says so above all."""
-        from IPython.display import Markdown
-
         lines = []
         if not self.complete:
             lines.append(
@@ -132,7 +132,7 @@ class AuditView:
             if verdict.env in self.readiness:  # assessed by `workbench audit`: see the readiness report
                 line += f"; {Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary}"
             lines.append(line)
-        return Markdown("\n".join(lines))
+        return markdown("\n".join(lines))
 
     def verdict_table(self) -> Styler:
         frame = verdict_frame(self.verdicts)
@@ -149,9 +149,7 @@ class AuditView:
     def failures(self) -> Any:
         frame = failures_frame(self.results)
         if frame.empty:
-            from IPython.display import Markdown
-
-            return Markdown("No probe failed.")
+            return markdown("No probe failed.")
         return frame.style.hide(axis="index").set_properties(
             subset=["detail", "action"], **{"text-align": "left"}
         )
@@ -164,20 +162,20 @@ class AuditView:
             if r.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR)
         ]
         if not rows:
-            return _markdown("Every probe ran.")
+            return markdown("Every probe ran.")
         frame = pd.DataFrame(rows)
         return frame.style.hide(axis="index").set_properties(subset=["why"], **{"text-align": "left"})
 
     def symptom_crosstab(self) -> Styler:
         table = symptom_crosstab(self.results, self.environments)
         return table.style.map(
-            lambda count: "background-color:#fde2e1;font-weight:bold" if count else "color:#bbb"
+            lambda count: theme.css(theme.BAD_FILL, theme.BOLD) if count else theme.EMPTY_TEXT
         )
 
     def streaming(self) -> Any:
         frame = streaming_frame(self.results)
         if frame.empty or (frame["outcome"] == "skip").all():
-            return _markdown(
+            return markdown(
                 "No environment streams in production (`stream = false`), so streaming was not "
                 "probed; a non-streaming parser proves nothing about streams."
             )
@@ -186,7 +184,7 @@ class AuditView:
     def parser_robustness(self) -> Any:
         frame = ablation_matrix(self.results, self.environments)
         if frame.empty:
-            return _markdown("No optional-field ablation ran (no mappable response and no fixtures).")
+            return markdown("No optional-field ablation ran (no mappable response and no fixtures).")
         return frame.style.map(_ablation_style)
 
     def fixture_replay(self) -> Any:
@@ -201,7 +199,7 @@ class AuditView:
             if r.probe == "response.fixture_replay"
         ]
         if not rows:
-            return _markdown("Fixture replay was not run.")
+            return markdown("Fixture replay was not run.")
         return pd.DataFrame(rows).style.hide(axis="index").map(_outcome_style, subset=["outcome"])
 
     def drift_vs_baseline(self) -> Any:
@@ -226,14 +224,14 @@ class AuditView:
                 release = fixtures.facts.get("release", "fixtures")
                 words = ProbeDrift("endpoint.minimal", env, env, "", "", "", "", "", "", diff).summary()
                 sections.append(f"- **{env}** fresh response vs known-good {release}: {words}.")
-        return _markdown("\n".join(sections))
+        return markdown("\n".join(sections))
 
     def drift_between_environments(self) -> Any:
         if len(self.environments) < 2:
-            return _markdown("Only one environment in this run.")
+            return markdown("Only one environment in this run.")
         frame = drift_frame(between_environments(self.results, self.environments))
         if frame.empty:
-            return _markdown("The environments answer with the same shapes, outcomes and latency bands.")
+            return markdown("The environments answer with the same shapes, outcomes and latency bands.")
         return frame.style.hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
 
     def outcomes_chart(self) -> alt.Chart:
@@ -244,8 +242,6 @@ class AuditView:
 
     def next_steps(self) -> Any:
         """What to do now, per environment, from the verdicts."""
-        from IPython.display import Markdown
-
         lines = []
         for verdict in self.verdicts:
             if verdict.status is VerdictStatus.READY:
@@ -270,7 +266,7 @@ class AuditView:
                 lines.append(
                     f"- **{verdict.env}**: the audit could not run; fix the reasons above and re-run."
                 )
-        return Markdown("\n".join(lines))
+        return markdown("\n".join(lines))
 
     def provenance(self) -> pd.DataFrame:
         """Which software and configuration produced this report, and when."""
@@ -292,34 +288,31 @@ class AuditView:
         return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
 
-def _markdown(text: str) -> Any:
-    from IPython.display import Markdown
-
-    return Markdown(text)
-
-
 def _outcome_style(value: str) -> str:
-    return {"pass": "color:#1b5e20", "fail": "color:#b71c1c;font-weight:bold", "skip": "color:#777"}.get(
-        value, ""
-    )
+    styles = {
+        "pass": theme.GOOD_TEXT,
+        "fail": theme.css(theme.BAD_TEXT, theme.BOLD),
+        "skip": theme.SKIPPED_TEXT,
+    }
+    return styles.get(value, "")
 
 
 def _ablation_style(value: str) -> str:
     if value.startswith("unhandled"):
-        return "background-color:#fde2e1;color:#b71c1c;font-weight:bold"
+        return theme.css(theme.BAD, theme.BOLD)
     if value.startswith("classified"):
-        return "background-color:#fff3cd"
-    return "color:#1b5e20" if value == "extracted" else ""
+        return theme.ATTENTION_FILL
+    return theme.GOOD_TEXT if value == "extracted" else ""
 
 
 def _area_style(value: str) -> str:
     if value.startswith("fail"):
-        return "background-color:#fde2e1;color:#b71c1c"
+        return theme.BAD
     if value == "pass":
-        return "background-color:#e3f4e6;color:#1b5e20"
+        return theme.GOOD
     if value in ("needs operator", "could not run"):
-        return "background-color:#fff3cd;color:#7a5d00"
-    return "color:#6b6b6b"
+        return theme.ATTENTION
+    return theme.MUTED_TEXT
 
 
 def _version(distribution: str) -> str:

@@ -26,31 +26,11 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-from workbench.core.models import Symptom
 from workbench.render.notebooks import RENDER_ENV_VAR
+from workbench.render.theme import OUTCOME_COLOURS, SYMPTOM_COLOURS
 
 RENDERER = "workbench"
 LAB_MIMETYPE = "application/vnd.vegalite.v5+json"  # what JupyterLab 4 renders natively
-
-# One colour per symptom class, the same in every chart and every report.
-SYMPTOM_COLOURS: dict[str, str] = {
-    Symptom.NONE: "#4c9a5d",
-    Symptom.TRANSPORT: "#8c6d31",
-    Symptom.AUTH: "#d62728",
-    Symptom.VALIDATION: "#ff7f0e",
-    Symptom.RATE_LIMIT: "#9467bd",
-    Symptom.SERVER: "#7f7f7f",
-    Symptom.PARSER: "#1f77b4",
-    Symptom.QUALITY: "#e377c2",
-}
-
-OUTCOME_COLOURS: dict[str, str] = {
-    "pass": "#4c9a5d",
-    "fail": "#d62728",
-    "skip": "#bdbdbd",
-    "needs_operator": "#ffbf00",
-    "error": "#636363",
-}
 
 
 def symptom_scale() -> alt.Scale:

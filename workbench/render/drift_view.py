@@ -17,6 +17,7 @@ from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
 from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
+from workbench.render.display import markdown
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,10 @@ class DriftExplorer:
         return compare(self.results_a, self.results_b, self.env_a, self.env_b)
 
     def overview(self) -> Any:
-        from IPython.display import Markdown
-
         if self.note:
-            return Markdown(f"**Nothing to compare yet.** {self.note}.")
+            return markdown(f"**Nothing to compare yet.** {self.note}.")
         changed = [d for d in self.drifts if d.changed]
-        return Markdown(
+        return markdown(
             f"**A**: {self.env_a} in run `{self.run_a}`  \n**B**: {self.env_b} in run `{self.run_b}`  \n"
             f"{len(changed)} of {len(self.drifts)} probes differ. Change the parameters (`run_a`, `run_b`, "
             "`env_a`, `env_b`) and re-run to compare others."

@@ -15,22 +15,21 @@ every configured key variable is redacted should a response ever have echoed one
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
+from workbench.core.files import write_atomic
 from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.rollback.readiness import Readiness, StepStatus
 
 if TYPE_CHECKING:
-    from workbench.core.config import Config
+    pass
 
 # Everything outside XML 1.0's Char production.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -62,27 +61,15 @@ def write_junit(
     run_id: str = "",
     secrets: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the JUnit XML atomically (temporary file, then rename): a CI reader never sees half."""
+    """Write the JUnit XML atomically (see `write_atomic`): a CI reader never sees half."""
     root = junit_tree(
         results, environments=environments, readiness=readiness, name=name, run_id=run_id, secrets=secrets
     )
     ET.indent(root)
-    temporary: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            ET.ElementTree(root).write(handle, encoding="utf-8", xml_declaration=True)
-            handle.write(b"\n")
-        os.chmod(temporary, 0o644)  # noqa: PTH101  (mkstemp creates 0600; a CI reader may be another user)
-        os.replace(temporary, path)  # noqa: PTH105
-        temporary = None
+        write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
     except OSError as exc:
         raise _unwritable(path, exc) from None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)  # noqa: PTH108
     return path
 
 
@@ -213,7 +200,7 @@ def _seconds(value: float) -> str:
 def _timestamp(iso: str) -> str:
     """ISO 8601 without zone or fraction (what JUnit readers parse); the workbench's times are UTC."""
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = clock.parse_iso(iso)
     except ValueError:
         return ""  # not a time: leave the attribute out
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
@@ -224,10 +211,3 @@ def _unwritable(path: Path, exc: OSError) -> UsageError:
     if isinstance(exc, FileExistsError | NotADirectoryError):
         reason = "part of its folder path is a file, not a folder"
     return UsageError(f"--junit {path}: cannot write the JUnit file there: {reason}; pass a writable path")
-
-
-def config_secrets(config: Config) -> dict[str, str]:
-    """The values of the configured key variables that are set: what the file must never hold."""
-    from workbench.core.secrets import known_secrets
-
-    return known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ReportError
+from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
+from workbench.render.reportnames import MANIFEST_SUFFIX
 
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
 KERNEL_NAME = "contract-workbench"
@@ -167,7 +169,7 @@ def export_html(notebook: Path, html_path: Path) -> Path:
 
     node = nbformat.read(notebook, as_version=4)
     body, _ = html_exporter().from_notebook_node(node, resources={"wb_vega_js": vega_bundle()})
-    atomic_write(html_path, body)
+    write_atomic(html_path, body)
     return html_path
 
 
@@ -198,7 +200,7 @@ def vega_bundle() -> str:
     bundle = str(vl_convert.javascript_bundle())  # type: ignore[call-arg]
     script = bundle.replace("</script", "<\\/script")
     with contextlib.suppress(OSError):  # a read-only home: rebuild next time
-        atomic_write(cache, script)
+        write_atomic(cache, script)
     return script
 
 
@@ -213,14 +215,6 @@ def _alive(manifest: dict[str, object]) -> bool:
     if manifest.get("host") != socket.gethostname() or not isinstance(pid, int):
         return True
     return process_alive(pid)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename: a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 def write_index(reports_dir: Path) -> Path:
@@ -253,7 +247,7 @@ def _write_index(reports_dir: Path) -> Path:
     import jinja2
 
     audits = []
-    for manifest_path in sorted(reports_dir.glob("*/*-audit.json"), reverse=True):
+    for manifest_path in sorted(reports_dir.glob(f"*/*{MANIFEST_SUFFIX}"), reverse=True):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -286,5 +280,5 @@ def _write_index(reports_dir: Path) -> Path:
     )
     page = environment.get_template("index.html.j2").render(audits=audits)
     index = reports_dir / "index.html"
-    atomic_write(index, page)
+    write_atomic(index, page)
     return index

@@ -10,15 +10,14 @@ follows a symbolic link out of the folder being removed.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
-
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+from workbench.render.reportnames import folder_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ def prune_reports(
         raise UsageError(
             f"no reports folder at {reports_dir}: run from the project folder or pass --reports DIR"
         )
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     cutoff = today - timedelta(days=keep_days)
     folders = dated_folders(reports_dir)
     old = [folder for folder in folders if folder.day < cutoff]
@@ -128,16 +127,6 @@ def dated_folders(reports_dir: Path) -> list[DatedFolder]:
         files, size = _usage(entry)
         found.append(DatedFolder(entry, day, files, size))
     return sorted(found, key=lambda folder: folder.day)
-
-
-def folder_day(name: str) -> date | None:
-    """The date a folder name stands for, or None (`2026-02-30`, `latest`, `2026-1-2` are not dates)."""
-    if not _DAY.fullmatch(name):
-        return None
-    try:
-        return date.fromisoformat(name)
-    except ValueError:
-        return None
 
 
 def _usage(folder: Path) -> tuple[int, int]:

@@ -18,6 +18,8 @@ from workbench.core.errors import WorkbenchError
 from workbench.history.confirmations import Confirmation
 from workbench.history.store import HistoryStore
 from workbench.probes.engine import run_probes
+from workbench.render import theme
+from workbench.render.display import markdown
 from workbench.rollback.bundle import KINDS, Bundle, latest_bundle
 from workbench.rollback.evidence import assess_run, stored_readiness
 from workbench.rollback.manifest import capture_bundle
@@ -25,10 +27,10 @@ from workbench.rollback.plan import PartChange, describe_part, diff_bundles
 from workbench.rollback.readiness import Readiness, StepStatus
 
 _STATUS_STYLE = {
-    "pass": "background-color:#e3f4e6;color:#1b5e20",
-    "fail": "background-color:#fde2e1;color:#b71c1c;font-weight:bold",
-    "needs_operator": "background-color:#fff3cd;color:#7a5d00",
-    "not_run": "background-color:#eeeeee;color:#555",
+    "pass": theme.GOOD,
+    "fail": theme.css(theme.BAD, theme.BOLD),
+    "needs_operator": theme.ATTENTION,
+    "not_run": theme.NOT_RUN,
 }
 
 
@@ -113,7 +115,7 @@ class ReadinessView:
             for part, value in bundle.parts.items()
         ]
         if not rows:
-            return _markdown(
+            return markdown(
                 "No rollback bundle yet. Once a release is known-good: "
                 "`workbench bundle capture --env ENV --release R --manifest FILE`."
             )
@@ -133,11 +135,11 @@ class ReadinessView:
                     f"- **{env}** has moved on from {bundle.label}: {parts}. A rollback to {bundle.label} "
                     "must restore every one of these, not only the deployable artifact."
                 )
-        return _markdown("\n".join(lines) or "No environment.")
+        return markdown("\n".join(lines) or "No environment.")
 
     def confirmations_table(self) -> Any:
         if not self.confirmations:
-            return _markdown(
+            return markdown(
                 "No operator confirmation recorded. Record one with "
                 "`workbench confirm ITEM --env ENV --by NAME [--expires DAYS]`."
             )
@@ -186,9 +188,3 @@ def _changes_since(
         for change in diff_bundles(bundle, current)
         if change.part not in ("known_good", "operator_notes")
     ]
-
-
-def _markdown(text: str) -> Any:
-    from IPython.display import Markdown
-
-    return Markdown(text)

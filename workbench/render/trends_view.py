@@ -18,6 +18,7 @@ import pandas as pd
 
 from workbench.core import clock
 from workbench.history.store import HistoryStore
+from workbench.render import theme
 from workbench.render.charts import symptom_scale
 from workbench.signals.trends import Rows, evaluate, trend_rows
 from workbench.signals.triggers import Firing, Rule, load_rules
@@ -172,12 +173,12 @@ class TrendsView:
         )
         rules = (
             alt.Chart(thresholds)
-            .mark_rule(strokeDash=[6, 4], color="#b71c1c")
+            .mark_rule(strokeDash=[6, 4], color=theme.THRESHOLD_COLOUR)
             .encode(y="rate:Q", tooltip=["rule:N"])
         )
         labels = (
             alt.Chart(thresholds)
-            .mark_text(align="left", dx=4, dy=-6, color="#b71c1c", fontSize=10)
+            .mark_text(align="left", dx=4, dy=-6, color=theme.THRESHOLD_COLOUR, fontSize=10)
             .encode(y="rate:Q", text="rule:N", x=alt.value(0))
         )
         layered = alt.layer(lines, rules, labels)
@@ -215,7 +216,7 @@ class TrendsView:
             for f in self.firings
         ]
         frame = pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
-        fired_style = "background-color:#fde2e1;color:#b71c1c;font-weight:bold"
+        fired_style = theme.css(theme.BAD_FILL, theme.BAD_TEXT, theme.BOLD)
         return frame.style.hide(axis="index").map(
             lambda fired: fired_style if fired else "", subset=["fired"]
         )

@@ -33,9 +33,6 @@ import hashlib
 import importlib
 import inspect
 import json
-import os
-import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +40,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.errors import ConfigError, UsageError, WorkbenchError
+from workbench.core.references import IMPORT_REF
 
 FORMAT = "contract-workbench-bundle/1"
 DEFAULT_BUNDLES_DIR = Path("data/bundles")
@@ -74,7 +72,6 @@ KINDS: Mapping[str, str] = {
     "token_budget": "configuration",
     "observability": "configuration",
 }
-_IMPORT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 class SecretInBundle(WorkbenchError):
@@ -179,32 +176,6 @@ def resolve_bundle(reference: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> P
     return path
 
 
-def write_atomic(target: Path, text: str, *, force: bool, exists: Callable[[], Exception]) -> None:
-    """Temp file + rename; without `force`, a hard link refuses to replace a file that appeared meanwhile."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.chmod(0o644)
-        if force:
-            temporary.replace(target)
-            return
-        try:
-            os.link(temporary, target)
-        except FileExistsError:
-            raise exists() from None
-        except OSError:  # a filesystem without hard links: check, then rename
-            if target.exists():
-                raise exists() from None
-            temporary.replace(target)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 # Shared by capture (`_manifest`) and verify (`_rollback`): both must hash and resolve a part the same way.
 
 
@@ -219,7 +190,7 @@ class RefError(ValueError):
 
 def import_ref(ref: str) -> Callable[..., Any]:
     """The function a parser ref ("package.module:function") names; `RefError` says why it cannot."""
-    if not _IMPORT_REF.match(ref):
+    if not IMPORT_REF.match(ref):
         raise RefError(f"must look like 'package.module:function', got {ref!r}")
     module_name, _, attribute = ref.partition(":")
     try:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError
-from workbench.core.secrets import known_secrets, scan_paths
+from workbench.core.secrets import scan_paths
 from workbench.history.confirmations import current_by_item
 from workbench.history.store import HistoryStore
-from workbench.probes.engine import RunSummary, utc_now
+from workbench.probes.engine import RunSummary
 from workbench.rollback.bundle import latest_bundle
 from workbench.rollback.plan import verify_bundle
 from workbench.rollback.readiness import (
@@ -30,11 +31,6 @@ from workbench.signals.trends import evaluate
 from workbench.signals.triggers import load_rules
 
 
-def key_secrets(config: Config) -> dict[str, str]:
-    """The values of every configured key variable that is set: what must never be written anywhere."""
-    return known_secrets(env.api_key_env for env in config.environments.values() if env.api_key_env)
-
-
 def written_paths(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> list[Path]:
     """What the workbench writes: the history (SQLite file and WAL), bundles, fixtures, `extra` (reports)."""
     paths = [config.settings.bundles_dir, config.settings.fixtures_dir, *extra, *store.local_files()]
@@ -44,7 +40,7 @@ def written_paths(config: Config, store: HistoryStore, extra: Sequence[Path] = (
 def scan_evidence(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> ScanEvidence:
     paths = written_paths(config, store, extra)
     files = sum(1 for path in paths for _ in (path.rglob("*") if path.is_dir() else [path]))
-    findings = scan_paths(paths, secrets=key_secrets(config))
+    findings = scan_paths(paths, secrets=config.key_values())
     return ScanEvidence(files=files, findings=tuple(str(finding) for finding in findings))
 
 
@@ -77,7 +73,7 @@ def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict
             name,
             ready=verdicts[name].ready,
             steps_json=verdicts[name].to_json(),
-            assessed_at=utc_now(),
+            assessed_at=clock.now_iso(),
         )
     return verdicts
 
@@ -93,5 +89,5 @@ def _bundle_evidence(config: Config, env: str, store: HistoryStore) -> BundleEvi
         return BundleEvidence(label=f"{env}/?", problems=(str(exc),))
     if bundle is None:
         return None
-    checks = verify_bundle(bundle, secrets=key_secrets(config), store=store)
+    checks = verify_bundle(bundle, secrets=config.key_values(), store=store)
     return BundleEvidence(bundle.label, tuple(f"{c.part}: {c.message}" for c in checks if not c.ok))

@@ -31,16 +31,16 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.config import toml_error_message
+from workbench.core import clock
 from workbench.core.errors import ConfigError, UsageError
-from workbench.core.secrets import SecretFinding, known_secrets, scan_text
+from workbench.core.files import write_atomic
+from workbench.core.secrets import SecretFinding, scan_text
+from workbench.core.tomlfile import load_toml
 from workbench.probes.fixtures import check_release
 from workbench.probes.verdict import verdict_for
 from workbench.rollback.bundle import (
@@ -52,7 +52,6 @@ from workbench.rollback.bundle import (
     file_sha256,
     import_ref,
     source_of,
-    write_atomic,
 )
 
 if TYPE_CHECKING:
@@ -107,17 +106,17 @@ def capture_bundle(
     if write and target.exists() and not force:
         raise _exists(env.name, release, target)
     parsed = _Manifest.load(manifest) if manifest is not None else None
-    now = datetime.now(UTC)
+    now = clock.now()
     parts, origins, files = _resolve_parts(config, env, parsed)
-    parts["known_good"] = _known_good(env.name, store, _iso(now, "milliseconds"))
+    parts["known_good"] = _known_good(env.name, store, clock.iso(now, "milliseconds"))
     origins["known_good"] = store.display_url
     parts = {name: parts[name] for name in PARTS}
-    secrets = known_secrets(e.api_key_env for e in config.environments.values() if e.api_key_env)
+    secrets = config.key_values()
     _refuse_secrets(parts, origins, files, secrets)
     bundle = Bundle(
         env=env.name,
         release=release,
-        captured_at=_iso(now, "seconds"),
+        captured_at=clock.iso(now, "seconds"),
         parts=parts,
         path=target,
         manifest=_display(manifest) if manifest is not None else None,
@@ -143,18 +142,7 @@ class _Manifest:
 
     @classmethod
     def load(cls, path: Path) -> _Manifest:
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise ConfigError("manifest not found (check the path)", path=path) from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the manifest: {exc.strerror}", path=path) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(toml_error_message(exc, text), path=path) from None
+        data = load_toml(path, not_found="manifest not found (check the path)")
         for name, table in data.items():
             if name not in _MANIFEST_TABLES:
                 known = ", ".join(f"[{t}]" for t in _MANIFEST_TABLES)
@@ -406,10 +394,6 @@ def _type_name(value: Any) -> str:
 
 def _json_sha256(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _iso(moment: datetime, timespec: str) -> str:
-    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def _display(path: Path) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import StoreError
+from workbench.core.references import VARIABLE_NAME
 from workbench.core.secrets import scan_text
 from workbench.rollback.bundle import KINDS, PARTS, Bundle, RefError, file_sha256, import_ref, source_of
 
@@ -39,7 +39,6 @@ _TITLES: Mapping[str, str] = {
     "known_good": "known-good probe result",
     "operator_notes": "operator notes",
 }
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNSET = object()
 
 
@@ -243,7 +242,7 @@ def _verify_secret_reference(value: Mapping[str, Any]) -> Check:
     name = value.get("api_key_env")
     if name is None:
         return Check("secret_reference", True, "no key variable (an embedded endpoint)")
-    if not isinstance(name, str) or not _VAR_NAME.match(name):
+    if not isinstance(name, str) or not VARIABLE_NAME.match(name):
         return Check(
             "secret_reference",
             False,

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.config import toml_error_message
 from workbench.core.errors import ConfigError
 from workbench.core.models import Symptom, action_for
+from workbench.core.tomlfile import parse_toml, read_text
 from workbench.history.aggregates import SeriesRun, WindowCounts
 
 DEFAULT_TRIGGERS_PATH = Path("data/triggers.toml")
@@ -220,25 +219,14 @@ def load_rules(path: Path | None = None) -> list[Rule]:
         if not DEFAULT_TRIGGERS_PATH.exists():
             return default_rules()
         path = DEFAULT_TRIGGERS_PATH
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("file not found (pass an existing triggers TOML)", path=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
-    return parse_rules(text, source=path)
+    return parse_rules(
+        read_text(path, not_found="file not found (pass an existing triggers TOML)"), source=path
+    )
 
 
 def parse_rules(text: str, *, source: Path) -> list[Rule]:
     """Validate triggers TOML; every error names the file and `rule[i].key` (or the line)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(toml_error_message(exc, text), path=source) from None
+    data = parse_toml(text, source=source)
     for key in data:
         if key != "rule":
             raise ConfigError("unknown key (only [[rule]] tables belong here)", path=source, field=key)

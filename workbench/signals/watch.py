@@ -17,10 +17,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from workbench.core import clock
 from workbench.core.errors import ConfigError
 from workbench.core.models import Symptom
 from workbench.signals.trends import Sample, evaluate_samples
@@ -144,17 +145,16 @@ def _timestamp(value: Any, key: str) -> datetime:
     epoch = _number(value)
     if epoch is not None:
         try:
-            return datetime.fromtimestamp(epoch, UTC)
+            return clock.from_epoch(epoch)
         except (OverflowError, OSError, ValueError):
             raise _Malformed(
                 f"timestamp {value!r} is out of range for epoch seconds (milliseconds?)"
             ) from None
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+            return clock.parse_iso(value)
         except ValueError:
             raise _Malformed(f"timestamp {value[:40]!r} is neither ISO 8601 nor epoch seconds") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     raise _Malformed(f"timestamp {value!r} is neither ISO 8601 nor epoch seconds")
 
 

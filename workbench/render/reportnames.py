@@ -1,0 +1,73 @@
+"""Where reports are written and what each report notebook is given: names, not rendering.
+
+`reports/YYYY-MM-DD/HHMMSS-<notebook>.ipynb` (UTC), a second audit in the same second taking
+`HHMMSS-2`, with one `HHMMSS-audit.json` manifest per audit that the index lists. `workbench
+audit`, `workbench reports prune`, the index and the Airflow recipe (data/schedules/) all name
+reports through this module, so they cannot drift apart. It imports nothing heavy: the Airflow
+DAG file imports it on the scheduler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+from workbench.core import clock
+
+CONTRACT_AUDIT = "contract_audit"
+# (notebook, title, the parameters it declares) in the order reports are written and listed.
+REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (CONTRACT_AUDIT, "Contract audit", ("run_id", "environments", "config_path", "store_url")),
+    ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
+    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
+    ("drift_explorer", "Drift explorer", ("run_b", "store_url")),
+)
+MANIFEST_SUFFIX = "-audit.json"  # one per audit: `HHMMSS-audit.json`, what the index is built from
+_MAX_ATTEMPTS = 999
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def declared_parameters(notebook: str) -> tuple[str, ...]:
+    """The parameters a report notebook declares (and `workbench audit` passes), by notebook name."""
+    for name, _title, parameters in REPORT_NOTEBOOKS:
+        if name == notebook:
+            return parameters
+    raise KeyError(f"no report notebook {notebook!r}")
+
+
+def day_folder(reports_dir: Path, moment: datetime) -> Path:
+    """`reports/YYYY-MM-DD`: the UTC day of `moment`."""
+    return reports_dir / f"{clock.utc(moment):%Y-%m-%d}"
+
+
+def time_stem(moment: datetime) -> str:
+    """`HHMMSS`: the UTC time of `moment`, the first choice of a report stem."""
+    return f"{clock.utc(moment):%H%M%S}"
+
+
+def stems(first: str) -> Iterator[str]:
+    """The stems to try in turn: `HHMMSS`, then `HHMMSS-2`, `HHMMSS-3`, ... (another audit took it)."""
+    yield first
+    for attempt in range(2, _MAX_ATTEMPTS + 1):
+        yield f"{first}-{attempt}"
+
+
+def report_notebook(day_dir: Path, stem: str, notebook: str) -> Path:
+    """The executed notebook `HHMMSS[-N]-<notebook>.ipynb` (its HTML has the same name, `.html`)."""
+    return day_dir / f"{stem}-{notebook}.ipynb"
+
+
+def audit_manifest(day_dir: Path, stem: str) -> Path:
+    return day_dir / f"{stem}{MANIFEST_SUFFIX}"
+
+
+def folder_day(name: str) -> date | None:
+    """The date a folder name stands for, or None (`2026-02-30`, `latest`, `2026-1-2` are not dates)."""
+    if not _DAY.fullmatch(name):
+        return None
+    try:
+        return clock.parse_day(name)
+    except ValueError:
+        return None
