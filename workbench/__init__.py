@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "capture_bundle": "rollback.manifest",
     "capture_fixtures": "probes.capture",
     "classify": "wire.classify",
+    "classify_file": "wire.classify",
     "compare_runs": "history.drift",
     "default_acceptance": "wire.acceptance",
     "default_config": "core.config",

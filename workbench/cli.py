@@ -286,27 +286,9 @@ def classify(
     ] = None,
 ) -> None:
     """Classify a saved response: prints JSON {symptom, retryable, action, content, detail}."""
-    from workbench.core.errors import ConfigError
-    from workbench.wire.classify import classify as classify_body
+    from workbench.wire.classify import classify_file
 
-    try:
-        body = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=file) from None
-    headers = {}
-    for item in header or ():
-        name, separator, value = item.partition(":")
-        if not separator or not name.strip():
-            raise ConfigError(f"expected 'Name: value', got {item!r}", field="--header")
-        headers[name.strip().lower()] = value.strip()
-    guessed = {
-        ".sse": "text/event-stream",
-        ".html": "text/html",
-        ".htm": "text/html",
-        ".json": "application/json",
-        ".txt": "text/plain",
-    }.get(file.suffix.lower(), "")
-    result = classify_body(status, body, content_type=content_type or guessed, headers=headers)
+    result = classify_file(file, status, content_type=content_type, headers=header or ())
     sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
