@@ -419,24 +419,12 @@ def watch(
     ] = None,
 ) -> None:
     """Classify an application's own request log into symptom classes and apply the trigger rules."""
-    from workbench.core.errors import ConfigError
     from workbench.signals.triggers import load_rules
     from workbench.signals.watch import LogColumns
     from workbench.signals.watch import watch as watch_log
 
-    mapping = {}
-    for item in column or ():
-        field, separator, name = item.partition("=")
-        if not separator or field not in LogColumns.__dataclass_fields__ or not name:
-            raise ConfigError(
-                f"expected FIELD=NAME with FIELD one of {', '.join(LogColumns.__dataclass_fields__)}, "
-                f"got {item!r}",
-                field="--column",
-            )
-        mapping[field] = name
-    report = watch_log(
-        logfile, rules=load_rules(triggers), columns=LogColumns(**mapping), fmt=log_format.value
-    )
+    columns = LogColumns.parse(column or ())
+    report = watch_log(logfile, rules=load_rules(triggers), columns=columns, fmt=log_format.value)
     counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
     out.print(f"{logfile}: {report.samples} request(s) read ({counts or 'none'})")
     for line, reason in report.malformed[:20]:
