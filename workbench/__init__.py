@@ -62,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "compare_runs": "history.drift",
     "default_acceptance": "wire.acceptance",
     "default_config": "core.config",
+    "deployed_bundle": "rollback.manifest",
     "diff_bundles": "rollback.plan",
     "evaluate_triggers": "signals.trends",
     "load_config": "core.config",

@@ -577,29 +577,15 @@ def bundle_plan(
 ) -> None:
     """What a rollback to TARGET must restore; with --state, whether it was partial (exit 1)."""
     from workbench.core.config import load_config
-    from workbench.history.store import HistoryStore
     from workbench.rollback.bundle import Bundle, resolve_bundle
-    from workbench.rollback.manifest import capture_bundle
+    from workbench.rollback.manifest import deployed_bundle
     from workbench.rollback.plan import plan_rollback
 
     settings = load_config(config)
     directory = settings.settings.bundles_dir
     first = Bundle.load(resolve_bundle(current, directory))
     second = Bundle.load(resolve_bundle(target, directory))
-    deployed = None
-    if state is not None and state.suffix == ".toml":
-        with HistoryStore(store) as history:
-            deployed = capture_bundle(
-                settings,
-                first.env,
-                "deployed-now",
-                manifest=state,
-                store=history,
-                bundles_dir=directory,
-                write=False,
-            )
-    elif state is not None:
-        deployed = Bundle.load(state)
+    deployed = None if state is None else deployed_bundle(state, settings, first.env, store=store)
     plan = plan_rollback(first, second, state=deployed)
     for line in plan.lines():
         out.print(escape(line))
