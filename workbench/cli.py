@@ -130,13 +130,11 @@ def probe(
     from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run, run_probes
+    from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
-    if junit is not None:
-        from workbench.render.junit import check_junit_path
-
-        check_junit_path(junit)  # an unwritable path fails now, before any request
+    junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         summary = run_probes(
             settings,
@@ -152,17 +150,7 @@ def probe(
         _print_results(summary)
         _print_verdicts(summary)
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
-    if junit is not None:
-        from workbench.render.junit import config_secrets, write_junit
-
-        write_junit(
-            junit,
-            summary.results,
-            environments=summary.environments,
-            name="workbench probe",
-            run_id=summary.run_id,
-            secrets=config_secrets(settings),
-        )
+    junit_file.write_for(summary, settings)
     raise typer.Exit(summary.exit_code)
 
 
@@ -185,14 +173,12 @@ def audit(
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run
     from workbench.render.audit import notebooks_dir, run_audit
+    from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
     notebooks = notebooks_dir(notebooks)
-    if junit is not None:
-        from workbench.render.junit import check_junit_path
-
-        check_junit_path(junit)  # an unwritable path fails now, not after the audit
+    junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         outcome = run_audit(
             settings,
@@ -221,18 +207,7 @@ def audit(
             out.print(f"report: {report.html}")
     out.print(f"index:  {outcome.index}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
-    if junit is not None:
-        from workbench.render.junit import config_secrets, write_junit
-
-        write_junit(
-            junit,
-            outcome.summary.results,
-            environments=outcome.summary.environments,
-            readiness=outcome.readiness,
-            name="workbench audit",
-            run_id=outcome.summary.run_id,
-            secrets=config_secrets(settings),
-        )
+    if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:
         out.print(f"junit:  {junit}")
     raise typer.Exit(outcome.exit_code)
 
