@@ -763,7 +763,7 @@ def _next_hint(code: int, verb: str) -> str:
     if code == 1:
         return (
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
-            f"`workbench {verb}`" + ("; open the report for details." if verb == "audit" else ".")
+            f"`workbench {verb}`."
         )
     return "the audit could not complete; fix the errors above and re-run."
 
