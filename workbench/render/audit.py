@@ -36,7 +36,9 @@ from workbench.render.notebooks import (
 from workbench.rollback.evidence import assess_run, key_secrets
 from workbench.rollback.readiness import Readiness
 
-# (notebook, title, the parameters it declares) in the order reports are written and listed.
+# (notebook, title, the parameters the audit passes it) in the order reports are written and listed.
+# The parameters are the ones its parameters cell declares that the audit can supply (the others keep
+# their defaults); tests/render/test_report_notebooks.py holds every notebook to this with papermill.
 REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("contract_audit", "Contract audit", ("run_id", "environments", "config_path", "store_url")),
     ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
@@ -113,7 +115,7 @@ def run_audit(
         now = datetime.now(UTC)
         day_dir = reports_dir / f"{now:%Y-%m-%d}"
         stem, manifest = _reserve(day_dir, f"{now:%H%M%S}")
-        parameters = _parameters(config, summary, store)
+        parameters = report_parameters(config, summary, store)
         reports: list[ReportFiles] = []
         try:
             for name, title, declared in REPORT_NOTEBOOKS:
@@ -175,8 +177,8 @@ def _render(
         return ReportFiles(title, output, None, str(exc))
 
 
-def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
-    """Notebook parameters: run, environments, paths; never a secret (see `_kernel_env`)."""
+def report_parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
+    """What the audit can give a report notebook: run, environments, paths; never a secret (`_kernel_env`)."""
     secret_in_url = sa.engine.make_url(store.url).password is not None
     return {
         "run_id": summary.run_id,
