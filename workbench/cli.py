@@ -130,13 +130,11 @@ def probe(
     from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run, run_probes
+    from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
-    if junit is not None:
-        from workbench.render.junit import check_junit_path
-
-        check_junit_path(junit)  # an unwritable path fails now, before any request
+    junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         summary = run_probes(
             settings,
@@ -152,17 +150,7 @@ def probe(
         _print_results(summary)
         _print_verdicts(summary)
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
-    if junit is not None:
-        from workbench.render.junit import write_junit
-
-        write_junit(
-            junit,
-            summary.results,
-            environments=summary.environments,
-            name="workbench probe",
-            run_id=summary.run_id,
-            secrets=settings.key_values(),
-        )
+    junit_file.write_for(summary, settings)
     raise typer.Exit(summary.exit_code)
 
 
@@ -185,14 +173,12 @@ def audit(
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run
     from workbench.render.audit import notebooks_dir, run_audit
+    from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
     notebooks = notebooks_dir(notebooks)
-    if junit is not None:
-        from workbench.render.junit import check_junit_path
-
-        check_junit_path(junit)  # an unwritable path fails now, not after the audit
+    junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
         outcome = run_audit(
             settings,
@@ -221,18 +207,7 @@ def audit(
             out.print(f"report: {report.html}")
     out.print(f"index:  {outcome.index}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
-    if junit is not None:
-        from workbench.render.junit import write_junit
-
-        write_junit(
-            junit,
-            outcome.summary.results,
-            environments=outcome.summary.environments,
-            readiness=outcome.readiness,
-            name="workbench audit",
-            run_id=outcome.summary.run_id,
-            secrets=settings.key_values(),
-        )
+    if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:
         out.print(f"junit:  {junit}")
     raise typer.Exit(outcome.exit_code)
 
@@ -286,27 +261,9 @@ def classify(
     ] = None,
 ) -> None:
     """Classify a saved response: prints JSON {symptom, retryable, action, content, detail}."""
-    from workbench.core.errors import ConfigError
-    from workbench.wire.classify import classify as classify_body
+    from workbench.wire.classify import classify_file
 
-    try:
-        body = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=file) from None
-    headers = {}
-    for item in header or ():
-        name, separator, value = item.partition(":")
-        if not separator or not name.strip():
-            raise ConfigError(f"expected 'Name: value', got {item!r}", field="--header")
-        headers[name.strip().lower()] = value.strip()
-    guessed = {
-        ".sse": "text/event-stream",
-        ".html": "text/html",
-        ".htm": "text/html",
-        ".json": "application/json",
-        ".txt": "text/plain",
-    }.get(file.suffix.lower(), "")
-    result = classify_body(status, body, content_type=content_type or guessed, headers=headers)
+    result = classify_file(file, status, content_type=content_type, headers=header or ())
     sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -437,24 +394,12 @@ def watch(
     ] = None,
 ) -> None:
     """Classify an application's own request log into symptom classes and apply the trigger rules."""
-    from workbench.core.errors import ConfigError
     from workbench.signals.triggers import load_rules
     from workbench.signals.watch import LogColumns
     from workbench.signals.watch import watch as watch_log
 
-    mapping = {}
-    for item in column or ():
-        field, separator, name = item.partition("=")
-        if not separator or field not in LogColumns.__dataclass_fields__ or not name:
-            raise ConfigError(
-                f"expected FIELD=NAME with FIELD one of {', '.join(LogColumns.__dataclass_fields__)}, "
-                f"got {item!r}",
-                field="--column",
-            )
-        mapping[field] = name
-    report = watch_log(
-        logfile, rules=load_rules(triggers), columns=LogColumns(**mapping), fmt=log_format.value
-    )
+    columns = LogColumns.parse(column or ())
+    report = watch_log(logfile, rules=load_rules(triggers), columns=columns, fmt=log_format.value)
     counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
     out.print(f"{logfile}: {report.samples} request(s) read ({counts or 'none'})")
     for line, reason in report.malformed[:20]:
@@ -605,29 +550,15 @@ def bundle_plan(
 ) -> None:
     """What a rollback to TARGET must restore; with --state, whether it was partial (exit 1)."""
     from workbench.core.config import load_config
-    from workbench.history.store import HistoryStore
     from workbench.rollback.bundle import Bundle, resolve_bundle
-    from workbench.rollback.manifest import capture_bundle
+    from workbench.rollback.manifest import deployed_bundle
     from workbench.rollback.plan import plan_rollback
 
     settings = load_config(config)
     directory = settings.settings.bundles_dir
     first = Bundle.load(resolve_bundle(current, directory))
     second = Bundle.load(resolve_bundle(target, directory))
-    deployed = None
-    if state is not None and state.suffix == ".toml":
-        with HistoryStore(store) as history:
-            deployed = capture_bundle(
-                settings,
-                first.env,
-                "deployed-now",
-                manifest=state,
-                store=history,
-                bundles_dir=directory,
-                write=False,
-            )
-    elif state is not None:
-        deployed = Bundle.load(state)
+    deployed = None if state is None else deployed_bundle(state, settings, first.env, store=store)
     plan = plan_rollback(first, second, state=deployed)
     for line in plan.lines():
         out.print(escape(line))
@@ -829,7 +760,7 @@ def _next_hint(code: int, verb: str) -> str:
     if code == 1:
         return (
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
-            f"`workbench {verb}`" + ("; open the report for details." if verb == "audit" else ".")
+            f"`workbench {verb}`."
         )
     return "the audit could not complete; fix the errors above and re-run."
 

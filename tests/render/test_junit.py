@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from tests.canary import canary_key
 from tests.commands import workbench
 from tests.paths import REPO
-from workbench import Area, Outcome, ProbeResult, Readiness, Symptom, UsageError
+from workbench import Area, Outcome, ProbeResult, Readiness, Symptom, UsageError, default_config
 from workbench.probes.engine import RunSummary
-from workbench.render.junit import check_junit_path, junit_tree, write_junit
+from workbench.render.junit import JunitFile, check_junit_path, junit_tree, write_junit
 from workbench.rollback.readiness import Step, StepStatus
 
 ROOT = REPO
@@ -283,6 +283,39 @@ def test_empty_results_still_make_a_valid_file(tmp_path: Path) -> None:
 def test_the_tree_is_built_without_writing() -> None:
     root = junit_tree(RESULTS[:1])
     assert root.tag == "testsuites" and root.get("tests") == "1"
+
+
+def test_a_verb_s_junit_file_is_checked_first_then_written_for_its_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workbench.core.config import parse_config
+
+    monkeypatch.setenv("WB_JUNIT_FILE_KEY", KEY_CANARY)
+    config = parse_config(
+        '[environments.staging]\nbase_url = "embedded"\napi_key_env = "WB_JUNIT_FILE_KEY"\n', source=None
+    )
+    echoed = result("auth.invalid_key", Outcome.FAIL, Symptom.AUTH, detail=f"401: invalid key {KEY_CANARY}")
+    summary = RunSummary(run_id="r-7", environments=("staging",), results=(echoed,), verdicts=())
+    path = tmp_path / "ci" / "junit.xml"
+    junit_file = JunitFile.prepare(path, name="workbench audit")
+    assert path.parent.is_dir() and not path.exists()  # checked, nothing written yet
+    assert junit_file.write_for(summary, config, readiness=READINESS) == path
+    root = assert_valid_junit(path)
+    assert root.get("name") == "workbench audit"
+    assert {prop.get("name"): prop.get("value") for prop in root.iter("property")} == {"run_id": "r-7"}
+    assert "readiness: 5. Verify parser compatibility" in {case.get("name") for case in root.iter("testcase")}
+    assert KEY_CANARY not in path.read_text()  # the configured key variables are redacted
+
+
+def test_without_a_path_there_is_no_junit_file(tmp_path: Path) -> None:
+    summary = RunSummary(run_id="r-8", environments=(), results=RESULTS, verdicts=())
+    assert JunitFile.prepare(None, name="workbench probe").write_for(summary, default_config()) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_junit_file_fails_when_prepared(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"cannot write the JUnit file there: Is a directory"):
+        JunitFile.prepare(tmp_path, name="workbench probe")
 
 
 # --- the commands --------------------------------------------------------------------------------

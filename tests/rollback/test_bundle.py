@@ -15,7 +15,7 @@ import pytest
 
 from tests.canary import canary_key
 from tests.paths import DATA, REPO
-from workbench import ConfigError, HistoryStore, UsageError, default_config, run_probes
+from workbench import ConfigError, HistoryStore, UsageError, default_config, deployed_bundle, run_probes
 from workbench.core.config import Config, parse_config
 from workbench.core.errors import StoreError
 from workbench.core.secrets import scan_paths
@@ -508,6 +508,37 @@ def test_a_state_with_only_the_client_restored_is_a_partial_rollback(releases: d
         "  restored: client" in text
         and "  still new: endpoint, secret_reference, prompt_template, parser" in text
     )
+
+
+def test_the_deployed_state_is_a_manifest_resolved_without_writing_or_a_bundle_file(
+    config: Config,
+    probed: tuple[HistoryStore, str],
+    integration: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, run_id = probed
+    monkeypatch.chdir(tmp_path)  # the config's bundles folder is data/bundles, relative to here
+    from_manifest = deployed_bundle(integration / "manifest.toml", config, "ref", store=store.url)
+    assert (from_manifest.env, from_manifest.release) == ("ref", "deployed-now")
+    assert from_manifest.parts["known_good"]["run_id"] == run_id  # read from the store given
+    assert from_manifest.parts["client"] == {"package": "openai", "version": "1.40.0"}
+    assert not (tmp_path / "data").exists()  # nothing written
+    captured = capture(config, "r42", integration / "manifest.toml", store, tmp_path)
+    nowhere = f"sqlite:///{tmp_path / 'unused' / 'h.sqlite'}"
+    from_file = deployed_bundle(captured.path, config, "ref", store=nowhere)
+    assert from_file.parts == captured.parts and from_file.release == "r42"
+    assert not (tmp_path / "unused").exists()  # a bundle file needs no store: none is opened
+
+
+def test_a_deployed_state_that_cannot_be_read_is_a_config_error_naming_it(
+    config: Config, store: HistoryStore, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: manifest not found"):
+        deployed_bundle(tmp_path / "nowhere.toml", config, "ref", store=store.url)
+    (tmp_path / "state.json").write_text('{"format": ')
+    with pytest.raises(ConfigError, match=r"state\.json: not valid JSON at line 1"):
+        deployed_bundle(tmp_path / "state.json", config, "ref", store=store.url)
 
 
 def test_a_state_matching_neither_release_is_unknown(releases: dict[str, Bundle]) -> None:

@@ -68,6 +68,31 @@ def test_csv_log_with_custom_columns() -> None:
     assert report.examples["server"].startswith("line 14: HTTP 500")
 
 
+def test_columns_parse_from_field_equals_name_and_the_rest_keep_their_defaults() -> None:
+    assert LogColumns.parse([]) == LogColumns()
+    parsed = LogColumns.parse(
+        [
+            "timestamp=when",
+            "status=http_code",
+            "error=response_body",
+            "exception=exc_type",
+            "latency_ms=duration",
+        ]
+    )
+    assert parsed == GATEWAY_COLUMNS
+    assert LogColumns.parse(["status=code", "status=http_code"]) == LogColumns(
+        status="http_code"
+    )  # last wins
+    assert LogColumns.parse(["error=a=b"]).error == "a=b"  # only the first '=' separates
+
+
+@pytest.mark.parametrize("assignment", ["status", "colour=red", "status=", "=status"])
+def test_columns_refuse_an_unknown_field_or_an_empty_name(assignment: str) -> None:
+    fields = "timestamp, status, error, exception, latency_ms"
+    with pytest.raises(ConfigError, match=rf"^--column: expected FIELD=NAME with FIELD one of {fields}, got"):
+        LogColumns.parse(["timestamp=when", assignment])
+
+
 def test_csv_with_default_columns_is_refused_when_the_header_does_not_match() -> None:
     with pytest.raises(ConfigError, match=r"gateway\.csv: no header naming the timestamp column 'timestamp'"):
         watch(LOGS / "gateway.csv", rules=default_rules())

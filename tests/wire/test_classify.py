@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.paths import DATA
-from workbench import Symptom, classify
+from workbench import ConfigError, Symptom, classify, classify_file
+from workbench.wire.classify import BodyKind, guess_content_type
 
 FIXTURES = DATA / "classify"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((FIXTURES / "expected.toml").read_text())
@@ -62,3 +64,40 @@ def test_a_stream_with_two_choices_keeps_them_apart() -> None:
     first, second = result.stream.choices[0].content, result.stream.choices[1].content
     assert first and second and first != second
     assert result.content == first
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.sse", "text/event-stream"),
+        ("a.HTML", "text/html"),
+        ("a.htm", "text/html"),
+        ("a.json", "application/json"),
+        ("a.txt", "text/plain"),
+        ("a.bin", ""),
+        ("no-extension", ""),
+    ],
+)
+def test_a_saved_body_s_extension_stands_in_for_its_content_type(name: str, expected: str) -> None:
+    assert guess_content_type(Path(name)) == expected
+
+
+def test_classify_file_reads_the_body_and_its_header_lines() -> None:
+    limited = classify_file(FIXTURES / "openai_rate_limit_429.json", 429, headers=["Retry-After : 20"])
+    assert (limited.symptom, limited.retryable, limited.retry_after_s) == (Symptom.RATE_LIMIT, True, 20)
+    streamed = classify_file(FIXTURES / "openai_stream_include_usage.sse")  # guessed from .sse
+    assert streamed.kind is BodyKind.STREAM and streamed.symptom is Symptom.NONE and streamed.content
+
+
+def test_classify_file_prefers_a_given_content_type_to_the_guess(tmp_path: Path) -> None:
+    body = tmp_path / "reply.json"
+    body.write_text('{"unexpected": true}\n')
+    assert classify_file(body).kind is BodyKind.JSON
+    assert classify_file(body, content_type="text/event-stream").kind is BodyKind.STREAM
+
+
+def test_classify_file_names_an_unreadable_file_or_a_malformed_header(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.json: cannot read"):
+        classify_file(tmp_path / "nowhere.json")
+    with pytest.raises(ConfigError, match=r"--header: expected 'Name: value', got 'Retry-After 20'"):
+        classify_file(FIXTURES / "openai_rate_limit_429.json", 429, headers=["Retry-After 20"])

@@ -112,7 +112,7 @@ def run_audit(
         now = clock.now()
         day_dir = day_folder(reports_dir, now)
         stem, manifest = _reserve(day_dir, time_stem(now))
-        parameters = _parameters(config, summary, store)
+        parameters = report_parameters(config, summary, store)
         reports: list[ReportFiles] = []
         try:
             for name, title, declared in REPORT_NOTEBOOKS:
@@ -174,8 +174,8 @@ def _render(
         return ReportFiles(title, output, None, str(exc))
 
 
-def _parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
-    """Notebook parameters: run, environments, paths; never a secret (see `_kernel_env`)."""
+def report_parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
+    """What the audit can give a report notebook: run, environments, paths; never a secret (`_kernel_env`)."""
     return {
         "run_id": summary.run_id,
         "run_b": summary.run_id,

@@ -19,6 +19,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,11 +30,43 @@ from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.rollback.readiness import Readiness, StepStatus
 
 if TYPE_CHECKING:
-    pass
+    from workbench.core.config import Config
+    from workbench.probes.engine import RunSummary
 
 # Everything outside XML 1.0's Char production.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MESSAGE_CHARS = 300  # the one-line `message` attribute; the element text carries everything
+
+
+@dataclass(frozen=True, slots=True)
+class JunitFile:
+    """A verb's `--junit FILE` (or none): checked before the run spends any time, written after it."""
+
+    path: Path | None
+    name: str  # the root testsuites' name: the command that ran
+
+    @classmethod
+    def prepare(cls, path: Path | None, *, name: str) -> JunitFile:
+        """Check `path` is writable now (`UsageError`, exit 2, if not); None: no JUnit file asked for."""
+        if path is not None:
+            check_junit_path(path)
+        return cls(path, name)
+
+    def write_for(
+        self, summary: RunSummary, config: Config, *, readiness: Mapping[str, Readiness] | None = None
+    ) -> Path | None:
+        """Write the run's results (and readiness steps), no configured key in them; the path, or None."""
+        if self.path is None:
+            return None
+        return write_junit(
+            self.path,
+            summary.results,
+            environments=summary.environments,
+            readiness=readiness,
+            name=self.name,
+            run_id=summary.run_id,
+            secrets=config.key_values(),
+        )
 
 
 def check_junit_path(path: Path) -> None:

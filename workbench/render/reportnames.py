@@ -17,7 +17,9 @@ from pathlib import Path
 from workbench.core import clock
 
 CONTRACT_AUDIT = "contract_audit"
-# (notebook, title, the parameters it declares) in the order reports are written and listed.
+# (notebook, title, the parameters the audit passes it) in the order reports are written and listed.
+# They are the ones its parameters cell declares that the audit can supply (the others keep their
+# defaults); tests/render/test_report_notebooks.py holds every notebook to this with papermill.
 REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (CONTRACT_AUDIT, "Contract audit", ("run_id", "environments", "config_path", "store_url")),
     ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
@@ -30,7 +32,7 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def declared_parameters(notebook: str) -> tuple[str, ...]:
-    """The parameters a report notebook declares (and `workbench audit` passes), by notebook name."""
+    """The parameters `workbench audit` passes a report notebook (all of them declared there)."""
     for name, _title, parameters in REPORT_NOTEBOOKS:
         if name == notebook:
             return parameters

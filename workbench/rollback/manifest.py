@@ -135,6 +135,29 @@ def validate_manifest(path: Path) -> None:
     _manifest_parts(_Manifest.load(path), [])
 
 
+def deployed_bundle(state: Path, config: Config, env_name: str, *, store: str | None = None) -> Bundle:
+    """What is deployed now, for a rollback plan: a manifest (.toml) resolved as a bundle, or a bundle file.
+
+    Only a manifest needs the history (for its known-good part): the store at URL `store` is
+    opened then and only then, so checking against a bundle file never creates a store. Nothing is
+    written. A bad manifest or bundle is one `ConfigError` naming the file.
+    """
+    if state.suffix != ".toml":
+        return Bundle.load(state)
+    from workbench.history.store import HistoryStore  # SQLAlchemy loads only when it is needed
+
+    with HistoryStore(store) as history:
+        return capture_bundle(
+            config,
+            env_name,
+            "deployed-now",
+            manifest=state,
+            store=history,
+            bundles_dir=config.settings.bundles_dir,
+            write=False,
+        )
+
+
 @dataclass(frozen=True)
 class _Manifest:
     path: Path

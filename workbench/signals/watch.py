@@ -15,8 +15,8 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +42,24 @@ class LogColumns:
     error: str = "error"
     exception: str = "exception"
     latency_ms: str = "latency_ms"
+
+    @classmethod
+    def parse(cls, assignments: Iterable[str]) -> LogColumns:
+        """Columns from "FIELD=NAME" assignments (`workbench watch --column`); the rest keep their names.
+
+        An unknown FIELD or an empty NAME is a `ConfigError` listing the fields there are.
+        """
+        known = [column.name for column in fields(cls)]
+        names: dict[str, str] = {}
+        for assignment in assignments:
+            key, separator, name = assignment.partition("=")
+            if not separator or key not in known or not name:
+                raise ConfigError(
+                    f"expected FIELD=NAME with FIELD one of {', '.join(known)}, got {assignment!r}",
+                    field="--column",
+                )
+            names[key] = name
+        return cls(**names)
 
 
 @dataclass(frozen=True, slots=True)

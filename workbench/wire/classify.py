@@ -13,12 +13,13 @@ import email.utils
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import ParserError
+from workbench.core.errors import ConfigError, ParserError
 from workbench.core.models import Symptom, action_for
 from workbench.wire.client import Exchange, Failure
 from workbench.wire.errorbody import ErrorInfo, read_error
@@ -87,6 +88,14 @@ _MODEL_MISSING = re.compile(
 _RATE_WORDS = ("rate_limit", "rate limit", "too many requests", "rate_limited", "ratelimit")
 _AUTH_WORDS = ("invalid_api_key", "unauthorized", "authentication", "api key")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+# A saved body rarely keeps its Content-Type; its file extension is the best evidence left.
+_CONTENT_TYPE_BY_SUFFIX: Mapping[str, str] = {
+    ".sse": "text/event-stream",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".json": "application/json",
+    ".txt": "text/plain",
+}
 
 
 def classify_exchange(exchange: Exchange) -> Classification:
@@ -191,6 +200,37 @@ def classify(
     if 200 <= status < 300:
         return _classify_success(status, kind, decoded, note)
     return Classification(Symptom.TRANSPORT, False, f"HTTP {status}: not a final response", kind)
+
+
+def classify_file(
+    path: Path,
+    status: int = 200,
+    *,
+    content_type: str | None = None,
+    headers: Iterable[str] = (),
+) -> Classification:
+    """Classify a saved response body (`workbench classify FILE`).
+
+    Without a `content_type`, the file's extension stands in for it (`guess_content_type`);
+    `headers` are lines as a terminal shows them, "Name: value". An unreadable file or a header
+    line without a colon is a `ConfigError`.
+    """
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
+    parsed: dict[str, str] = {}
+    for line in headers:
+        name, separator, value = line.partition(":")
+        if not separator or not name.strip():
+            raise ConfigError(f"expected 'Name: value', got {line!r}", field="--header")
+        parsed[name.strip().lower()] = value.strip()
+    return classify(status, body, content_type=content_type or guess_content_type(path), headers=parsed)
+
+
+def guess_content_type(path: Path) -> str:
+    """The Content-Type a saved body's extension implies (.sse, .json, .html, .txt); "" if none."""
+    return _CONTENT_TYPE_BY_SUFFIX.get(path.suffix.lower(), "")
 
 
 def _classify_success(status: int, kind: BodyKind, decoded: Any, note: str) -> Classification:
