@@ -762,7 +762,7 @@ def _next_hint(code: int, verb: str) -> str:
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
             f"`workbench {verb}`."
         )
-    return "the audit could not complete; fix the errors above and re-run."
+    return f"`workbench {verb}` could not complete; fix the errors above and re-run."
 
 
 def main() -> None:
