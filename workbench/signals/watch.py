@@ -148,8 +148,8 @@ def _sample(record: Mapping[str, Any], columns: LogColumns, line: int) -> LogSam
     at = _timestamp(record.get(columns.timestamp), columns.timestamp)
     status = _status(record.get(columns.status), columns.status)
     latency = _latency(record.get(columns.latency_ms), columns.latency_ms)
-    error = _text(record.get(columns.error))
-    exception = _text(record.get(columns.exception)).strip() or None
+    error = _field_text(record.get(columns.error))
+    exception = _field_text(record.get(columns.exception)).strip() or None
     if status is None and not exception:
         raise _Malformed("no status and no exception")
     classified = classify_logged(status, error, exception)
@@ -209,13 +209,14 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _text(value: Any) -> str:
+def _field_text(value: Any) -> str:
+    """A log field as text; an error body logged as JSON stays JSON, so the classifier can read it."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
-        return json.dumps(value)  # an error body logged as JSON rather than as text
+        return json.dumps(value)
     return str(value)
 
 
