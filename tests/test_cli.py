@@ -182,11 +182,79 @@ def test_compare_reports_drift_between_two_runs_and_exits_1(workdir: Path) -> No
         runs.append(json.loads(done.stdout)[0]["run_id"])
     drifted = workbench("compare", runs[0], runs[1], cwd=workdir)
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
-    assert "removed usage" in drifted.stdout and "-> 0.5-2 s" in drifted.stdout  # the slow release's band
+    assert "removed usage" in drifted.stdout and "contract drift" in drifted.stdout
+    assert "latency" in drifted.stdout  # the slow release's latency: reported, beside the drift
     same = workbench("compare", runs[1], runs[2], cwd=workdir)
     assert same.returncode == 0 and "no drift" in same.stdout
     unknown = workbench("compare", runs[0], "nope", cwd=workdir)
     assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
+
+
+def probe_runs(workdir: Path, config: str, *probes: str, times: int = 1) -> list[str]:
+    """Run ids of `times` probe runs of `config` (selected probes), as compare needs them."""
+    selected = [part for probe in probes for part in ("--probe", probe)]
+    runs = []
+    for _ in range(times):
+        done = workbench("probe", "--config", config, *selected, "--format", "json", cwd=workdir)
+        assert done.returncode in (0, 1), done.stderr
+        runs.append(json.loads(done.stdout)[0]["run_id"])
+    return runs
+
+
+def test_a_latency_only_change_is_information_and_compare_exits_0(workdir: Path) -> None:
+    # Finding (issue 12): two loopback runs 33 ms and 102 ms apart crossed a latency band and
+    # `compare` exited 1 ("roll back..."): a gate that flips on noise.
+    (workdir / "a.toml").write_text('[environments.gw]\nbase_url = "embedded"\n')
+    (workdir / "b.toml").write_text(
+        '[environments.gw]\nbase_url = "embedded"\nscenario = ["slow"]\nlatency_ms = 600\n'
+    )
+    fast, slow = probe_runs(workdir, "a.toml", "endpoint.minimal") + probe_runs(
+        workdir, "b.toml", "endpoint.minimal"
+    )
+    done = workbench("compare", fast, slow, cwd=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "information" in done.stdout and "latency" in done.stdout and "no contract drift" in done.stdout
+
+
+def test_error_envelope_drift_is_contract_drift(workdir: Path) -> None:
+    # Finding (issue 12): with flat errors the stored shapes of errors.* changed from `error.message`
+    # to `code:integer, object:string`, and `compare` did not see it (it compared response shapes only).
+    (workdir / "a.toml").write_text('[environments.gw]\nbase_url = "embedded"\n')
+    (workdir / "b.toml").write_text('[environments.gw]\nbase_url = "embedded"\nscenario = ["flat-errors"]\n')
+    before, after = probe_runs(workdir, "a.toml", "errors.missing_field") + probe_runs(
+        workdir, "b.toml", "errors.missing_field"
+    )
+    done = workbench("compare", before, after, cwd=workdir)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "errors.missing_field" in done.stdout and "removed error" in done.stdout, done.stdout
+
+
+def test_runs_lists_what_compare_needs_and_a_partial_run_is_never_a_baseline(workdir: Path) -> None:
+    # Finding (issue 12): messages said "list runs with `workbench runs`", which did not exist; and
+    # after `probe --probe auth.missing_key` the next audit measured drift from that partial run.
+    config = workdir / "two.toml"
+    config.write_text(
+        '[environments.reference]\nbase_url = "embedded"\n'
+        '[environments.reference-drifted]\nbase_url = "embedded"\nscenario = "missing-usage"\n'
+    )
+    whole = workbench("probe", "--env", "reference", "--format", "json", cwd=workdir)  # built-in default
+    complete = json.loads(whole.stdout)[0]["run_id"]
+    (partial,) = probe_runs(workdir, str(config), "auth.missing_key")  # newer, passing, partial
+    listed = workbench("runs", "--format", "json", cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["run_id"]: row for row in json.loads(listed.stdout)}
+    assert rows[partial]["scope"] == "partial" and rows[complete]["scope"] == "complete"
+    assert rows[complete]["environments"] == {"reference": "ready"} and rows[complete]["config_path"] == ""
+    assert rows[partial]["config_path"] == str(config.resolve())
+    only = workbench("runs", "--env", "reference-drifted", "--format", "json", cwd=workdir)
+    assert [row["run_id"] for row in json.loads(only.stdout)] == [partial]  # it ran both environments
+    table = workbench("runs", "--limit", "1", cwd=workdir)
+    assert partial in table.stdout and complete not in table.stdout and "workbench compare" in table.stdout
+
+    from workbench import HistoryStore
+
+    with HistoryStore(f"sqlite:///{workdir / 'data' / 'history.sqlite'}") as store:
+        assert store.last_passing_run("reference", before="9999") == complete
 
 
 def test_confirm_records_and_the_limits_probe_reads_it(workdir: Path) -> None:

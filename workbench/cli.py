@@ -268,12 +268,55 @@ def classify(
 
 
 @app.command()
+def runs(
+    env: Annotated[
+        str | None, typer.Option("--env", help="Only runs that included this environment.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, newest first.")] = 20,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="table for people, json for machines.")
+    ] = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """List the runs of the history, newest first: what `compare` and the drift explorer take."""
+    from workbench.history.store import HistoryStore
+    from workbench.probes.verdict import list_runs
+
+    with HistoryStore(store) as history:
+        listed = list_runs(history, env=env, limit=limit)
+    if output_format is Format.json:
+        sys.stdout.write(json.dumps([item.to_json() for item in listed], indent=2) + "\n")
+        return
+    if not listed:
+        out.print("no runs in this store yet; next: `workbench audit` (or `workbench probe`) writes one.")
+        return
+    table = Table(title_justify="left")
+    for column in ("run id", "started (UTC)", "status", "scope", "environments", "config"):
+        table.add_column(column, overflow="fold")
+    for item in listed:
+        verdicts = ", ".join(f"{verdict.env}: {verdict.status}" for verdict in item.verdicts)
+        table.add_row(
+            item.run.run_id,
+            item.run.started_at[:19].replace("T", " "),
+            item.run.status,
+            item.scope,
+            escape(verdicts),
+            escape(item.run.config_path or "built-in default"),
+        )
+    out.print(table)
+    out.print(
+        "next: `workbench compare RUN_A RUN_B` (a complete run is a baseline; a partial one, a --probe "
+        "selection, never is)."
+    )
+
+
+@app.command()
 def compare(
     run_a: Annotated[str, typer.Argument(help="The earlier run id (e.g. the known-good one).")],
     run_b: Annotated[str, typer.Argument(help="The later run id.")],
     store: StoreOption = None,
 ) -> None:
-    """Compare two runs: outcomes, symptom classes, shapes, latency bands (never text). Exit 1 on drift."""
+    """Compare two runs: outcomes, classes, shapes (never text); exit 1 on contract drift, not latency."""
     from workbench.history.drift import compare_runs
     from workbench.history.store import HistoryStore
 
@@ -283,23 +326,31 @@ def compare(
             history.results([run_a]), history.results([run_b]), first.environments, second.environments
         )
     changed = [drift for drift in drifts if drift.changed]
+    drifted = [drift for drift in changed if drift.drifted]
     table = Table(title=f"{run_a} -> {run_b}", title_justify="left")
-    for column in ("env", "probe", "change"):
+    for column in ("env", "probe", "judgement", "change"):
         table.add_column(column, overflow="fold")
     for drift in changed:
         env = drift.env_a if drift.env_a == drift.env_b else f"{drift.env_a} -> {drift.env_b}"
-        table.add_row(env, drift.probe, escape(drift.summary()))
+        judgement = "contract drift" if drift.drifted else "information"
+        table.add_row(env, drift.probe, judgement, escape(drift.summary()))
     if changed:
         out.print(table)
+    if drifted:
         out.print(
-            f"{len(changed)} of {len(drifts)} probe results drifted; next: check each change against the "
-            "release notes, and roll back the part its symptom class names."
+            f"contract drift in {len(drifted)} of {len(drifts)} probe results; next: check each change "
+            "against the release notes, and roll back the part its symptom class names."
+        )
+    elif changed:
+        out.print(
+            f"no contract drift across {len(drifts)} probe results; {len(changed)} changed in ways that keep "
+            "the contract (new fields, nullability, latency): information, not a gate."
         )
     else:
         out.print(
-            f"no drift across {len(drifts)} probe results: outcomes, classes, shapes and latency bands match."
+            f"no drift across {len(drifts)} probe results: outcomes, classes, shapes and latency match."
         )
-    raise typer.Exit(1 if changed else 0)
+    raise typer.Exit(1 if drifted else 0)
 
 
 @app.command()

@@ -208,10 +208,16 @@ def test_readiness_rows_round_trip(store: HistoryStore) -> None:
 
 def test_last_passing_run_is_the_newest_complete_clean_run_before(store: HistoryStore) -> None:
     def add_run(
-        run_id: str, minute: int, outcome: Outcome, *, status: str = "complete", env: str = "prod"
+        run_id: str,
+        minute: int,
+        outcome: Outcome,
+        *,
+        status: str = "complete",
+        env: str = "prod",
+        complete: bool = True,
     ) -> None:
         started = f"2026-11-27T04:{minute:02d}:00.000Z"
-        store.begin_run(run_record(run_id, started_at=started))
+        store.begin_run(run_record(run_id, started_at=started, complete=complete))
         store.append(result(run_id=run_id, env=env, outcome=outcome, started_at=started))
         store.finish_run(run_id, status=status, finished_at=started, requests={})
 
@@ -221,6 +227,8 @@ def test_last_passing_run_is_the_newest_complete_clean_run_before(store: History
     add_run("cut-short", 4, Outcome.PASS, status="interrupted")
     add_run("other-env", 5, Outcome.PASS, env="staging")
     add_run("erroring", 6, Outcome.ERROR)
+    # Finding (issue 12): `probe --probe auth.missing_key` passed and became the baseline.
+    add_run("partial", 7, Outcome.PASS, complete=False)
 
     assert store.last_passing_run("prod", before="2026-11-27T04:59:00.000Z") == "clean-2"
     assert store.last_passing_run("prod", before="2026-11-27T04:02:00.000Z") == "clean-1"
@@ -259,43 +267,63 @@ def test_a_store_from_a_newer_workbench_is_refused(store_url: str) -> None:
 def test_migrations_bring_an_older_store_forward_in_one_transaction(
     store_url: str, another_store_url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Registers fake versions 2 and 3 (monkeypatch restores the real registry afterwards)."""
+    """Registers fake versions N+1 and N+2 over the real N (monkeypatch restores the registry)."""
+    base = SCHEMA_VERSION
     applied: list[int] = []
 
     def add_label(connection: sa.Connection) -> None:
         connection.exec_driver_sql("ALTER TABLE runs ADD COLUMN label VARCHAR(32)")
-        applied.append(2)
+        applied.append(base + 1)
 
     def broken(connection: sa.Connection) -> None:
         connection.exec_driver_sql("ALTER TABLE results ADD COLUMN doomed INTEGER")
-        raise RuntimeError("migration 3 failed")
+        raise RuntimeError(f"migration {base + 2} failed")
 
-    HistoryStore(store_url).close()  # a version 1 store
-    monkeypatch.setitem(schema_module.MIGRATIONS, 2, add_label)
-    monkeypatch.setitem(schema_module.MIGRATIONS, 3, broken)
+    HistoryStore(store_url).close()  # a store at the real version
+    monkeypatch.setitem(schema_module.MIGRATIONS, base + 1, add_label)
+    monkeypatch.setitem(schema_module.MIGRATIONS, base + 2, broken)
 
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 3)
-    with pytest.raises(RuntimeError, match="migration 3 failed"):
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", base + 2)
+    with pytest.raises(RuntimeError, match=f"migration {base + 2} failed"):
         HistoryStore(store_url)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)
-    with HistoryStore(store_url) as store:  # all or nothing: neither 2 nor 3 stayed
-        assert schema_rows(store) == [(1, 1)]
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", base)
+    with HistoryStore(store_url) as store:  # all or nothing: neither N+1 nor N+2 stayed
+        assert schema_rows(store) == [(1, base)]
         assert "label" not in {column["name"] for column in sa.inspect(store.engine).get_columns("runs")}
         assert "doomed" not in {column["name"] for column in sa.inspect(store.engine).get_columns("results")}
 
     applied.clear()
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", base + 1)
     with HistoryStore(store_url) as store:
-        assert applied == [2]
-        assert schema_rows(store) == [(1, 2)]
+        assert applied == [base + 1]
+        assert schema_rows(store) == [(1, base + 1)]
         assert "label" in {column["name"] for column in sa.inspect(store.engine).get_columns("runs")}
     with HistoryStore(store_url) as store:  # applied once
-        assert applied == [2]
+        assert applied == [base + 1]
 
     # a fresh store is created at the current version directly, without migrations
     with HistoryStore(another_store_url(store_url)) as store:
-        assert schema_rows(store) == [(1, 2)]
-    assert applied == [2]
+        assert schema_rows(store) == [(1, base + 1)]
+    assert applied == [base + 1]
+
+
+def test_a_version_1_store_learns_which_runs_were_complete(store_url: str) -> None:
+    """Version 2 records whether a run planned the whole catalog; a version 1 run is complete when
+    every one of its environments has a result for each probe version 1 knew."""
+    with HistoryStore(store_url) as store:
+        store.begin_run(run_record("whole", environments=("staging",)))
+        store.begin_run(run_record("partial", environments=("staging",)))
+        for probe in schema_module.V1_CATALOG:
+            store.append(result("whole", probe=probe))
+        store.append(result("partial", probe="auth.missing_key"))
+        with store.engine.begin() as connection:  # back to version 1, as an older workbench left it
+            connection.exec_driver_sql("ALTER TABLE runs DROP COLUMN complete")
+            connection.exec_driver_sql("ALTER TABLE runs DROP COLUMN config_path")
+            connection.execute(schema_table.update().values(version=1))
+    with HistoryStore(store_url) as store:
+        assert schema_rows(store) == [(1, SCHEMA_VERSION)]
+        complete = {run.run_id: run.complete for run in store.runs()}
+        assert complete == {"whole": True, "partial": False}
 
 
 def test_a_pre_release_sqlite_store_is_named_with_what_to_do(tmp_path: Path) -> None:

@@ -200,7 +200,8 @@ def test_known_good_is_missing_when_the_store_has_no_passing_run(
         bundle = capture(config, "r42", integration / "manifest.toml", empty, tmp_path)
         assert bundle.parts["known_good"] == {
             "missing": True,
-            "hint": "run `workbench audit --env ref` until it passes",
+            "hint": "no complete passing run of ref (a --probe selection never counts): "
+            "run `workbench audit --env ref` until it passes",
         }
         failed = [check for check in verify_bundle(bundle, secrets={}, store=empty) if not check.ok]
     assert [check.part for check in failed] == ["known_good"]

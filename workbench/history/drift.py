@@ -1,7 +1,15 @@
 """Drift: what changed between two runs, a run and its baseline, or two environments.
 
-Only structure and operations are compared (outcomes, symptom classes, response shapes, latency
-bands), never generated text: the checklist's "compare only structural and operational checks".
+Only structure and operations are compared (outcomes, symptom classes, response shapes, latency),
+never generated text: the checklist's "compare only structural and operational checks". Each change
+is judged once, here, for every caller (`compare`, the audit report, the drift explorer):
+
+- *contract drift* (fails a gate): a probe that passed no longer passes, a symptom class changed,
+  a field of a response, error envelope or stream chunk was removed or changed type;
+- *information* (shown, never a gate): a new field (a new optional or error field such as
+  `system_fingerprint`), a field that is now `null` where it was absent or the reverse, a type that
+  only became nullable, a probe that now passes, and latency: timings move with load and network,
+  so a latency change is reported with both values and never fails the gate.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ def latency_band(latency_ms: float | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ProbeDrift:
-    """One probe seen on side A and side B."""
+    """One probe seen on side A and side B, judged: `drifted` (contract drift) or information only."""
 
     probe: str
     env_a: str
@@ -43,35 +51,76 @@ class ProbeDrift:
     band_a: str
     band_b: str
     shape: ShapeDiff
+    latency_a_ms: float | None = None
+    latency_b_ms: float | None = None
+
+    @property
+    def contract_changes(self) -> list[str]:
+        """What fails a gate, in words, whole."""
+        parts = []
+        if "error" in (self.outcome_a, self.outcome_b):
+            return []  # a probe that could not run judges nothing (see `information`)
+        if self.outcome_a != self.outcome_b and self.outcome_a == "pass":
+            parts.append(f"outcome {self.outcome_a} -> {self.outcome_b}")
+        if self.symptom_a != self.symptom_b and self.outcome_b != "pass":
+            parts.append(f"symptom {self.symptom_a} -> {self.symptom_b}")
+        removed = [path for path in self.shape.removed if path not in self.shape.removed_nulls]
+        if removed:
+            parts.append("removed " + ", ".join(removed))
+        retyped = [entry for entry in self.shape.retyped if not _only_nullability(entry)]
+        if retyped:
+            parts.append("retyped " + "; ".join(retyped))
+        return parts
+
+    @property
+    def information(self) -> list[str]:
+        """What changed without breaking the contract, in words, whole."""
+        parts = []
+        if "error" in (self.outcome_a, self.outcome_b):
+            return [f"not compared: outcome {self.outcome_a} -> {self.outcome_b} (a probe could not run)"]
+        if self.outcome_a != self.outcome_b and self.outcome_a != "pass":
+            parts.append(f"outcome {self.outcome_a} -> {self.outcome_b}")
+        if self.symptom_a != self.symptom_b and self.outcome_b == "pass":
+            parts.append(f"symptom {self.symptom_a} -> {self.symptom_b}")
+        if self.shape.added:
+            parts.append("added " + ", ".join(self.shape.added))
+        null_removed = [path for path in self.shape.removed if path in self.shape.removed_nulls]
+        if null_removed:
+            parts.append("now absent (was null) " + ", ".join(null_removed))
+        nullable = [entry for entry in self.shape.retyped if _only_nullability(entry)]
+        if nullable:
+            parts.append("nullability " + "; ".join(nullable))
+        if self.band_a != self.band_b:
+            parts.append(f"latency {_ms(self.latency_a_ms)} -> {_ms(self.latency_b_ms)}")
+        return parts
+
+    @property
+    def drifted(self) -> bool:
+        """Contract drift: the gate fails (`workbench compare` exits 1)."""
+        return bool(self.contract_changes)
 
     @property
     def changed(self) -> bool:
-        return (
-            self.outcome_a != self.outcome_b
-            or self.symptom_a != self.symptom_b
-            or self.band_a != self.band_b
-            or self.shape.changed
-        )
+        """Anything worth showing: contract drift or information."""
+        return bool(self.contract_changes or self.information)
 
     def summary(self) -> str:
-        parts = []
-        if self.outcome_a != self.outcome_b:
-            parts.append(f"outcome {self.outcome_a} -> {self.outcome_b}")
-        if self.symptom_a != self.symptom_b:
-            parts.append(f"symptom {self.symptom_a} -> {self.symptom_b}")
-        if self.band_a != self.band_b:
-            parts.append(f"latency {self.band_a} -> {self.band_b}")
-        if self.shape.added:
-            parts.append(
-                "added " + ", ".join(self.shape.added[:6]) + ("…" if len(self.shape.added) > 6 else "")
-            )
-        if self.shape.removed:
-            parts.append(
-                "removed " + ", ".join(self.shape.removed[:6]) + ("…" if len(self.shape.removed) > 6 else "")
-            )
-        if self.shape.retyped:
-            parts.append("retyped " + "; ".join(self.shape.retyped[:4]))
-        return "; ".join(parts) or "no change"
+        drift, info = "; ".join(self.contract_changes), "; ".join(self.information)
+        if drift and info:
+            return f"{drift} (also: {info})"
+        return drift or (f"information only: {info}" if info else "no change")
+
+
+def _only_nullability(retyped: str) -> bool:
+    """`path: string -> null|string` or `path: null -> string`: only whether it may be null changed."""
+    _, _, change = retyped.partition(": ")
+    before, _, after = change.partition(" -> ")
+    old, new = set(before.split("|")), set(after.split("|"))
+    return old - {"null"} == new - {"null"} or old == {"null"}
+
+
+def _ms(latency: float | None) -> str:
+    return "-" if latency is None else f"{latency:.0f} ms"
 
 
 def compare(a: Sequence[ProbeResult], b: Sequence[ProbeResult], env_a: str, env_b: str) -> list[ProbeDrift]:
@@ -83,7 +132,7 @@ def compare(a: Sequence[ProbeResult], b: Sequence[ProbeResult], env_a: str, env_
         first, second = side_a[probe], side_b[probe]
         if "skip" in (first.outcome, second.outcome):
             continue  # not run on one side (selection, production guard): nothing to compare
-        shapes_comparable = probe in SHAPED_PROBES and first.shape and second.shape
+        shapes_comparable = bool(first.shape and second.shape)  # responses, error envelopes, stream chunks
         drifts.append(
             ProbeDrift(
                 probe=probe,
@@ -96,6 +145,8 @@ def compare(a: Sequence[ProbeResult], b: Sequence[ProbeResult], env_a: str, env_
                 band_a=latency_band(first.latency_ms),
                 band_b=latency_band(second.latency_ms),
                 shape=diff_shapes(first.shape, second.shape) if shapes_comparable else ShapeDiff((), (), ()),
+                latency_a_ms=first.latency_ms,
+                latency_b_ms=second.latency_ms,
             )
         )
     return drifts

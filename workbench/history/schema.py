@@ -14,15 +14,15 @@ one transaction under the lock: all or nothing. A store newer than this workbenc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection], None]
-MIGRATIONS: dict[int, Migration] = {}  # version N -> brings a version N-1 store to N (none yet)
 
 
 def _key(length: int) -> sa.types.TypeEngine[str]:
@@ -54,6 +54,9 @@ runs_table = sa.Table(
     sa.Column("requests", sa.Text, nullable=False, default="{}"),  # JSON: requests sent per environment
     sa.Column("host", sa.String(255), nullable=False, default=""),  # the machine running it
     sa.Column("pid", sa.Integer),  # its process there
+    # v2: every probe of the catalog was planned (no --probe selection): only such a run is a baseline
+    sa.Column("complete", sa.Boolean),
+    sa.Column("config_path", sa.Text),  # v2: the environments file it read ("" for the built-in default)
     sa.Index("ix_runs_status_host", "status", "host"),  # finding this host's runs still running
 )
 
@@ -131,3 +134,46 @@ readiness_table = sa.Table(
     sa.Column("steps", sa.Text, nullable=False),  # JSON: the ten steps with status and evidence
     sa.Column("assessed_at", _key(40), nullable=False),
 )
+
+
+# The probes of the catalog when version 1 was current: a version 1 run was complete when every
+# environment of it has a result for each (that is all version 1 knew of what was planned).
+V1_CATALOG = (
+    "endpoint.minimal",
+    "request.app_realistic",
+    "auth.missing_key",
+    "auth.invalid_key",
+    "errors.malformed_json",
+    "errors.missing_field",
+    "errors.invalid_value",
+    "response.optional_fields",
+    "response.fixture_replay",
+    "streaming.sse",
+    "limits.operator_confirmation",
+)
+
+
+def _v2_complete_runs(connection: Connection) -> None:
+    """Version 2: runs record whether they were complete and which environments file they read."""
+    connection.exec_driver_sql("ALTER TABLE runs ADD COLUMN complete BOOLEAN")
+    connection.exec_driver_sql("ALTER TABLE runs ADD COLUMN config_path TEXT")
+    results = results_table
+    counted = (
+        sa.select(results.c.run_id, results.c.env, sa.func.count(sa.distinct(results.c.probe)))
+        .where(results.c.probe.in_(V1_CATALOG))
+        .group_by(results.c.run_id, results.c.env)
+    )
+    whole: dict[str, set[str]] = {}
+    for run_id, env, count in connection.execute(counted):
+        if count == len(V1_CATALOG):
+            whole.setdefault(run_id, set()).add(env)
+    for run_id, environments in connection.execute(sa.select(runs_table.c.run_id, runs_table.c.environments)):
+        complete = bool(json.loads(environments)) and set(json.loads(environments)) <= whole.get(
+            run_id, set()
+        )
+        connection.execute(
+            runs_table.update().where(runs_table.c.run_id == run_id).values(complete=complete, config_path="")
+        )
+
+
+MIGRATIONS: dict[int, Migration] = {2: _v2_complete_runs}  # version N -> brings a version N-1 store to N

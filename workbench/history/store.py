@@ -93,6 +93,8 @@ class RunRecord:
     requests: dict[str, int] | None = None
     host: str = ""  # stamped by `begin_run` when empty: this machine
     pid: int | None = None  # stamped by `begin_run` when empty: this process
+    complete: bool = True  # every probe of the catalog planned; a partial run is never a baseline
+    config_path: str = ""  # the environments file read ("" for the built-in default)
 
 
 def resolve_store_url(explicit: str | None = None) -> str:
@@ -237,19 +239,25 @@ class HistoryStore:
         with self._read() as connection:
             return [ProbeResult.from_dict(dict(row._mapping)) for row in connection.execute(query)]
 
-    def runs(self, *, limit: int | None = None, run_ids: Iterable[str] = ()) -> list[RunRecord]:
-        """Runs, newest first."""
+    def runs(
+        self, *, limit: int | None = None, run_ids: Iterable[str] = (), env: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first; `env`: only runs that included that environment."""
         query = sa.select(runs_table).order_by(runs_table.c.started_at.desc(), runs_table.c.run_id.desc())
         wanted = list(run_ids)
         if wanted:
             query = query.where(runs_table.c.run_id.in_(wanted))
+        if env is not None:  # environments is a JSON list of names: match the quoted name exactly
+            query = query.where(runs_table.c.environments.contains(json.dumps(env), autoescape=True))
         if limit is not None:
             query = query.limit(limit)
         with self._read() as connection:
             return [_run_record(row._mapping) for row in connection.execute(query)]
 
     def last_passing_run(self, env: str, *, before: str) -> str | None:
-        """The newest complete run before `before` in which `env` ran and nothing failed or errored."""
+        """The baseline of `env`: the newest complete run before `before` that finished, planned every
+        probe of the catalog (a `--probe` selection is partial, never a baseline), and in which
+        `env` ran and nothing failed or errored."""
         results, runs = results_table, runs_table
         ran = sa.exists().where(results.c.run_id == runs.c.run_id, results.c.env == env)
         failed = sa.exists().where(
@@ -257,7 +265,13 @@ class HistoryStore:
         )
         query = (
             sa.select(runs.c.run_id)
-            .where(runs.c.started_at < before, runs.c.status == "complete", ran, ~failed)
+            .where(
+                runs.c.started_at < before,
+                runs.c.status == "complete",
+                runs.c.complete.is_(True),
+                ran,
+                ~failed,
+            )
             .order_by(runs.c.started_at.desc())
             .limit(1)
         )
@@ -563,6 +577,8 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "requests": json.dumps(run.requests or {}, sort_keys=True),
         "host": run.host,
         "pid": run.pid,
+        "complete": run.complete,
+        "config_path": run.config_path,
     }
 
 
@@ -579,6 +595,8 @@ def _run_record(row: Any) -> RunRecord:
         requests=json.loads(row["requests"] or "{}"),
         host=row["host"],
         pid=row["pid"],
+        complete=bool(row["complete"]),
+        config_path=row["config_path"] or "",
     )
 
 

@@ -206,6 +206,8 @@ class _Run:
                 config_digest=self.config.digest,
                 command=self.command,
                 workbench_version=__version__,
+                complete={probe.id for probe in self.plan.probes} >= set(CATALOG),
+                config_path=str(self.config.source.resolve()) if self.config.source else "",
             )
         )
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
+from workbench.history.store import HistoryStore, RunRecord
 
 
 def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
@@ -41,3 +44,43 @@ def _error_reasons(errors: Sequence[ProbeResult]) -> tuple[str, ...]:
 
 def _first_clause(detail: str, limit: int = 160) -> str:
     return detail if len(detail) <= limit else detail[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class RunListing:
+    """One run as a person picks it for `compare` or the explorer: when, what, complete, verdicts."""
+
+    run: RunRecord
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def scope(self) -> str:
+        """complete: every probe of the catalog was planned (a baseline candidate); partial: a selection."""
+        return "complete" if self.run.complete else "partial"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run.run_id,
+            "started_at": self.run.started_at,
+            "status": self.run.status,
+            "scope": self.scope,
+            "command": self.run.command,
+            "config_path": self.run.config_path,
+            "environments": {verdict.env: str(verdict.status) for verdict in self.verdicts},
+        }
+
+
+def list_runs(store: HistoryStore, *, env: str | None = None, limit: int = 20) -> list[RunListing]:
+    """The newest `limit` runs (of `env`, if given), each with its environments' verdicts."""
+    runs = store.runs(limit=limit, env=env)
+    results = store.results([run.run_id for run in runs]) if runs else []
+    by_run: dict[str, list[ProbeResult]] = {}
+    for result in results:
+        by_run.setdefault(result.run_id, []).append(result)
+    return [
+        RunListing(
+            run,
+            tuple(verdicts_for([env] if env else run.environments, by_run.get(run.run_id, []))),
+        )
+        for run in runs
+    ]

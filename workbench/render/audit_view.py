@@ -212,9 +212,11 @@ class AuditView:
                 continue
             run_id, results = baseline
             changed = [d for d in compare(results, self.results, env, env) if d.changed]
+            drifted = any(d.drifted for d in changed)
+            verdict = "**contract drift**" if drifted else ("no contract drift" if changed else "no drift.")
             sections.append(
-                f"- **{env}** since {run_id}: "
-                + ("; ".join(f"`{d.probe}` {d.summary()}" for d in changed) if changed else "no drift.")
+                f"- **{env}** since {run_id}: {verdict}"
+                + ("; " + "; ".join(f"`{d.probe}` {d.summary()}" for d in changed) if changed else "")
             )
         for env in self.environments:
             current = {r.probe: r for r in self.results if r.env == env}

@@ -78,10 +78,12 @@ class DriftExplorer:
         if self.note:
             return markdown(f"**Nothing to compare yet.** {self.note}.")
         changed = [d for d in self.drifts if d.changed]
+        drifted = [d for d in changed if d.drifted]
         return markdown(
             f"**A**: {self.env_a} in run `{self.run_a}`  \n**B**: {self.env_b} in run `{self.run_b}`  \n"
-            f"{len(changed)} of {len(self.drifts)} probes differ. Change the parameters (`run_a`, `run_b`, "
-            "`env_a`, `env_b`) and re-run to compare others."
+            f"{len(changed)} of {len(self.drifts)} probes differ, {len(drifted)} of them by contract drift "
+            "(the rest is information: new fields, nullability, latency). Change the parameters "
+            "(`run_a`, `run_b`, `env_a`, `env_b`) and re-run to compare others."
         )
 
     def outcomes(self) -> pd.DataFrame:

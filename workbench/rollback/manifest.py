@@ -371,7 +371,11 @@ def _packages_distributions() -> Mapping[str, list[str]]:
 def _known_good(env: str, store: HistoryStore, before: str) -> dict[str, Any]:
     run_id = store.last_passing_run(env, before=before)
     if run_id is None:
-        return {"missing": True, "hint": f"run `workbench audit --env {env}` until it passes"}
+        return {
+            "missing": True,
+            "hint": f"no complete passing run of {env} (a --probe selection never counts): "
+            f"run `workbench audit --env {env}` until it passes",
+        }
     verdict = verdict_for(env, store.results([run_id], envs=[env]))
     return {
         "run_id": run_id,

@@ -60,6 +60,7 @@ class ShapeDiff:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     retyped: tuple[str, ...]  # "path: before-types -> after-types"
+    removed_nulls: tuple[str, ...] = ()  # the removed paths that were only ever null (null -> absent)
 
     @property
     def changed(self) -> bool:
@@ -74,10 +75,12 @@ def diff_shapes(before: Iterable[str], after: Iterable[str]) -> ShapeDiff:
         for path in sorted(old.keys() & new.keys())
         if old[path] != new[path]
     )
+    removed = tuple(sorted(old.keys() - new.keys()))
     return ShapeDiff(
         added=tuple(sorted(new.keys() - old.keys())),
-        removed=tuple(sorted(old.keys() - new.keys())),
+        removed=removed,
         retyped=retyped,
+        removed_nulls=tuple(path for path in removed if old[path] == {"null"}),
     )
 
 
