@@ -513,6 +513,66 @@ def _slow_headers(conn: _Connection, request: ReceivedRequest, *, delay_s: float
     conn.send_response(200, CHAT_COMPLETION, "application/json")
 
 
+@_behaviour("script_payloads")
+def _script_payloads(conn: _Connection, request: ReceivedRequest, *, payload: str, key: str) -> None:
+    """An endpoint that plants `payload` (script payloads) in everything it says, a different way per request,
+    each labelled with where it was put (`"title: <payload>"`), so a report can be shown to carry each.
+
+    Each error comes with a status of another class than the probe expects, so the probe fails and its
+    detail (with the message) is shown: no Authorization: a 401 HTML error page, `title` (its <title>);
+    a wrong key: 400 `message` (a flat `{"message"}`); a body that is not JSON: 401 `fastapi` (a FastAPI
+    detail); no `messages` or `model`: 500 `flat` (vLLM's flat error); temperature 5: 403 `envelope`
+    (the OpenAI error envelope); a stream:
+    `finish_reason` and `usage_key`, or (path under /stream-error) `stream_error` (an error event inside
+    the stream); else a 200 completion with `json_key` and `usage_key` as JSON keys.
+    """
+
+    def planted(where: str) -> str:
+        return f"{where}: {payload}"
+
+    authorization = request.headers.get("authorization")
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    if authorization is None:
+        page = f"<html><head><title>{planted('title')}</title></head><body><h1>401</h1></body></html>"
+        conn.send_response(401, page.encode(), "text/html; charset=utf-8")
+    elif authorization != f"Bearer {key}":
+        conn.send_response(400, json.dumps({"message": planted("message")}).encode(), "application/json")
+    elif not isinstance(body, dict):
+        detail = {"detail": [{"loc": ["body", 1], "msg": planted("fastapi"), "type": "json_invalid"}]}
+        conn.send_response(401, json.dumps(detail).encode(), "application/json")
+    elif "messages" not in body or "model" not in body:
+        flat = {"object": "error", "message": planted("flat"), "type": "BadRequestError", "code": 400}
+        conn.send_response(500, json.dumps(flat).encode(), "application/json")
+    elif body.get("temperature") == 5:
+        envelope = _error_envelope(planted("envelope"), "invalid_request_error", None)
+        conn.send_response(403, envelope, "application/json")
+    elif body.get("stream"):
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+        content = {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "ok"}}]}
+        parts: list[Any] = [content]
+        if request.path.startswith("/stream-error"):
+            parts.append({"error": {"message": planted("stream_error")}})
+        else:
+            parts.append(
+                {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": planted("finish_reason")}]}
+            )
+            usage = {"prompt_tokens": 1, "total_tokens": 2, planted("usage_key"): 1}
+            parts.append({**chunk, "choices": [], "usage": usage})
+        events = [b"data: " + json.dumps(part).encode() + b"\n\n" for part in parts]
+        if not request.path.startswith("/stream-error"):
+            events.append(b"data: [DONE]\n\n")
+        _sse(conn, request, events=events)
+    else:
+        completion = json.loads(CHAT_COMPLETION)
+        completion[planted("json_key")] = {"planted": 1}
+        completion["choices"][0]["message"][planted("json_key")] = "x"
+        completion["usage"][planted("usage_key")] = 1
+        conn.send_response(200, json.dumps(completion).encode(), "application/json")
+
+
 BEHAVIOURS: tuple[str, ...] = ("refused", *sorted(_REGISTRY))
 
 

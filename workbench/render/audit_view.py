@@ -29,7 +29,7 @@ from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme
 from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
-from workbench.render.display import markdown
+from workbench.render.display import Md, code, join, markdown, md, table
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
@@ -124,34 +124,41 @@ class AuditView:
         lines = []
         if not self.complete:
             lines.append(
-                f"> **Incomplete run** ({self.run.status}): results below are what was stored "
-                "before it stopped. Re-run the audit before relying on them.\n"
+                md(
+                    "> **Incomplete run** ({status}): results below are what was stored "
+                    "before it stopped. Re-run the audit before relying on them.\n",
+                    status=self.run.status,
+                )
             )
         for verdict in self.verdicts:
-            line = f"- **{verdict.env}**: contract {verdict.label.upper()}"
+            line = md("- **{env}**: contract {label}", env=verdict.env, label=verdict.label.upper())
             if verdict.env in self.readiness:  # assessed by `workbench audit`: see the readiness report
-                line += f"; {Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary}"
+                summary = Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary
+                line = md("{line}; {summary}", line=line, summary=summary)
             lines.append(line)
-        return markdown("\n".join(lines))
+        return markdown(join("\n", lines))
 
     def verdict_table(self) -> Styler:
         frame = verdict_frame(self.verdicts)
         return (
-            frame.style.hide(axis="index")
+            table(frame)
+            .hide(axis="index")
             .map(lambda label: _VERDICT_STYLE.get(label, ""), subset=["verdict"])
             .set_properties(subset=["reasons"], **{"white-space": "pre-wrap", "text-align": "left"})
         )
 
     def area_matrix(self) -> Styler:
         frame = area_matrix(self.results, self.environments, areas_of())
-        return frame.style.map(_area_style)
+        return table(frame).map(_area_style)
 
     def failures(self) -> Any:
         frame = failures_frame(self.results)
         if frame.empty:
-            return markdown("No probe failed.")
-        return frame.style.hide(axis="index").set_properties(
-            subset=["detail", "action"], **{"text-align": "left"}
+            return markdown(md("No probe failed."))
+        return (
+            table(frame)
+            .hide(axis="index")
+            .set_properties(subset=["detail", "action"], **{"text-align": "left"})
         )
 
     def not_run(self) -> Any:
@@ -162,13 +169,16 @@ class AuditView:
             if r.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR)
         ]
         if not rows:
-            return markdown("Every probe ran.")
-        frame = pd.DataFrame(rows)
-        return frame.style.hide(axis="index").set_properties(subset=["why"], **{"text-align": "left"})
+            return markdown(md("Every probe ran."))
+        return (
+            table(pd.DataFrame(rows))
+            .hide(axis="index")
+            .set_properties(subset=["why"], **{"text-align": "left"})
+        )
 
     def symptom_crosstab(self) -> Styler:
-        table = symptom_crosstab(self.results, self.environments)
-        return table.style.map(
+        crosstab = symptom_crosstab(self.results, self.environments)
+        return table(crosstab).map(
             lambda count: theme.css(theme.BAD_FILL, theme.BOLD) if count else theme.EMPTY_TEXT
         )
 
@@ -176,16 +186,18 @@ class AuditView:
         frame = streaming_frame(self.results)
         if frame.empty or (frame["outcome"] == "skip").all():
             return markdown(
-                "No environment streams in production (`stream = false`), so streaming was not "
-                "probed; a non-streaming parser proves nothing about streams."
+                md(
+                    "No environment streams in production (`stream = false`), so streaming was not "
+                    "probed; a non-streaming parser proves nothing about streams."
+                )
             )
-        return frame.style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+        return table(frame).hide(axis="index").map(_outcome_style, subset=["outcome"])
 
     def parser_robustness(self) -> Any:
         frame = ablation_matrix(self.results, self.environments)
         if frame.empty:
-            return markdown("No optional-field ablation ran (no mappable response and no fixtures).")
-        return frame.style.map(_ablation_style)
+            return markdown(md("No optional-field ablation ran (no mappable response and no fixtures)."))
+        return table(frame).map(_ablation_style)
 
     def fixture_replay(self) -> Any:
         rows = [
@@ -199,24 +211,35 @@ class AuditView:
             if r.probe == "response.fixture_replay"
         ]
         if not rows:
-            return markdown("Fixture replay was not run.")
-        return pd.DataFrame(rows).style.hide(axis="index").map(_outcome_style, subset=["outcome"])
+            return markdown(md("Fixture replay was not run."))
+        return table(pd.DataFrame(rows)).hide(axis="index").map(_outcome_style, subset=["outcome"])
 
     def drift_vs_baseline(self) -> Any:
         """Each environment against its last passing run, and its fresh response against its fixtures."""
-        sections = []
+        sections: list[Md] = []
         for env in self.environments:
             baseline = self.baselines.get(env)
             if baseline is None:
-                sections.append(f"- **{env}**: no earlier passing run to compare with.")
+                sections.append(md("- **{env}**: no earlier passing run to compare with.", env=env))
                 continue
             run_id, results = baseline
             changed = [d for d in compare(results, self.results, env, env) if d.changed]
             drifted = any(d.drifted for d in changed)
-            verdict = "**contract drift**" if drifted else ("no contract drift" if changed else "no drift.")
+            verdict = (
+                md("**contract drift**") if drifted else md("no contract drift" if changed else "no drift.")
+            )
+            changes = join(
+                "; ", (md("{probe} {change}", probe=code(d.probe), change=d.summary()) for d in changed)
+            )
             sections.append(
-                f"- **{env}** since {run_id}: {verdict}"
-                + ("; " + "; ".join(f"`{d.probe}` {d.summary()}" for d in changed) if changed else "")
+                md(
+                    "- **{env}** since {run_id}: {verdict}{sep}{changes}",
+                    env=env,
+                    run_id=run_id,
+                    verdict=verdict,
+                    sep=md("; " if changed else ""),
+                    changes=changes or md(""),
+                )
             )
         for env in self.environments:
             current = {r.probe: r for r in self.results if r.env == env}
@@ -225,16 +248,23 @@ class AuditView:
                 diff = diff_shapes(fixtures.shape, fresh.shape)
                 release = fixtures.facts.get("release", "fixtures")
                 words = ProbeDrift("endpoint.minimal", env, env, "", "", "", "", "", "", diff).summary()
-                sections.append(f"- **{env}** fresh response vs known-good {release}: {words}.")
-        return markdown("\n".join(sections))
+                sections.append(
+                    md(
+                        "- **{env}** fresh response vs known-good {release}: {words}.",
+                        env=env,
+                        release=release,
+                        words=words,
+                    )
+                )
+        return markdown(join("\n", sections))
 
     def drift_between_environments(self) -> Any:
         if len(self.environments) < 2:
-            return markdown("Only one environment in this run.")
+            return markdown(md("Only one environment in this run."))
         frame = drift_frame(between_environments(self.results, self.environments))
         if frame.empty:
-            return markdown("The environments answer with the same shapes, outcomes and latency bands.")
-        return frame.style.hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
+            return markdown(md("The environments answer with the same shapes, outcomes and latency bands."))
+        return table(frame).hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
 
     def outcomes_chart(self) -> alt.Chart:
         return outcomes_chart(symptom_counts(self.results))
@@ -248,27 +278,41 @@ class AuditView:
         for verdict in self.verdicts:
             if verdict.status is VerdictStatus.READY:
                 lines.append(
-                    f"- **{verdict.env}**: the contract holds; keep this run ({self.run.run_id}) "
-                    "as the known-good probe result in the rollback bundle."
+                    md(
+                        "- **{env}**: the contract holds; keep this run ({run_id}) "
+                        "as the known-good probe result in the rollback bundle.",
+                        env=verdict.env,
+                        run_id=self.run.run_id,
+                    )
                 )
             elif verdict.status is VerdictStatus.NOT_READY:
                 actions = " ".join(
                     sorted({r.action for r in self.results if r.env == verdict.env and r.action})
                 )
                 lines.append(
-                    f"- **{verdict.env}**: do not ship; {actions} "
-                    f"Then re-run `workbench audit --env {verdict.env}`."
+                    md(
+                        "- **{env}**: do not ship; {actions} Then re-run {command}.",
+                        env=verdict.env,
+                        actions=actions,
+                        command=code(f"workbench audit --env {verdict.env}"),
+                    )
                 )
             elif verdict.status is VerdictStatus.NEEDS_OPERATOR:
                 lines.append(
-                    f"- **{verdict.env}**: the contract holds; an operator must confirm what software cannot "
-                    "infer (the reasons above give the exact `workbench confirm` commands)."
+                    md(
+                        "- **{env}**: the contract holds; an operator must confirm what software cannot "
+                        "infer (the reasons above give the exact `workbench confirm` commands).",
+                        env=verdict.env,
+                    )
                 )
             else:
                 lines.append(
-                    f"- **{verdict.env}**: the audit could not run; fix the reasons above and re-run."
+                    md(
+                        "- **{env}**: the audit could not run; fix the reasons above and re-run.",
+                        env=verdict.env,
+                    )
                 )
-        return markdown("\n".join(lines))
+        return markdown(join("\n", lines))
 
     def provenance(self) -> pd.DataFrame:
         """Which software and configuration produced this report, and when."""

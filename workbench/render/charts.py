@@ -81,13 +81,21 @@ def static_svg(spec: dict[str, Any]) -> str:
     return str(vl_convert.vegalite_to_svg(spec, vl_version=version))
 
 
+def script_json(value: Any) -> str:
+    """`value` as JSON safe inside an inline <script>: no `<`, `>` or `&` at all (so neither `</script>`
+    nor `<!--` in a label from elsewhere can end or bend the script element), the same value to JavaScript.
+    """
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def render_html(spec: dict[str, Any]) -> str:
     """Static image plus the upgrade script: the `text/html` block the renderer emits."""
     chart_id = f"wb-chart-{uuid.uuid4().hex[:12]}"
     svg = base64.b64encode(static_svg(spec).encode("utf-8")).decode("ascii")
     title = spec.get("title")
     alt_text = html.escape(title if isinstance(title, str) else "chart", quote=True)
-    payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    payload = script_json(spec)
     return (
         f'<div class="wb-chart" id="{chart_id}"><div class="wb-chart-live"></div>'
         f'<img class="wb-chart-static" alt="{alt_text}" src="data:image/svg+xml;base64,{svg}"></div>'

@@ -17,7 +17,7 @@ from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
 from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
-from workbench.render.display import markdown
+from workbench.render.display import code, markdown, md
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,25 @@ class DriftExplorer:
 
     def overview(self) -> Any:
         if self.note:
-            return markdown(f"**Nothing to compare yet.** {self.note}.")
+            return markdown(md("**Nothing to compare yet.** {note}.", note=self.note))
         changed = [d for d in self.drifts if d.changed]
         drifted = [d for d in changed if d.drifted]
         return markdown(
-            f"**A**: {self.env_a} in run `{self.run_a}`  \n**B**: {self.env_b} in run `{self.run_b}`  \n"
-            f"{len(changed)} of {len(self.drifts)} probes differ, {len(drifted)} of them by contract drift "
-            "(the rest is information: new fields, nullability, latency). Change the parameters "
-            "(`run_a`, `run_b`, `env_a`, `env_b`) and re-run to compare others."
+            md(
+                "**A**: {env_a} in run {run_a}  
+**B**: {env_b} in run {run_b}  
+"
+                "{changed} of {probes} probes differ, {drifted} of them by contract drift (the rest is "
+                "information: new fields, nullability, latency). Change the parameters (`run_a`, `run_b`, "
+                "`env_a`, `env_b`) and re-run to compare others.",
+                env_a=self.env_a,
+                run_a=code(self.run_a),
+                env_b=self.env_b,
+                run_b=code(self.run_b),
+                changed=len(changed),
+                probes=len(self.drifts),
+                drifted=len(drifted),
+            )
         )
 
     def outcomes(self) -> pd.DataFrame:

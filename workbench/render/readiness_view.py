@@ -19,7 +19,7 @@ from workbench.history.confirmations import Confirmation
 from workbench.history.store import HistoryStore
 from workbench.probes.engine import run_probes
 from workbench.render import theme
-from workbench.render.display import markdown
+from workbench.render.display import Md, join, markdown, md, table
 from workbench.rollback.bundle import KINDS, Bundle, latest_bundle
 from workbench.rollback.evidence import assess_run, stored_readiness
 from workbench.rollback.manifest import capture_bundle
@@ -75,7 +75,8 @@ class ReadinessView:
         frame = pd.DataFrame(rows, columns=["environment", "rollback readiness", "steps passing", "blocking"])
         colours = {"ready": _STATUS_STYLE["pass"], "not ready": _STATUS_STYLE["fail"]}
         return (
-            frame.style.hide(axis="index")
+            table(frame)
+            .hide(axis="index")
             .map(lambda v: colours.get(v, ""), subset=["rollback readiness"])
             .set_properties(subset=["blocking"], **{"white-space": "pre-wrap", "text-align": "left"})
         )
@@ -86,7 +87,7 @@ class ReadinessView:
         first = next(iter(self.readiness.values()), None)
         index = [f"{s.number}. {s.title}" for s in first.steps] if first else []
         frame = pd.DataFrame(data, index=pd.Index(index, name="validation step"))
-        return frame.style.map(lambda value: _STATUS_STYLE.get(value, ""))
+        return table(frame).map(lambda value: _STATUS_STYLE.get(value, ""))
 
     def evidence(self) -> Styler:
         rows = [
@@ -96,7 +97,8 @@ class ReadinessView:
         ]
         frame = pd.DataFrame(rows, columns=["env", "step", "status", "evidence"])
         return (
-            frame.style.hide(axis="index")
+            table(frame)
+            .hide(axis="index")
             .map(lambda v: _STATUS_STYLE.get(v, ""), subset=["status"])
             .set_properties(subset=["evidence"], **{"text-align": "left"})
         )
@@ -116,32 +118,47 @@ class ReadinessView:
         ]
         if not rows:
             return markdown(
-                "No rollback bundle yet. Once a release is known-good: "
-                "`workbench bundle capture --env ENV --release R --manifest FILE`."
+                md(
+                    "No rollback bundle yet. Once a release is known-good: "
+                    "`workbench bundle capture --env ENV --release R --manifest FILE`."
+                )
             )
-        return pd.DataFrame(rows).style.hide(axis="index")
+        return table(pd.DataFrame(rows)).hide(axis="index")
 
     def changes_since_bundle(self) -> Any:
-        lines = []
+        lines: list[Md] = []
         for env, changes in self.changes.items():
             bundle = self.bundles[env]
             if isinstance(changes, str) or bundle is None:
-                lines.append(f"- **{env}**: {changes if isinstance(changes, str) else 'no bundle'}")
+                why = changes if isinstance(changes, str) else "no bundle"
+                lines.append(md("- **{env}**: {why}", env=env, why=why))
             elif not changes:
-                lines.append(f"- **{env}**: the deployed contract matches {bundle.label} part for part.")
-            else:
-                parts = "; ".join(change.summary for change in changes)
                 lines.append(
-                    f"- **{env}** has moved on from {bundle.label}: {parts}. A rollback to {bundle.label} "
-                    "must restore every one of these, not only the deployable artifact."
+                    md(
+                        "- **{env}**: the deployed contract matches {label} part for part.",
+                        env=env,
+                        label=bundle.label,
+                    )
                 )
-        return markdown("\n".join(lines) or "No environment.")
+            else:
+                lines.append(
+                    md(
+                        "- **{env}** has moved on from {label}: {parts}. A rollback to {label} "
+                        "must restore every one of these, not only the deployable artifact.",
+                        env=env,
+                        label=bundle.label,
+                        parts="; ".join(change.summary for change in changes),
+                    )
+                )
+        return markdown(join("\n", lines) or md("No environment."))
 
     def confirmations_table(self) -> Any:
         if not self.confirmations:
             return markdown(
-                "No operator confirmation recorded. Record one with "
-                "`workbench confirm ITEM --env ENV --by NAME [--expires DAYS]`."
+                md(
+                    "No operator confirmation recorded. Record one with "
+                    "`workbench confirm ITEM --env ENV --by NAME [--expires DAYS]`."
+                )
             )
         rows = [
             {
@@ -156,8 +173,8 @@ class ReadinessView:
             for c in self.confirmations
         ]
         return (
-            pd.DataFrame(rows)
-            .style.hide(axis="index")
+            table(pd.DataFrame(rows))
+            .hide(axis="index")
             .map(lambda v: _STATUS_STYLE["fail"] if v == "EXPIRED" else "", subset=["current"])
         )
 

@@ -20,6 +20,7 @@ from workbench.core import clock
 from workbench.history.store import HistoryStore
 from workbench.render import theme
 from workbench.render.charts import symptom_scale
+from workbench.render.display import markdown, md, table
 from workbench.signals.trends import Rows, evaluate, trend_rows
 from workbench.signals.triggers import Firing, Rule, load_rules
 
@@ -119,17 +120,24 @@ class TrendsView:
         return cls(frames.symptoms, frames.rates, frames.latency, rules, firings, since, frames.bucket)
 
     def summary(self) -> Any:
-        from IPython.display import Markdown
-
         samples = int(self.symptoms["count"].sum()) if not self.symptoms.empty else 0
         fired = [f for f in self.firings if f.fired]
         verdict = (
-            f"**{len(fired)} trigger(s) fired**: see the table at the end for the action each names."
+            md(
+                "**{fired} trigger(s) fired**: see the table at the end for the action each names.",
+                fired=len(fired),
+            )
             if fired
-            else "No trigger fired."
+            else md("No trigger fired.")
         )
-        return Markdown(
-            f"{samples:,} probe results since {self.since[:10]}, by {self.bucket} (UTC). {verdict}"
+        return markdown(
+            md(
+                "{samples} probe results since {since}, by {bucket} (UTC). {verdict}",
+                samples=f"{samples:,}",
+                since=self.since[:10],
+                bucket=self.bucket,
+                verdict=verdict,
+            )
         )
 
     def symptom_chart(self) -> alt.Chart:
@@ -217,6 +225,6 @@ class TrendsView:
         ]
         frame = pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
         fired_style = theme.css(theme.BAD_FILL, theme.BAD_TEXT, theme.BOLD)
-        return frame.style.hide(axis="index").map(
-            lambda fired: fired_style if fired else "", subset=["fired"]
+        return (
+            table(frame).hide(axis="index").map(lambda fired: fired_style if fired else "", subset=["fired"])
         )

@@ -1,0 +1,85 @@
+"""Text from elsewhere reaches a report's HTML only escaped: Markdown from `md`, tables from `table`.
+
+Rendered here with the same Markdown renderer nbconvert uses for the HTML reports (`markdown2html`,
+mistune), and pandas' own Styler HTML: what a browser would parse. The browser itself is in
+test_report_escaping.py (slow).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert.filters.markdown import markdown2html
+
+from workbench.render.charts import script_json
+from workbench.render.display import Md, code, escape_markdown, join, markdown, md, table
+
+PAYLOADS = (
+    "<img src=x onerror=\"document.title='pwned'\">",
+    "<script>document.title='pwned'</script>",
+    '"><svg onload="document.title=\'pwned\'">',
+    "[click](javascript:document.title='pwned')",
+    "</style><script>document.title='pwned'</script>",
+    "**bold** _it_ `code` # heading | cell $x^2$ ![i](x) <!-- c --> \\* &amp;",
+)
+
+
+def rendered(text: Md) -> BeautifulSoup:
+    return BeautifulSoup(markdown2html(str(text)), "html.parser")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_value_in_markdown_is_shown_as_the_very_text_it_was(payload: str) -> None:
+    page = rendered(md("- **{env}**: {detail}", env="staging", detail=payload))
+    (item,) = page.select("li")
+    assert item.get_text() == f"staging: {payload}"
+    assert [tag.name for tag in item.find_all(True)] == ["strong"]  # only the template's own markup
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_value_in_a_code_span_stays_inside_it(payload: str) -> None:
+    page = rendered(md("run {command} now", command=code(payload + "`")))
+    (span,) = page.select("code")
+    assert span.get_text() == payload + "`"
+    assert not span.find_all(True)
+
+
+def test_a_line_break_in_a_value_cannot_start_a_block_of_its_own() -> None:
+    page = rendered(md("- {value}", value="first\n\n# heading\n    indented"))
+    assert not page.select("h1, pre") and len(page.select("li")) == 1
+
+
+def test_md_pieces_nest_without_being_escaped_twice() -> None:
+    pieces = [md("**{a}**", a="<x>"), md("{b}", b="[y](z)")]
+    assert rendered(join("; ", pieces)).get_text().strip() == "<x>; [y](z)"
+    assert escape_markdown("run 2026-12-02.1: a=b") == "run 2026-12-02.1: a=b"  # ids stay readable
+
+
+def test_markdown_takes_only_text_built_by_md() -> None:
+    assert markdown(md("fine: {v}", v="<b>")).data == "fine: &#60;b&#62;"
+    with pytest.raises(TypeError, match="md"):
+        markdown("<b>raw</b>")  # type: ignore[arg-type]
+
+
+def test_a_table_escapes_cells_index_and_column_labels() -> None:
+    frame = pd.DataFrame({PAYLOADS[2]: [PAYLOADS[0]], "n": [1.5]}, index=pd.Index([PAYLOADS[1]]))
+    page = BeautifulSoup(table(frame).to_html(), "html.parser")
+    assert not page.select("img, svg, script")
+    text = page.get_text(" ")
+    assert all(payload in text for payload in PAYLOADS[:3]) and "1.500000" in text
+
+
+def test_a_plain_data_frame_is_escaped_by_pandas_itself() -> None:
+    """Views return a few DataFrames as they are (provenance, drift): their HTML escapes by default."""
+    page = BeautifulSoup(pd.DataFrame({"a": [PAYLOADS[0]]})._repr_html_() or "", "html.parser")
+    assert not page.select("img") and PAYLOADS[0] in page.get_text()
+
+
+def test_json_inside_a_script_has_no_markup_characters_and_the_same_value() -> None:
+    value = {"title": "</script><!--<script>&", "n": [1, 2]}
+    text = script_json(value)
+    assert not set("<>&") & set(text)
+    assert json.loads(text) == value
