@@ -15,6 +15,7 @@ under a second even while a response is trickling, silent or endless. Responses 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http
 import inspect
@@ -23,12 +24,22 @@ import socket
 import struct
 import threading
 import time
+import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BEHAVIOURS", "HostileServer", "ReceivedRequest", "gzip_bomb_bytes", "refused_url"]
+__all__ = [
+    "BEHAVIOURS",
+    "ECHO_MODES",
+    "STRADDLE_AT",
+    "HostileServer",
+    "ReceivedRequest",
+    "echoed_forms",
+    "gzip_bomb_bytes",
+    "refused_url",
+]
 
 _POLL_S = 0.05  # socket and accept timeout: how quickly a thread notices that the server is stopping
 _STOP_DEADLINE_S = 0.8
@@ -497,6 +508,64 @@ def _sse(
         conn.send_chunk(event)
     if not cut:
         conn.send(b"0\r\n\r\n")
+
+
+def echoed_forms(authorization: str) -> dict[str, str]:
+    """The forms in which a careless server echoes an `Authorization: Bearer KEY` header back."""
+    key = authorization.removeprefix("Bearer ")
+    return {
+        "raw": authorization,
+        "base64": base64.b64encode(authorization.encode()).decode(),
+        "basic": base64.b64encode(f"user:{key}".encode()).decode(),
+        "url-encoded": urllib.parse.quote(authorization, safe=""),
+    }
+
+
+ECHO_MODES = ("traceback_500", "message_4xx", "stream_error", "redirect_302", "straddle_4xx")
+STRADDLE_AT = 280  # where the key starts in the straddling message: the classifier keeps 300 characters
+
+
+@_behaviour("echo_key")
+def _echo_key(conn: _Connection, request: ReceivedRequest, *, mode: str) -> None:
+    """A server that echoes the caller's Authorization header back, raw, base64 and URL-encoded.
+
+    `traceback_500`: a debug 500 whose detail is a traceback quoting the request headers;
+    `message_4xx`: a 401 whose message names the key it refused; `stream_error`: an SSE stream whose
+    error event does; `redirect_302`: a login redirect carrying it in the Location's query;
+    `straddle_4xx`: a 401 whose raw key starts at character `STRADDLE_AT` of the message, so a cut at
+    300 characters falls inside it.
+    """
+    auth = request.headers.get("authorization", "")
+    forms = echoed_forms(auth)
+    quoted = " ".join(f"{name}={form}" for name, form in forms.items())
+    if mode == "traceback_500":
+        trace = (
+            'Traceback (most recent call last):\n  File "app.py", line 12, in handler\n'
+            f"    check({quoted!r})\nKeyError: {quoted}"
+        )
+        conn.send_response(500, json.dumps({"detail": trace}).encode(), "application/json")
+    elif mode == "message_4xx":
+        body = _error_envelope(
+            f"Incorrect API key provided: {quoted}", "invalid_request_error", "invalid_api_key"
+        )
+        conn.send_response(401, body, "application/json")
+    elif mode == "straddle_4xx":
+        head = "Incorrect API key provided. "
+        message = head + "." * (STRADDLE_AT - len(head) - len("Bearer ")) + auth + " was refused"
+        conn.send_response(401, _error_envelope(message, "invalid_request_error", None), "application/json")
+    elif mode == "stream_error":
+        error = json.dumps({"error": {"message": f"upstream refused {quoted}", "type": "server_error"}})
+        events = [b'data: {"id":"c","object":"chat.completion.chunk","choices":[]}\n\n']
+        events.append(f"event: error\ndata: {error}\n\n".encode())
+        _sse(conn, request, events=events)
+    elif mode == "redirect_302":
+        location = (
+            f"https://login.example/sso?token={forms['url-encoded']}&b64={forms['base64']}"
+            f"&basic={forms['basic']}&raw={auth.removeprefix('Bearer ')}"
+        )
+        conn.send_response(302, b"", None, {"Location": location})
+    else:
+        raise ValueError(f"unknown echo mode {mode!r}")
 
 
 @_behaviour("accept_then_close", reads_request=False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,18 @@ def test_verbose_logs_requests_with_the_key_redacted(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "workbench.client POST" in done.stderr and "'authorization': '[REDACTED]'" in done.stderr
     assert key not in done.stderr + done.stdout
+
+
+def test_scan_finds_a_key_value_in_every_form_a_server_echoes_it_once_each() -> None:
+    # Before issue 11 was fixed only the raw value was looked for: none of these lines was found.
+    value = "opaque-" + canary_key("echo")[3:] + "/Zq+8w"  # not key-shaped: only its forms can be found
+    lines = [
+        base64.b64encode(f"Bearer {value}".encode()).decode(),
+        "Basic " + base64.b64encode(f"deploy:{value}".encode()).decode(),
+        "https://login.example/?token=" + urllib.parse.quote(value, safe=""),
+        json.dumps({"key": value}).replace("/", "\\/"),
+    ]
+    findings = scan_text("\n".join(lines), where="report.html", secrets={"MY_KEY": value})
+    assert [finding.line for finding in findings] == [1, 2, 3, 4]
+    assert all(finding.kind.startswith("value of $MY_KEY (") for finding in findings)
+    assert all(value not in str(finding) for finding in findings)

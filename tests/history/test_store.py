@@ -528,3 +528,18 @@ def test_a_reused_pid_or_a_zombie_does_not_keep_a_run_alive(store: HistoryStore)
         younger.kill()
         younger.wait()
         zombie.wait()
+
+
+def test_find_text_searches_every_text_column_taking_like_wildcards_literally(store: HistoryStore) -> None:
+    store.append(result(detail="echoed sk_live%ab", facts={"note": "x"}))
+    store.add_confirmation(
+        Confirmation(
+            env="staging", item="quota", by="ops", note="key sk_live%ab pasted here", confirmed_at=now_iso()
+        )
+    )
+    found = {(hit.column, hit.needle, hit.rows) for hit in store.find_text(["sk_live%ab", "sk_liveXab", "%"])}
+    assert ("results.detail", "sk_live%ab", 1) in found
+    assert ("confirmations.note", "sk_live%ab", 1) in found
+    assert not any(needle == "sk_liveXab" for _, needle, _ in found)  # `_` is not a wildcard
+    assert not any(column == "results.facts" and needle == "%" for column, needle, _ in found)
+    assert store.find_text([]) == []

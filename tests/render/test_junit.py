@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -223,11 +224,15 @@ def test_hostile_text_is_escaped_and_characters_xml_cannot_carry_are_replaced(tm
 
 
 def test_a_key_value_echoed_into_a_detail_is_redacted(tmp_path: Path) -> None:
-    rows = (result("auth.invalid_key", Outcome.FAIL, Symptom.AUTH, detail=f"401: invalid key {KEY_CANARY}"),)
+    # Observed before issue 11 was fixed: the raw key was replaced, its base64 form was kept.
+    encoded = base64.b64encode(f"Bearer {KEY_CANARY}".encode()).decode()
+    detail = f"401: invalid key {KEY_CANARY} (sent as {encoded})"
+    rows = (result("auth.invalid_key", Outcome.FAIL, Symptom.AUTH, detail=detail),)
     path = write_junit(tmp_path / "junit.xml", rows, secrets={"STAGING_KEY": KEY_CANARY})
     text = path.read_text()
     assert KEY_CANARY not in text
-    assert "[value of $STAGING_KEY redacted]" in text
+    assert encoded.rstrip("=") not in text
+    assert "[redacted $STAGING_KEY]" in text
 
 
 def test_written_atomically_replacing_the_old_file_and_leaving_no_temporary(tmp_path: Path) -> None:

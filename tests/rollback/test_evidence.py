@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.history.test_store import result
 from workbench import HistoryStore
-from workbench.core.config import parse_config
+from workbench.core.config import Config, parse_config
 from workbench.rollback.evidence import scan_evidence
+
+pytest_plugins = ("tests.pg",)
 
 CANARY = "sk-wal-canary-5d1e0b7a9c3f"
 
@@ -40,3 +45,55 @@ def test_a_key_still_in_the_sqlite_wal_is_found(tmp_path: Path, monkeypatch: pyt
     assert scan.findings, "a key in the history's WAL must fail the secret-scan step"
     assert any("-wal" in finding for finding in scan.findings), scan.findings
     assert CANARY not in " ".join(scan.findings)  # the finding names the file, masks the value
+
+
+def evidence_config(tmp_path: Path) -> Config:
+    return parse_config(
+        f"""
+        [workbench]
+        fixtures_dir = "{tmp_path / "fixtures"}"
+        bundles_dir = "{tmp_path / "bundles"}"
+        [environments.leaky]
+        base_url = "embedded"
+        api_key_env = "WB_EVIDENCE_KEY"
+        """,
+        source=None,
+    )
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        pytest.param(lambda key: f"Bearer {key}", id="raw"),
+        pytest.param(lambda key: base64.b64encode(f"Bearer {key}".encode()).decode(), id="base64-bearer"),
+        pytest.param(lambda key: base64.b64encode(f"ops:{key}".encode()).decode(), id="base64-basic"),
+        pytest.param(lambda key: urllib.parse.quote(f"Bearer {key}", safe=""), id="url-encoded"),
+    ],
+)
+def test_a_key_an_older_version_stored_is_found_in_any_store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, echoed: Callable[[str], str]
+) -> None:
+    # Observed before issue 11 was fixed: on PostgreSQL, step 6 scanned no file and passed ("no key
+    # in 0 file(s) scanned") with the raw key in results.detail; on SQLite, the encoded forms in the
+    # database file were not looked for (only the exact value in a binary file).
+    key = CANARY + "/Zq+8w"
+    monkeypatch.setenv("WB_EVIDENCE_KEY", key)
+    with HistoryStore(store_url) as store:
+        store.append(result(detail=f"the gateway echoed {echoed(key)} back"))
+        scan = scan_evidence(evidence_config(tmp_path), store)
+    assert scan.findings, "a key stored in the history must fail the secret-scan step"
+    assert "$WB_EVIDENCE_KEY" in " ".join(scan.findings)
+    assert key not in " ".join(scan.findings) and CANARY not in " ".join(scan.findings)
+
+
+def test_a_key_in_a_sqlite_rollback_journal_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hot journal (a writer killed mid-transaction in rollback-journal mode) holds the pages it
+    # was changing, rows since deleted included. Before: `local_files()` did not list it, and
+    # the scan did not look at it.
+    monkeypatch.setenv("WB_EVIDENCE_KEY", CANARY)
+    database = tmp_path / "history.sqlite"
+    with HistoryStore(f"sqlite:///{database}") as store:
+        Path(f"{database}-journal").write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7\0" + CANARY.encode())
+        assert Path(f"{database}-journal") in store.local_files()
+        scan = scan_evidence(evidence_config(tmp_path), store)
+    assert any("-journal" in finding for finding in scan.findings), scan.findings

@@ -1,7 +1,8 @@
 """Finding secrets where they must never be, and personal data where probes would send it.
 
 Secrets (reports, notebooks, bundles, the history store): the values of every configured key
-variable that is set (exact match, the strongest), bearer tokens, and common provider key
+variable that is set (exact match, the strongest), in each form `core.redaction` redacts (URL-encoded,
+base64, JSON-escaped: what a server echoing a header leaves), bearer tokens, and common provider key
 formats. Personal data (probe prompts and templates, which the checklist says must be
 sanitized): e-mail addresses, phone numbers, payment card numbers (Luhn-checked). A finding
 names the file and line and shows the value only masked.
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from workbench.core.redaction import key_forms
 
 # Provider key formats (prefix + enough entropy); placeholders like sk-...REDACTED do not match.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -76,11 +79,16 @@ def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -
     finding's line is counted only for what was found.
     """
     findings: list[SecretFinding] = []
-    for name, value in (secrets or {}).items():
-        position = text.find(value)
+    covered: list[tuple[int, int]] = []  # a form inside a longer one found already is the same leak
+    for form, (name, label) in key_needles(secrets or {}).items():
+        position = text.find(form)
         while position != -1:
-            findings.append(SecretFinding(where, _line_at(text, position), f"value of ${name}", mask(value)))
-            position = text.find(value, position + len(value))
+            end = position + len(form)
+            if not any(start <= position and end <= stop for start, stop in covered):
+                covered.append((position, end))
+                kind = f"value of ${name}" + ("" if label == "raw" else f" ({label})")
+                findings.append(SecretFinding(where, _line_at(text, position), kind, mask(form)))
+            position = text.find(form, end)
     for kind, pattern in _PATTERNS if _MAYBE_KEY.search(text) else ():
         for match in pattern.finditer(text):
             token = match.group(1)
@@ -88,6 +96,15 @@ def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -
                 continue
             findings.append(SecretFinding(where, _line_at(text, match.start()), kind, mask(token)))
     return sorted(findings, key=lambda finding: finding.line)
+
+
+def key_needles(secrets: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Every form of every key value (longest first) -> (variable, form name): what a scan looks for."""
+    needles: dict[str, tuple[str, str]] = {}
+    for name, value in secrets.items():
+        for label, form in key_forms(value).items():
+            needles.setdefault(form, (name, label))
+    return dict(sorted(needles.items(), key=lambda item: len(item[0]), reverse=True))
 
 
 def _line_at(text: str, position: int) -> int:
@@ -137,15 +154,21 @@ def scan_paths(paths: Sequence[Path], *, secrets: dict[str, str] | None = None) 
             data = path.read_bytes()
         except OSError:
             continue
-        if b"\0" in data[:_BINARY_SNIFF]:  # a database or image: exact values are still a leak
-            findings.extend(
-                SecretFinding(str(path), 0, f"value of ${name} (binary file)", mask(value))
-                for name, value in (secrets or {}).items()
-                if value.encode() in data
-            )
+        if b"\0" in data[:_BINARY_SNIFF]:  # a database or image: key values in any form are still a leak
+            findings.extend(_binary_findings(path, data, secrets or {}))
             continue
         findings.extend(scan_text(data.decode("utf-8", "replace"), where=str(path), secrets=secrets))
     return findings
+
+
+def _binary_findings(path: Path, data: bytes, secrets: dict[str, str]) -> Iterator[SecretFinding]:
+    """One finding per key variable found in a binary file, naming the first form seen."""
+    reported: set[str] = set()
+    for form, (name, label) in key_needles(secrets).items():
+        if name not in reported and form.encode() in data:
+            reported.add(name)
+            detail = "binary file" if label == "raw" else f"{label}, binary file"
+            yield SecretFinding(str(path), 0, f"value of ${name} ({detail})", mask(form))
 
 
 def _files(paths: Sequence[Path]) -> Iterator[Path]:

@@ -139,14 +139,42 @@ class HistoryStore:
         return parsed.render_as_string(hide_password=False)
 
     def local_files(self) -> list[Path]:
-        """The files on this machine that hold the history: a SQLite file and its -wal and -shm companions
-        (recent results live in the WAL until a checkpoint); none for a server database."""
+        """The files on this machine that hold the history: a SQLite file and its -wal, -shm and -journal
+        companions (recent results live in the WAL until a checkpoint; a hot journal left by a killed
+        writer holds the pages it was changing); none for a server database."""
         parsed = sa.engine.make_url(self.url)
         database = parsed.database
         if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
             return []
         main = Path(database)
-        return [path for path in (main, Path(f"{main}-wal"), Path(f"{main}-shm")) if path.exists()]
+        companions = (Path(f"{main}{suffix}") for suffix in ("-wal", "-shm", "-journal"))
+        return [path for path in (main, *companions) if path.exists()]
+
+    def find_text(self, needles: Iterable[str]) -> list[StoredText]:
+        """Where the stored text holds any of `needles`: every text column of the results, runs,
+        confirmations and readiness tables, searched in SQL (LIKE), for a store with no local file to scan.
+        """
+        wanted = list(dict.fromkeys(needle for needle in needles if needle))
+        found: list[StoredText] = []
+        if not wanted:
+            return found
+        with self._read() as connection:
+            for table in (results_table, runs_table, confirmations_table, readiness_table):
+                columns = [column for column in table.columns if isinstance(column.type, sa.String)]
+                pairs = [(column, needle) for column in columns for needle in wanted]
+                counts = [
+                    sa.func.coalesce(
+                        sa.func.sum(sa.case((column.like(_like_pattern(needle), escape="\\"), 1), else_=0)), 0
+                    )
+                    for column, needle in pairs
+                ]
+                row = connection.execute(sa.select(*counts)).one()
+                found += [
+                    StoredText(f"{table.name}.{column.name}", needle, int(rows))
+                    for (column, needle), rows in zip(pairs, row, strict=True)
+                    if rows
+                ]
+        return found
 
     def close(self) -> None:
         self._engine.dispose()
@@ -430,6 +458,21 @@ class HistoryStore:
         if "locked" in text:
             text += " (another process holds a long write lock; retry)"
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """A needle found in the store: the column (`table.column`) and how many rows hold it."""
+
+    column: str
+    needle: str
+    rows: int
+
+
+def _like_pattern(needle: str) -> str:
+    """A LIKE pattern matching `needle` anywhere, its own `%`, `_` and `\\` taken literally."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def url_has_password(url: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from workbench.core.config import Config, Environment
 from workbench.core.errors import CaptureRefused
 from workbench.core.models import Symptom
+from workbench.core.redaction import Redactor
 from workbench.probes.catalog import ProbeContext
 from workbench.probes.engine import open_endpoints, plan_run
 from workbench.probes.fixtures import FixtureSet, check_release, sanitize_json, sse_text, write_fixture_set
@@ -38,7 +39,10 @@ async def _collect(config: Config, env: Environment, parser: ResponseParser) -> 
     with open_endpoints([env]) as endpoints:
         base_url, key = endpoints[env.name]
         async with ProbeClient(
-            timeout_s=env.timeout_s, max_bytes=config.settings.max_body_bytes, trust_env=not env.is_embedded
+            timeout_s=env.timeout_s,
+            max_bytes=config.settings.max_body_bytes,
+            trust_env=not env.is_embedded,
+            redact=Redactor.for_keys(config.key_values()),
         ) as client:
             ctx = ProbeContext(env=env, client=client, url=base_url + env.path, key=key, parser=parser)
             secrets = [key() or ""]

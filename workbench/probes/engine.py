@@ -23,6 +23,7 @@ from workbench.core import clock
 from workbench.core.config import Config, Environment, check_keys_present
 from workbench.core.errors import UsageError
 from workbench.core.models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
+from workbench.core.redaction import Redactor
 from workbench.core.secrets import check_probe_prompts
 from workbench.history.confirmations import Confirmation, current_by_item
 from workbench.history.store import HistoryStore, RunRecord
@@ -188,6 +189,9 @@ class _Run:
         self.allow_negatives = allow_negatives
         self.run_id = run_id
         self.names = tuple(env.name for env in plan.environments)
+        # every key value set now: what the endpoint echoes is redacted on arrival, and each result
+        # again before it is stored or shown (a parser's or the workbench's own exception text)
+        self.redact = Redactor.for_keys(config.key_values())
         self.results: list[ProbeResult] = []
         self.requests = dict.fromkeys(self.names, 0)
         self.total = len(plan.environments) * len(plan.probes)
@@ -272,6 +276,7 @@ class _Run:
             max_bytes=settings.max_body_bytes,
             max_connections=settings.concurrency_per_env,
             trust_env=not env.is_embedded,
+            redact=self.redact,
         ) as client:
             ctx = ProbeContext(
                 env=env,
@@ -290,7 +295,7 @@ class _Run:
         async with limit:
             started = clock.now_iso()
             finding = await _check(probe, ctx, self.allow_negatives)
-        result = _result(self.run_id, ctx.env.name, probe, finding, started)
+        result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact)
         self.requests[ctx.env.name] += finding.requests
         # durable before the result is counted
         await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, result)
@@ -321,7 +326,10 @@ async def _check(probe: Probe, ctx: ProbeContext, allow_negatives: bool) -> Find
         )
 
 
-def _result(run_id: str, env: str, probe: Probe, finding: Finding, started: str) -> ProbeResult:
+def _result(
+    run_id: str, env: str, probe: Probe, finding: Finding, started: str, redact: Redactor
+) -> ProbeResult:
+    """The stored form of a finding: the one place every result is made, so the last redaction."""
     return ProbeResult(
         run_id=run_id,
         env=env,
@@ -332,13 +340,13 @@ def _result(run_id: str, env: str, probe: Probe, finding: Finding, started: str)
         retryable=finding.retryable,
         http_status=finding.http_status,
         latency_ms=finding.latency_ms,
-        detail=finding.detail,
+        detail=redact(finding.detail),
         action=action_for(finding.symptom) if finding.outcome is Outcome.FAIL else "",
         started_at=started,
         ttft_ms=finding.ttft_ms,
         retry_after_s=finding.retry_after_s,
-        shape=finding.shape,
-        facts=finding.facts,
+        shape=redact.deep(finding.shape),
+        facts=redact.deep(dict(finding.facts)),
     )
 
 

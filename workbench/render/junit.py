@@ -27,6 +27,7 @@ from workbench.core import clock
 from workbench.core.errors import UsageError
 from workbench.core.files import write_atomic
 from workbench.core.models import Outcome, ProbeResult, Symptom
+from workbench.core.redaction import Redactor
 from workbench.rollback.readiness import Readiness, StepStatus
 
 if TYPE_CHECKING:
@@ -208,22 +209,20 @@ def _body(result: ProbeResult) -> str:
 
 
 class _Cleaner:
-    """Text that XML 1.0 can carry and that holds no configured key value."""
+    """Text that XML 1.0 can carry and that holds no configured key value, in any of its forms.
+
+    Results are redacted when made; this catches what an older version stored before it was.
+    """
 
     def __init__(self, secrets: Mapping[str, str]) -> None:
-        # longest first, so a key that contains another is redacted whole
-        self._secrets = sorted(secrets.items(), key=lambda item: len(item[1]), reverse=True)
+        self._redact = Redactor.for_keys(secrets)
 
     def __call__(self, text: str) -> str:
-        for variable, value in self._secrets:
-            if value:
-                text = text.replace(value, f"[value of ${variable} redacted]")
-        return _NOT_XML.sub("\ufffd", text)
+        return _NOT_XML.sub("\ufffd", self._redact(text))
 
     def line(self, text: str) -> str:
-        """One line for a `message` attribute, shortened."""
-        single = " ".join(self(text).split())
-        return single if len(single) <= _MESSAGE_CHARS else single[: _MESSAGE_CHARS - 1] + "…"
+        """One line for a `message` attribute, shortened (after redaction: no key's first half)."""
+        return self._redact.cut(" ".join(self(text).split()), _MESSAGE_CHARS)
 
 
 def _seconds(value: float) -> str:

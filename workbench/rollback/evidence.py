@@ -13,7 +13,7 @@ from pathlib import Path
 from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError
-from workbench.core.secrets import scan_paths
+from workbench.core.secrets import key_needles, scan_paths
 from workbench.history.confirmations import current_by_item
 from workbench.history.store import HistoryStore
 from workbench.probes.engine import RunSummary
@@ -38,10 +38,21 @@ def written_paths(config: Config, store: HistoryStore, extra: Sequence[Path] = (
 
 
 def scan_evidence(config: Config, store: HistoryStore, extra: Sequence[Path] = ()) -> ScanEvidence:
+    """Key values, in every form redaction knows, in what the workbench wrote: its files, and a
+    history store with no local file (PostgreSQL) searched in its own text columns."""
     paths = written_paths(config, store, extra)
     files = sum(1 for path in paths for _ in (path.rglob("*") if path.is_dir() else [path]))
-    findings = scan_paths(paths, secrets=config.key_values())
-    return ScanEvidence(files=files, findings=tuple(str(finding) for finding in findings))
+    secrets = config.key_values()
+    findings = [str(finding) for finding in scan_paths(paths, secrets=secrets)]
+    searched = ""
+    if not store.local_files():
+        needles = key_needles(secrets)
+        for stored in store.find_text(needles):
+            name, form = needles[stored.needle]
+            kind = f"value of ${name}" + ("" if form == "raw" else f" ({form})")
+            findings.append(f"{store.display_url}: {stored.column}: {kind} in {stored.rows} row(s)")
+        searched = store.display_url
+    return ScanEvidence(files=files, findings=tuple(findings), store=searched)
 
 
 def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, Readiness]:

@@ -46,6 +46,7 @@ class ScanEvidence:
 
     files: int
     findings: tuple[str, ...]  # "path:line: kind (masked)"
+    store: str = ""  # a history store searched in its own tables (no local file), as displayed
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,8 @@ def _scan(scan: ScanEvidence | None) -> Step:
         return _step(
             6, StepStatus.FAIL, f"{len(scan.findings)} secret(s) found: " + "; ".join(scan.findings[:5])
         )
-    return _step(6, StepStatus.PASS, f"no key, bearer token or provider key in {scan.files} file(s) scanned")
+    where = f"{scan.files} file(s) scanned" + (f" and the history store {scan.store}" if scan.store else "")
+    return _step(6, StepStatus.PASS, f"no key, bearer token or provider key in {where}")
 
 
 def _bundle(env: str, bundle: BundleEvidence | None) -> Step:

@@ -6,12 +6,14 @@ here runs under `asyncio.timeout(deadline)` for the whole request/response, and 
 raw, decompressed by us with a bounded `max_length`, and cut at `max_bytes`.
 
 Redirects are never followed: a 3xx is a finding (the endpoint moved), and the key can never be
-sent to another origin.
+sent to another origin. A key the server echoes back (in a body, a header, an event, a Location) is
+redacted here, as the exchange is made, so no reader ever sees it, nor cuts it in half.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import ssl
@@ -27,6 +29,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from workbench import __version__
+from workbench.core.redaction import Redactor
 
 log = logging.getLogger("workbench.client")
 
@@ -177,8 +180,10 @@ class ProbeClient:
         max_connections: int = 4,
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        redact: Redactor | None = None,
     ) -> None:
         self.timeout_s = timeout_s
+        self._redact = redact or Redactor()
         self.max_bytes = max_bytes
         self._trust_env = trust_env
         self._limits = httpx.Limits(
@@ -238,7 +243,13 @@ class ProbeClient:
         )
 
     async def exchange(self, request: httpx.Request) -> Exchange:
-        """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events."""
+        """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events.
+
+        Whatever came back has every configured key value redacted before it is returned.
+        """
+        return _redacted(await self._exchange(request), self._redact)
+
+    async def _exchange(self, request: httpx.Request) -> Exchange:
         timer = _Timer()
         headers_ms: float | None = None
         status: int | None = None
@@ -289,6 +300,22 @@ class ProbeClient:
             events=tuple(events),
             stream_error=stream_error,
         )
+
+
+def _redacted(exchange: Exchange, redact: Redactor) -> Exchange:
+    if not redact:
+        return exchange
+    return dataclasses.replace(
+        exchange,
+        headers={name: redact(value) for name, value in exchange.headers.items()},
+        body=redact.data(exchange.body),
+        failure_detail=redact(exchange.failure_detail),
+        events=tuple(
+            dataclasses.replace(event, event=redact(event.event), data=redact(event.data))
+            for event in exchange.events
+        ),
+        stream_error=redact(exchange.stream_error),
+    )
 
 
 async def _read_events(response: httpx.Response, timer: _Timer, sink: list[TimedEvent]) -> str:
