@@ -81,9 +81,7 @@ class DriftExplorer:
         drifted = [d for d in changed if d.drifted]
         return markdown(
             md(
-                "**A**: {env_a} in run {run_a}  
-**B**: {env_b} in run {run_b}  
-"
+                "**A**: {env_a} in run {run_a}  \n**B**: {env_b} in run {run_b}  \n"
                 "{changed} of {probes} probes differ, {drifted} of them by contract drift (the rest is "
                 "information: new fields, nullability, latency). Change the parameters (`run_a`, `run_b`, "
                 "`env_a`, `env_b`) and re-run to compare others.",
