@@ -12,7 +12,10 @@ import pytest
 from tests.history.test_store import result
 from workbench import HistoryStore
 from workbench.core.config import Config, parse_config
-from workbench.rollback.evidence import scan_evidence
+from workbench.history.drift import compare_runs
+from workbench.probes.engine import run_probes
+from workbench.rollback.evidence import assess_run, scan_evidence
+from workbench.rollback.readiness import StepStatus
 
 pytest_plugins = ("tests.pg",)
 
@@ -97,3 +100,28 @@ def test_a_key_in_a_sqlite_rollback_journal_is_found(tmp_path: Path, monkeypatch
         assert Path(f"{database}-journal") in store.local_files()
         scan = scan_evidence(evidence_config(tmp_path), store)
     assert any("-journal" in finding for finding in scan.findings), scan.findings
+
+
+def test_the_audit_and_compare_agree_on_contract_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finding (issue 12): with the reference endpoint switched to missing usage and flat errors, the
+    # audit said "contract READY; rollback-ready" and exited 0 while `compare` of the same runs exited 1.
+    monkeypatch.chdir(tmp_path)
+    conformant = parse_config('[environments.gw]\nbase_url = "embedded"\n', source=None)
+    drifted = parse_config(
+        '[environments.gw]\nbase_url = "embedded"\nscenario = ["missing-usage", "flat-errors"]\n',
+        source=None,
+    )
+    with HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}") as store:
+        baseline = run_probes(conformant, store=store)
+        assert assess_run(conformant, baseline, store)["gw"].steps[9].status is StepStatus.PASS
+        after = run_probes(drifted, store=store)
+        readiness = assess_run(drifted, after, store)["gw"]
+        drifts = compare_runs(store.results([baseline.run_id]), store.results([after.run_id]), ["gw"], ["gw"])
+    assert any(drift.drifted for drift in drifts)  # what `workbench compare` exits 1 on
+    parser_step, reprobe = readiness.steps[4], readiness.steps[9]
+    assert reprobe.status is StepStatus.FAIL and f"since the baseline {baseline.run_id}" in reprobe.evidence
+    assert "errors.missing_field" in reprobe.evidence and "usage" in reprobe.evidence
+    assert parser_step.status is StepStatus.FAIL and "removed usage" in parser_step.evidence
+    assert not readiness.ready  # so the audit exits 1, as compare does

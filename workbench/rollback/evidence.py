@@ -15,12 +15,14 @@ from workbench.core.config import Config
 from workbench.core.errors import ConfigError
 from workbench.core.secrets import key_needles, scan_paths
 from workbench.history.confirmations import current_by_item
+from workbench.history.drift import SHAPED_PROBES, compare
 from workbench.history.store import HistoryStore
 from workbench.probes.engine import RunSummary
 from workbench.rollback.bundle import latest_bundle
 from workbench.rollback.plan import verify_bundle
 from workbench.rollback.readiness import (
     BundleEvidence,
+    DriftEvidence,
     Evidence,
     Readiness,
     ScanEvidence,
@@ -62,6 +64,7 @@ def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict
     scan = scan_evidence(config, store)
     rules = load_rules(config.settings.triggers)
     firings = [firing for firing in evaluate(store, rules, envs=names) if firing.fired]
+    started_at = store.run(summary.run_id).started_at
     verdicts: dict[str, Readiness] = {}
     for name in names:
         env = config.environments[name]
@@ -77,6 +80,7 @@ def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict
             embedded=env.is_embedded,
             negatives_from=env.negatives_from,
             negative_results=[r for r in summary.results if r.env == env.negatives_from],
+            drift=drift_evidence(store, name, summary, started_at),
         )
         verdicts[name] = assess(name, evidence)
         store.save_readiness(
@@ -87,6 +91,23 @@ def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict
             assessed_at=clock.now_iso(),
         )
     return verdicts
+
+
+def drift_evidence(store: HistoryStore, env: str, summary: RunSummary, started_at: str) -> DriftEvidence:
+    """This run of `env` against its baseline, with the one drift judgement `compare` uses."""
+    baseline = store.last_passing_run(env, before=started_at)
+    if baseline is None:
+        return DriftEvidence("")
+    drifted = [
+        drift
+        for drift in compare(store.results([baseline], envs=[env]), summary.results, env, env)
+        if drift.drifted
+    ]
+    return DriftEvidence(
+        baseline,
+        tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted),
+        tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted if d.probe in SHAPED_PROBES),
+    )
 
 
 def stored_readiness(store: HistoryStore, run_id: str) -> Mapping[str, Readiness]:

@@ -58,6 +58,16 @@ class TriggerEvidence:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftEvidence:
+    """This run against the environment's baseline (its newest complete passing run), judged by
+    `history.drift`: only contract drift is listed; information never blocks a step."""
+
+    baseline: str  # run id; "" when there is no baseline yet
+    contract_drift: tuple[str, ...] = ()  # "probe: what changed"
+    response_drift: tuple[str, ...] = ()  # the part of it in response shapes (parser compatibility)
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Everything the ten steps are judged on, for one environment."""
 
@@ -69,6 +79,7 @@ class Evidence:
     embedded: bool = False
     negatives_from: str | None = None  # the environment whose negative tests stand for this one
     negative_results: Sequence[ProbeResult] = ()
+    drift: DriftEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +141,12 @@ def assess(env: str, evidence: Evidence) -> Readiness:
         _probes(2, by_probe, ("endpoint.minimal",)),
         _probes(3, by_probe, ("request.app_realistic",)),
         _negatives(evidence, by_probe),
-        _probes(5, by_probe, ("response.fixture_replay", "response.optional_fields", "endpoint.minimal")),
+        _parser_compatibility(by_probe, evidence.drift),
         _scan(evidence.scan),
         _bundle(env, evidence.bundle),
         _operator(8, evidence, ("rate-limits", "billing", "traffic-shift")),
         _watch(evidence.triggers),
-        _reprobe(evidence.triggers, evidence.results),
+        _reprobe(evidence.triggers, evidence.results, evidence.drift),
     )
     return Readiness(env, steps)
 
@@ -233,7 +244,23 @@ def _watch(triggers: TriggerEvidence | None) -> Step:
     )
 
 
-def _reprobe(triggers: TriggerEvidence | None, results: Sequence[ProbeResult]) -> Step:
+def _parser_compatibility(by_probe: Mapping[str, ProbeResult], drift: DriftEvidence | None) -> Step:
+    """The parser probes pass, and no response shape drifted from the baseline's."""
+    step = _probes(5, by_probe, ("response.fixture_replay", "response.optional_fields", "endpoint.minimal"))
+    if drift is not None and drift.response_drift and step.status is not StepStatus.FAIL:
+        return _step(
+            5,
+            StepStatus.FAIL,
+            f"response shapes drifted from the baseline {drift.baseline}: "
+            + "; ".join(drift.response_drift)
+            + "; check the parser against them, or roll back the release that changed them",
+        )
+    return step
+
+
+def _reprobe(
+    triggers: TriggerEvidence | None, results: Sequence[ProbeResult], drift: DriftEvidence | None
+) -> Step:
     if triggers is not None and triggers.fired:
         return _step(
             10,
@@ -242,7 +269,17 @@ def _reprobe(triggers: TriggerEvidence | None, results: Sequence[ProbeResult]) -
             "`workbench audit` and compare the runs (`workbench compare`)",
         )
     run_id = results[0].run_id if results else "?"
-    return _step(10, StepStatus.PASS, f"not triggered; this run ({run_id}) is the re-probe")
+    if drift is not None and drift.contract_drift:
+        return _step(
+            10,
+            StepStatus.FAIL,
+            f"contract drift since the baseline {drift.baseline}: "
+            + "; ".join(drift.contract_drift)
+            + f"; roll back the part its symptom class names, or confirm the change, then re-probe "
+            f"(`workbench compare {drift.baseline} {run_id}` lists it)",
+        )
+    since = f"; no contract drift since the baseline {drift.baseline}" if drift and drift.baseline else ""
+    return _step(10, StepStatus.PASS, f"not triggered; this run ({run_id}) is the re-probe{since}")
 
 
 def step_rows(readiness: Readiness) -> list[dict[str, Any]]:
