@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "Environment": "core.config",
     "Firing": "signals.triggers",
     "FixtureSet": "probes.fixtures",
+    "History": "render.history_frames",
     "HistoryStore": "history.store",
     "LogColumns": "signals.watch",
     "OPERATOR_ITEMS": "history.confirmations",

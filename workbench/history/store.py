@@ -257,13 +257,24 @@ class HistoryStore:
         with self._write() as connection:
             rollup.rebuild(connection)
 
-    def results(self, run_ids: Sequence[str] = (), envs: Sequence[str] = ()) -> list[ProbeResult]:
-        """Results in insertion order, filtered by runs and environments."""
+    def results(
+        self,
+        run_ids: Sequence[str] = (),
+        envs: Sequence[str] = (),
+        *,
+        probes: Sequence[str] = (),
+        since: str | None = None,
+    ) -> list[ProbeResult]:
+        """Results in insertion order, filtered by runs, environments, probes and a start time."""
         query = sa.select(*[results_table.c[name] for name in _RESULT_COLUMNS]).order_by(results_table.c.id)
         if run_ids:
             query = query.where(results_table.c.run_id.in_(list(run_ids)))
         if envs:
             query = query.where(results_table.c.env.in_(list(envs)))
+        if probes:
+            query = query.where(results_table.c.probe.in_(list(probes)))
+        if since is not None:
+            query = query.where(results_table.c.started_at >= since)
         with self._read() as connection:
             return [ProbeResult.from_dict(dict(row._mapping)) for row in connection.execute(query)]
 
