@@ -1,7 +1,8 @@
 """The drift explorer: two runs, or two environments, side by side, for interactive work in JupyterLab.
 
 Structure and operations only: outcomes, symptom classes, response shapes, latency. By default it
-compares the newest run with the one before it; with one run it compares its first two environments.
+compares the newest run with the previous complete run of the same environment; two environments
+named without runs come from one run (see `DriftExplorer.load`).
 """
 
 from __future__ import annotations
@@ -37,30 +38,60 @@ class DriftExplorer:
     def load(
         cls, *, run_a: str = "", run_b: str = "", env_a: str = "", env_b: str = "", store_url: str = ""
     ) -> DriftExplorer:
-        """B: the newest run (or `run_b`); A: the run before it; a single run: its first two environments."""
+        """Which two sides to compare, when the parameters leave it open:
+
+        - two environments and no run: both from the newest run that holds both;
+        - otherwise B is `run_b`, else the newest run (holding `env_b`, if named), and A is `run_a`,
+          else the previous *complete* run of the same environment (a `--probe` selection never
+          stands for a release);
+        - a single run with one environment and nothing before it: a note, nothing to compare.
+
+        An environment or a run the history does not hold is an error that lists what it holds.
+        """
         with HistoryStore(store_url or None) as store:
             runs = store.runs(limit=500)
             if not runs:
                 raise UsageError("the history is empty: run `workbench probe` or `workbench audit` first")
-            ids = [run.run_id for run in runs]
-            run_b = run_b or ids[0]
-            second = store.run(run_b)
-            if not run_a:
-                position = ids.index(run_b) if run_b in ids else -1
-                run_a = ids[position + 1] if 0 <= position < len(ids) - 1 else run_b
-            first = store.run(run_a)
-            if not (env_a and env_b):
-                if run_a == run_b and len(first.environments) < 2:
-                    note = (
-                        f"nothing to compare yet: run {run_b} is the only run and has one environment; "
-                        "run the audit again, or pass run_a/run_b"
+            known = sorted({env for run in runs for env in run.environments})
+            for name in (env_a, env_b):
+                if name and name not in known:
+                    raise UsageError(f"no environment {name!r} in the history (it holds: {', '.join(known)})")
+            if env_a and env_b and env_a != env_b and not (run_a or run_b):
+                both = [run for run in runs if {env_a, env_b} <= set(run.environments)]
+                if not both:
+                    raise UsageError(
+                        f"no run holds both {env_a} and {env_b}: pass run_a and run_b "
+                        "(`workbench runs` lists them)"
                     )
-                    return cls(run_a, run_b, first.environments[0], first.environments[0], (), (), note)
-                if run_a == run_b:
-                    env_a, env_b = env_a or first.environments[0], env_b or first.environments[1]
-                else:
-                    pairs = pair_environments(first.environments, second.environments)
-                    env_a, env_b = env_a or pairs[0][0], env_b or pairs[0][1]
+                run_a = run_b = both[0].run_id
+            if not run_b:
+                run_b = next(run.run_id for run in runs if not env_b or env_b in run.environments)
+            second = store.run(run_b)
+            side_b = env_b or (env_a if env_a in second.environments else second.environments[0])
+            if not run_a:
+                earlier = [
+                    run
+                    for run in runs
+                    if run.started_at < second.started_at
+                    and run.complete
+                    and run.status == "complete"
+                    and (env_a or side_b) in run.environments
+                ]
+                run_a = earlier[0].run_id if earlier else run_b
+            first = store.run(run_a)
+            if run_a == run_b and not (env_a and env_b):
+                if len(first.environments) < 2:
+                    note = (
+                        f"nothing to compare yet: run {run_b} has one environment and no complete run "
+                        "of it came before; run the audit again, or pass run_a/run_b"
+                    )
+                    return cls(run_a, run_b, side_b, side_b, (), (), note)
+                env_a, env_b = env_a or first.environments[0], env_b or first.environments[1]
+            elif not (env_a and env_b):
+                pairs = pair_environments(first.environments, second.environments)
+                partner = {b: a for a, b in pairs}  # B's environment -> A's
+                env_b = env_b or side_b
+                env_a = env_a or (env_b if env_b in first.environments else partner.get(env_b, pairs[0][0]))
             return cls(
                 run_a,
                 run_b,
