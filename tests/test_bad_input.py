@@ -95,6 +95,36 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("bundle", "verify", "--config", "env.toml", "b.json"),
         ("b.json",),
     ),
+    # Observed before the fix: an OverflowError traceback (SQLite int, timedelta) in trends and watch.
+    (
+        "triggers-huge-consecutive",
+        {
+            "env.toml": GOOD_ENV,
+            "rules.toml": '[[rule]]\nsymptom = "auth"\nconsecutive = 99999999999999999999\n',
+        },
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].consecutive", "at most"),
+    ),
+    (
+        "triggers-huge-window",
+        {
+            "app.jsonl": '{"timestamp": "2026-01-01T00:00:00Z", "status": 500}\n',
+            "rules.toml": '[[rule]]\nsymptom = "server"\nrate = 0.1\nwindow_minutes = 1e300\n'
+            "min_samples = 1\n",
+        },
+        ("watch", "app.jsonl", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].window_minutes", "at most"),
+    ),
+    (
+        "triggers-huge-min-samples",
+        {
+            "env.toml": GOOD_ENV,
+            "rules.toml": '[[rule]]\nsymptom = "server"\nrate = 0.1\nwindow_minutes = 60\n'
+            "min_samples = 99999999999999999999\n",
+        },
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].min_samples", "at most"),
+    ),
     ("log-missing", {}, ("watch", "app.log.jsonl"), ("app.log.jsonl",)),
     ("log-csv-without-header", {"app.csv": ""}, ("watch", "app.csv", "--format", "csv"), ("app.csv",)),
     (
