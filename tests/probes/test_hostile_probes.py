@@ -319,3 +319,26 @@ def test_a_stream_chunk_past_the_json_limits_is_a_parser_finding(tmp_path: Path)
         result = probe(tmp_path, server.base_url, "streaming.sse")["streaming.sse"]
     assert (result.outcome, result.symptom) == (Outcome.FAIL, Symptom.PARSER), result.detail
     assert "nested deeper than 128 levels" in result.detail
+
+
+NEGATIVE_PROBES = ("auth.missing_key", "auth.invalid_key", "errors.malformed_json", "errors.invalid_value")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "options", "words"),
+    [
+        ("trickle", {"interval_s": 0.3}, "1 s total deadline"),
+        ("wrong_length", {}, "connection failed mid-exchange"),
+    ],
+    ids=["trickle-past-our-deadline", "cut-short"],
+)
+def test_a_200_whose_body_never_completes_is_not_judged_accepted(
+    tmp_path: Path, behaviour: str, options: dict[str, Any], words: str
+) -> None:
+    """Observed before the fix: each negative probe FAILed with "HTTP 200, accepted: auth is not enforced"."""
+    with HostileServer(behaviour, **options) as server:
+        results = probe(tmp_path, server.base_url, *NEGATIVE_PROBES)
+    for name, result in results.items():
+        assert (result.outcome, result.http_status) == (Outcome.ERROR, 200), (name, result.detail)
+        assert "accepted" not in result.detail.replace("was accepted cannot be judged", ""), result.detail
+        assert "cannot be judged" in result.detail and words in result.detail, result.detail
