@@ -31,6 +31,28 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("audit", "--config", "env.toml"),
         ("env.toml", "environments.ref.timeout_s"),
     ),
+    # Observed before the fix: both were coerced silently ("30" -> 30.0, "yes" -> True) and the run went on.
+    (
+        "config-number-as-text",
+        {"env.toml": GOOD_ENV + 'timeout_s = "30"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.timeout_s", "valid number"),
+    ),
+    (
+        "config-boolean-as-text",
+        {"env.toml": GOOD_ENV + 'production = "yes"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.production", "valid boolean"),
+    ),
+    (
+        "config-url-with-crlf",
+        {
+            "env.toml": '[environments.ref]\nbase_url = "https://a.example\\r\\nX: 1"\n'
+            'api_key_env = "K"\nmodel = "m"\n'
+        },
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.base_url", "whitespace"),
+    ),
     (
         "config-unknown-negatives-from",
         {"env.toml": GOOD_ENV + 'negatives_from = "staging"\n'},
