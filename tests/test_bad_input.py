@@ -147,6 +147,26 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
         ("rules.toml", "rule[0].min_samples", "at most"),
     ),
+    # Observed before the fix: both were found only after every probe request was sent and stored
+    # (data/history.sqlite written); a --reports that is a file ended in a FileExistsError traceback.
+    (
+        "audit-triggers-missing",
+        {"env.toml": '[workbench]\ntriggers = "nope.toml"\n' + GOOD_ENV},
+        ("audit", "--config", "env.toml"),
+        ("nope.toml", "file not found"),
+    ),
+    (
+        "audit-reports-is-a-file",
+        {"env.toml": GOOD_ENV, "out": "not a folder\n"},
+        ("audit", "--config", "env.toml", "--reports", "out"),
+        ("out", "--reports", "not a folder"),
+    ),
+    (
+        "audit-reports-under-a-file",
+        {"env.toml": GOOD_ENV, "out": "not a folder\n"},
+        ("audit", "--config", "env.toml", "--reports", "out/reports"),
+        ("out/reports", "--reports", "not a folder"),
+    ),
     ("log-missing", {}, ("watch", "app.log.jsonl"), ("app.log.jsonl",)),
     ("log-csv-without-header", {"app.csv": ""}, ("watch", "app.csv", "--format", "csv"), ("app.csv",)),
     (

@@ -180,11 +180,12 @@ def audit(
     from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run
-    from workbench.render.audit import notebooks_dir, run_audit
+    from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
+    check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
     notebooks = notebooks_dir(notebooks)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
