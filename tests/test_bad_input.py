@@ -167,6 +167,26 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("audit", "--config", "env.toml", "--reports", "out/reports"),
         ("out/reports", "--reports", "not a folder"),
     ),
+    # Observed before the fix: "no secret in /nonexistent", exit 0 (a typo passed a CI gate).
+    (
+        "scan-missing-path",
+        {"env.toml": GOOD_ENV},
+        ("scan", "--config", "env.toml", "nope/"),
+        ("nope", "not found"),
+    ),
+    # Observed before the fix: a sqlite3.ProgrammingError traceback (threads), then "no such table".
+    (
+        "store-in-memory",
+        {"env.toml": GOOD_ENV},
+        ("probe", "--config", "env.toml", "--store", "sqlite:///:memory:"),
+        ("in-memory", "sqlite:///data/history.sqlite"),
+    ),
+    (
+        "store-sqlite-without-a-file",
+        {"env.toml": GOOD_ENV},
+        ("trends", "--config", "env.toml", "--store", "sqlite://"),
+        ("in-memory",),
+    ),
     ("log-missing", {}, ("watch", "app.log.jsonl"), ("app.log.jsonl",)),
     ("log-csv-without-header", {"app.csv": ""}, ("watch", "app.csv", "--format", "csv"), ("app.csv",)),
     (

@@ -611,8 +611,12 @@ def scan(
 ) -> None:
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
     from workbench.core.config import load_config
+    from workbench.core.errors import ConfigError
     from workbench.core.secrets import personal_data_in_prompts, scan_paths
 
+    for path in paths or ():  # a typo must not read as "no secret": nothing was scanned
+        if not path.exists():
+            raise ConfigError("not found: nothing to scan there", path=path)
     settings = load_config(config)
     targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
     findings = scan_paths(targets, secrets=settings.key_values())
