@@ -203,7 +203,20 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         "baseline-missing",
         {"env.toml": GOOD_ENV + 'baseline = "r9"\n'},
         ("probe", "--config", "env.toml"),
-        ("environments.ref.baseline", "no fixtures"),
+        ("env.toml: environments.ref.baseline", "no fixtures"),
+    ),
+    # Observed before the fix: these named the field but not the file.
+    (
+        "parser-missing-module",
+        {"env.toml": GOOD_ENV + 'parser = "nope.mod:parse"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.parser", "cannot import module 'nope.mod'"),
+    ),
+    (
+        "acceptance-missing-function",
+        {"env.toml": GOOD_ENV + 'acceptance = "json:no_such_check"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.acceptance", "no callable 'no_such_check'"),
     ),
 ]
 
