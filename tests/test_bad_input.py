@@ -31,6 +31,28 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("audit", "--config", "env.toml"),
         ("env.toml", "environments.ref.timeout_s"),
     ),
+    # Observed before the fix: both were coerced silently ("30" -> 30.0, "yes" -> True) and the run went on.
+    (
+        "config-number-as-text",
+        {"env.toml": GOOD_ENV + 'timeout_s = "30"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.timeout_s", "valid number"),
+    ),
+    (
+        "config-boolean-as-text",
+        {"env.toml": GOOD_ENV + 'production = "yes"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.production", "valid boolean"),
+    ),
+    (
+        "config-url-with-crlf",
+        {
+            "env.toml": '[environments.ref]\nbase_url = "https://a.example\\r\\nX: 1"\n'
+            'api_key_env = "K"\nmodel = "m"\n'
+        },
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.base_url", "whitespace"),
+    ),
     (
         "config-unknown-negatives-from",
         {"env.toml": GOOD_ENV + 'negatives_from = "staging"\n'},
@@ -95,6 +117,76 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("bundle", "verify", "--config", "env.toml", "b.json"),
         ("b.json",),
     ),
+    # Observed before the fix: an OverflowError traceback (SQLite int, timedelta) in trends and watch.
+    (
+        "triggers-huge-consecutive",
+        {
+            "env.toml": GOOD_ENV,
+            "rules.toml": '[[rule]]\nsymptom = "auth"\nconsecutive = 99999999999999999999\n',
+        },
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].consecutive", "at most"),
+    ),
+    (
+        "triggers-huge-window",
+        {
+            "app.jsonl": '{"timestamp": "2026-01-01T00:00:00Z", "status": 500}\n',
+            "rules.toml": '[[rule]]\nsymptom = "server"\nrate = 0.1\nwindow_minutes = 1e300\n'
+            "min_samples = 1\n",
+        },
+        ("watch", "app.jsonl", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].window_minutes", "at most"),
+    ),
+    (
+        "triggers-huge-min-samples",
+        {
+            "env.toml": GOOD_ENV,
+            "rules.toml": '[[rule]]\nsymptom = "server"\nrate = 0.1\nwindow_minutes = 60\n'
+            "min_samples = 99999999999999999999\n",
+        },
+        ("trends", "--config", "env.toml", "--triggers", "rules.toml"),
+        ("rules.toml", "rule[0].min_samples", "at most"),
+    ),
+    # Observed before the fix: both were found only after every probe request was sent and stored
+    # (data/history.sqlite written); a --reports that is a file ended in a FileExistsError traceback.
+    (
+        "audit-triggers-missing",
+        {"env.toml": '[workbench]\ntriggers = "nope.toml"\n' + GOOD_ENV},
+        ("audit", "--config", "env.toml"),
+        ("nope.toml", "file not found"),
+    ),
+    (
+        "audit-reports-is-a-file",
+        {"env.toml": GOOD_ENV, "out": "not a folder\n"},
+        ("audit", "--config", "env.toml", "--reports", "out"),
+        ("out", "--reports", "not a folder"),
+    ),
+    (
+        "audit-reports-under-a-file",
+        {"env.toml": GOOD_ENV, "out": "not a folder\n"},
+        ("audit", "--config", "env.toml", "--reports", "out/reports"),
+        ("out/reports", "--reports", "not a folder"),
+    ),
+    # Observed before the fix: "no secret in /nonexistent", exit 0 (a typo passed a CI gate).
+    (
+        "scan-missing-path",
+        {"env.toml": GOOD_ENV},
+        ("scan", "--config", "env.toml", "nope/"),
+        ("nope", "not found"),
+    ),
+    # Observed before the fix: a sqlite3.ProgrammingError traceback (threads), then "no such table".
+    (
+        "store-in-memory",
+        {"env.toml": GOOD_ENV},
+        ("probe", "--config", "env.toml", "--store", "sqlite:///:memory:"),
+        ("in-memory", "sqlite:///data/history.sqlite"),
+    ),
+    (
+        "store-sqlite-without-a-file",
+        {"env.toml": GOOD_ENV},
+        ("trends", "--config", "env.toml", "--store", "sqlite://"),
+        ("in-memory",),
+    ),
     ("log-missing", {}, ("watch", "app.log.jsonl"), ("app.log.jsonl",)),
     ("log-csv-without-header", {"app.csv": ""}, ("watch", "app.csv", "--format", "csv"), ("app.csv",)),
     (
@@ -111,7 +203,20 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         "baseline-missing",
         {"env.toml": GOOD_ENV + 'baseline = "r9"\n'},
         ("probe", "--config", "env.toml"),
-        ("environments.ref.baseline", "no fixtures"),
+        ("env.toml: environments.ref.baseline", "no fixtures"),
+    ),
+    # Observed before the fix: these named the field but not the file.
+    (
+        "parser-missing-module",
+        {"env.toml": GOOD_ENV + 'parser = "nope.mod:parse"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.parser", "cannot import module 'nope.mod'"),
+    ),
+    (
+        "acceptance-missing-function",
+        {"env.toml": GOOD_ENV + 'acceptance = "json:no_such_check"\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.acceptance", "no callable 'no_such_check'"),
     ),
 ]
 

@@ -24,6 +24,7 @@ from rich.table import Table
 from workbench import __version__
 from workbench.core.errors import WorkbenchError
 from workbench.core.startup import skip_slow_optional_imports
+from workbench.core.terminaltext import printable
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them
     from collections.abc import Sequence
@@ -45,6 +46,13 @@ app = typer.Typer(
 # Logs (cron, CI) are not terminals: give tables room instead of rich's 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 132)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 132)
+
+
+def _shown(text: object) -> str:
+    """Text from outside (servers, logs, files, the store) as the consoles must print it: control
+    characters escaped (`printable`), rich markup such as `[bold]` printed, not applied."""
+    return escape(printable(str(text)))
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -172,11 +180,12 @@ def audit(
     from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run
-    from workbench.render.audit import notebooks_dir, run_audit
+    from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
+    check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
     notebooks = notebooks_dir(notebooks)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
@@ -193,22 +202,22 @@ def audit(
     _print_verdicts(outcome.summary)
     for name, readiness in outcome.readiness.items():
         style = "bold green" if readiness.ready else "bold red"
-        out.print(f"[{style}]{name}: {readiness.summary}[/]")
+        out.print(f"[{style}]{_shown(name)}: {_shown(readiness.summary)}[/]")
         for step in readiness.blocking():
-            out.print(f"  {step.number}. {step.title}: {step.status}: {escape(step.evidence[:200])}")
+            out.print(f"  {step.number}. {step.title}: {step.status}: {_shown(step.evidence[:200])}")
     for leak in outcome.leaks:
         err.print(
             f"error: a secret was written: {leak} (the value is not shown); delete that file and report a bug"
         )
     for report in outcome.reports:
         if report.error:
-            err.print(f"error: {escape(report.error)}")
+            err.print(f"error: {_shown(report.error)}")
         else:
-            out.print(f"report: {report.html}")
-    out.print(f"index:  {outcome.index}")
+            out.print(f"report: {_shown(report.html)}")
+    out.print(f"index:  {_shown(outcome.index)}")
     out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
     if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:
-        out.print(f"junit:  {junit}")
+        out.print(f"junit:  {_shown(junit)}")
     raise typer.Exit(outcome.exit_code)
 
 
@@ -264,7 +273,7 @@ def classify(
     from workbench.wire.classify import classify_file
 
     result = classify_file(file, status, content_type=content_type, headers=header or ())
-    sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(printable(json.dumps(result.to_dict(), indent=2, ensure_ascii=False)) + "\n")
 
 
 @app.command()
@@ -300,8 +309,8 @@ def runs(
             item.run.started_at[:19].replace("T", " "),
             item.run.status,
             item.scope,
-            escape(verdicts),
-            escape(item.run.config_path or "built-in default"),
+            _shown(verdicts),
+            _shown(item.run.config_path or "built-in default"),
         )
     out.print(table)
     out.print(
@@ -333,7 +342,7 @@ def compare(
     for drift in changed:
         env = drift.env_a if drift.env_a == drift.env_b else f"{drift.env_a} -> {drift.env_b}"
         judgement = "contract drift" if drift.drifted else "information"
-        table.add_row(env, drift.probe, judgement, escape(drift.summary()))
+        table.add_row(_shown(env), _shown(drift.probe), judgement, _shown(drift.summary()))
     if changed:
         out.print(table)
     if drifted:
@@ -374,7 +383,7 @@ def confirm(
     confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
     with HistoryStore(store) as history:
         history.add_confirmation(confirmation)
-    out.print(f"recorded: {confirmation.describe()} ({env})")
+    out.print(f"recorded: {_shown(confirmation.describe())} ({_shown(env)})")
 
 
 fixtures_app = typer.Typer(no_args_is_help=True, help="Known-good response fixtures of a release.")
@@ -393,7 +402,8 @@ def fixtures_capture(
     from workbench.probes.capture import capture_fixtures
 
     captured = capture_fixtures(load_config(config), env, release, force=force)
-    out.print(f"captured {len(captured.files)} fixture(s) of {captured.label} in {captured.directory}")
+    where = f"{_shown(captured.label)} in {_shown(captured.directory)}"
+    out.print(f"captured {len(captured.files)} fixture(s) of {where}")
     out.print(
         f'next: commit them; `response.fixture_replay` replays them (set baseline = "{release}" to pin).'
     )
@@ -452,9 +462,9 @@ def watch(
     columns = LogColumns.parse(column or ())
     report = watch_log(logfile, rules=load_rules(triggers), columns=columns, fmt=log_format.value)
     counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
-    out.print(f"{logfile}: {report.samples} request(s) read ({counts or 'none'})")
+    out.print(f"{_shown(logfile)}: {report.samples} request(s) read ({counts or 'none'})")
     for line, reason in report.malformed[:20]:
-        err.print(f"  line {line}: not read: {escape(reason)}")
+        err.print(f"  line {line}: not read: {_shown(reason)}")
     if report.malformed:
         err.print(f"  {len(report.malformed)} malformed line(s) skipped; the rest was read")
     _print_firings(report.firings, source=str(logfile))
@@ -462,10 +472,11 @@ def watch(
 
 
 def _print_firings(firings: Sequence[Firing], *, source: str) -> None:
+    source = _shown(source)
     fired = [firing for firing in firings if firing.fired]
     for firing in fired:
-        where = f"{firing.env} ({firing.series})"
-        out.print(f"[bold red]FIRED[/] {firing.rule.name} on {where}: {escape(firing.evidence)}")
+        where = _shown(f"{firing.env} ({firing.series})")
+        out.print(f"[bold red]FIRED[/] {_shown(firing.rule.name)} on {where}: {_shown(firing.evidence)}")
         out.print(f"      action: {firing.action}")
     quiet = len(firings) - len(fired)
     if fired:
@@ -518,14 +529,16 @@ def bundle_capture(
             force=force,
         )
     missing = [part for part, value in captured.parts.items() if value.get("missing")]
-    out.print(f"bundle {captured.label} written to {captured.path}")
+    out.print(f"bundle {_shown(captured.label)} written to {_shown(captured.path)}")
     if missing:
         out.print(
             f"[yellow]missing parts: {', '.join(missing)}[/]; next: describe them in a manifest "
             "(README, 'Rollback bundles') and capture again with --force."
         )
     else:
-        out.print(f"next: commit it; `workbench bundle verify {captured.label}` before you rely on it.")
+        out.print(
+            f"next: commit it; `workbench bundle verify {_shown(captured.label)}` before you rely on it."
+        )
 
 
 @bundle_app.command("verify")
@@ -546,10 +559,10 @@ def bundle_verify(
         checks = verify_bundle(loaded, secrets=settings.key_values(), store=history)
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[bold red]FAIL[/]"
-        out.print(f"{mark} {check.part}: {escape(check.message)}")
+        out.print(f"{mark} {_shown(check.part)}: {_shown(check.message)}")
     failed = [check for check in checks if not check.ok]
     out.print(
-        f"{loaded.label}: "
+        f"{_shown(loaded.label)}: "
         + (
             "every part present, resolvable and free of secrets"
             if not failed
@@ -575,11 +588,11 @@ def bundle_diff(
     second = Bundle.load(resolve_bundle(b, directory))
     changes = diff_bundles(first, second)
     for change in changes:
-        out.print(f"{change.kind:>13}  {escape(change.summary)}")
+        out.print(f"{change.kind:>13}  {_shown(change.summary)}")
     out.print(
-        f"{len(changes)} part(s) differ between {first.label} and {second.label}"
+        f"{len(changes)} part(s) differ between {_shown(first.label)} and {_shown(second.label)}"
         if changes
-        else f"{first.label} and {second.label} record the same contract"
+        else f"{_shown(first.label)} and {_shown(second.label)} record the same contract"
     )
     raise typer.Exit(1 if changes else 0)
 
@@ -612,7 +625,7 @@ def bundle_plan(
     deployed = None if state is None else deployed_bundle(state, settings, first.env, store=store)
     plan = plan_rollback(first, second, state=deployed)
     for line in plan.lines():
-        out.print(escape(line))
+        out.print(_shown(line))
     raise typer.Exit(1 if plan.partial else 0)
 
 
@@ -636,7 +649,7 @@ def reports_prune(
 
     result = prune_reports(reports, keep_days, dry_run=dry_run)
     for line in result.lines():
-        (err if line.startswith("error: ") else out).print(escape(line))
+        (err if line.startswith("error: ") else out).print(_shown(line))
     raise typer.Exit(2 if result.failed else 0)
 
 
@@ -649,22 +662,26 @@ def scan(
 ) -> None:
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
     from workbench.core.config import load_config
+    from workbench.core.errors import ConfigError
     from workbench.core.secrets import personal_data_in_prompts, scan_paths
 
+    for path in paths or ():  # a typo must not read as "no secret": nothing was scanned
+        if not path.exists():
+            raise ConfigError("not found: nothing to scan there", path=path)
     settings = load_config(config)
     targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
     findings = scan_paths(targets, secrets=settings.key_values())
     findings += personal_data_in_prompts(settings)
     for finding in findings:
-        out.print(f"[bold red]found[/] {escape(str(finding))}")
+        out.print(f"[bold red]found[/] {_shown(str(finding))}")
     checked = ", ".join(str(path) for path in targets) or "nothing"
     if findings:
         out.print(
-            f"{len(findings)} finding(s) in {checked} and the probe prompts; next: remove each value "
+            f"{len(findings)} finding(s) in {_shown(checked)} and the probe prompts; next: remove each value "
             "(rotate a key that was written anywhere), then scan again."
         )
     else:
-        out.print(f"no secret in {checked}; no personal data in the probe prompts.")
+        out.print(f"no secret in {_shown(checked)}; no personal data in the probe prompts.")
     raise typer.Exit(1 if findings else 0)
 
 
@@ -734,7 +751,7 @@ class _Progress:
             return
         latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
         symptom = "" if result.symptom == "none" else f" ({result.symptom})"
-        err.print(f"[{done}/{total}] {result.env} {result.probe}: {result.outcome}{symptom}{latency}")
+        err.print(f"[{done}/{total}] {_shown(result.env)} {result.probe}: {result.outcome}{symptom}{latency}")
 
     def stage(self, description: str) -> None:
         if self._bar is not None and self._task is not None:
@@ -787,10 +804,10 @@ def _print_results(summary: RunSummary) -> None:
 def _print_verdicts(summary: RunSummary) -> None:
     for verdict in summary.verdicts:
         style = _VERDICT_STYLE.get(verdict.status, "")
-        out.print(f"[{style}]{verdict.env}: {verdict.label}[/]")
+        out.print(f"[{style}]{_shown(verdict.env)}: {_shown(verdict.label)}[/]")
         if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
             for reason in verdict.reasons:
-                out.print(f"  - {escape(reason)}")
+                out.print(f"  - {_shown(reason)}")
     counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
     out.print(
         f"requests sent: {counts}; run id {summary.run_id}"
@@ -825,7 +842,7 @@ def main() -> None:
     try:
         app()
     except WorkbenchError as exc:
-        err.print(f"error: {escape(str(exc))}")
+        err.print(f"error: {_shown(str(exc))}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted: results stored so far are kept; re-run to complete")

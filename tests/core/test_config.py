@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ timeout_s = 12.5
 [environments.staging.app_request]
 temperature = 0.2
 """
+
+
+REAL = '[environments.a]\napi_key_env = "K"\nmodel = "m"\n'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -100,6 +104,61 @@ def test_config_path_comes_from_the_environment_variable(
         pytest.param(
             '[environments."bad name!"]\nbase_url = "embedded"\n', "environments.bad name!", id="bad-name"
         ),
+        pytest.param(
+            REAL + 'base_url = "https://api.example.com /v1"\n',
+            "environments.a.base_url",
+            id="url-with-space",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://api.example.com\\r\\nX-Evil: 1"\n',  # TOML escapes
+            "environments.a.base_url",
+            id="url-with-crlf",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https:///v1"\n',
+            "environments.a.base_url",
+            id="url-without-host",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://api.example.com:99999"\n',
+            "environments.a.base_url",
+            id="url-bad-port",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://api.example.com/\\u001b[2J"\n',
+            "environments.a.base_url",
+            id="url-with-control",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://x"\npath = "/v1/chat completions"\n',
+            "environments.a.path",
+            id="path-with-space",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://x"\npath = "/v1\\nHost: evil"\n',
+            "environments.a.path",
+            id="path-with-lf",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://x"\ntimeout_s = "30"\n',
+            "environments.a.timeout_s",
+            id="timeout-as-string",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://x"\nproduction = "yes"\n',
+            "environments.a.production",
+            id="production-as-string",
+        ),
+        pytest.param(
+            REAL + 'base_url = "https://x"\nmax_tokens = 16.0\n',
+            "environments.a.max_tokens",
+            id="max-tokens-as-float",
+        ),
+        pytest.param(
+            '[workbench]\nconcurrency_per_env = "4"\n[environments.a]\nbase_url = "embedded"\n',
+            "workbench.concurrency_per_env",
+            id="settings-number-as-string",
+        ),
     ],
 )
 def test_bad_config_is_one_line_naming_file_and_field(tmp_path: Path, text: str, expected: str) -> None:
@@ -148,3 +207,29 @@ def test_digest_changes_with_content_not_with_location(tmp_path: Path) -> None:
     second = parse_config(GOOD, source=tmp_path / "b.toml")
     third = parse_config(GOOD.replace("12.5", "13"), source=None)
     assert first.digest == second.digest != third.digest
+
+
+@pytest.mark.parametrize(
+    ("url", "word"),
+    [
+        ("https://api.example.com /v1", "whitespace"),
+        ("https://api.example.com\r\nX-Evil: 1", "whitespace"),
+        ("https:///v1", "host"),
+        ("https://api.example.com:99999", "port"),
+        ("https://api.example.com/\x1b[2J", "control"),
+        ("http//api.example.com", "http(s) URL"),
+    ],
+)
+def test_a_base_url_is_parsed_strictly_and_the_error_says_why(tmp_path: Path, url: str, word: str) -> None:
+    text = REAL + f"base_url = {json.dumps(url)}\n"
+    with pytest.raises(ConfigError, match=r"environments\.a\.base_url") as caught:
+        load_config(write(tmp_path, text))
+    assert word in str(caught.value)
+
+
+def test_strict_types_are_not_coerced_but_paths_are_read_from_text(tmp_path: Path) -> None:
+    text = REAL + 'base_url = "https://x"\nmanifest = "m.toml"\nproduction = true\ntimeout_s = 30\n'
+    config = load_config(write(tmp_path, text + '[workbench]\nfixtures_dir = "fx"\n'))
+    env = config.environments["a"]
+    assert env.manifest == tmp_path / "m.toml" and env.production is True and env.timeout_s == 30.0
+    assert config.settings.fixtures_dir == Path("fx")

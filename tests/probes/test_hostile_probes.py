@@ -290,3 +290,55 @@ def test_a_full_audit_of_hostile_endpoints_still_produces_the_report_with_the_ri
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+DEEP_BODY = b"[" * 100_000 + b"]" * 100_000
+LONG_NUMBER_BODY = CHAT_COMPLETION.replace(b'"total_tokens": 2', b'"total_tokens": ' + b"9" * 5000)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [(DEEP_BODY, "nested deeper than 128 levels"), (LONG_NUMBER_BODY, "number of 5,000 characters")],
+    ids=["deep", "long-number"],
+)
+def test_a_body_past_the_json_limits_is_a_parser_finding_not_could_not_run(
+    tmp_path: Path, body: bytes, words: str
+) -> None:
+    """Observed before the fix: RecursionError / ValueError escaped the probe, which ended "could not run"."""
+    assert body != CHAT_COMPLETION
+    with HostileServer("status", status=200, body=body) as server:
+        results = probe(tmp_path, server.base_url, "endpoint.minimal", "auth.invalid_key")
+    minimal = results["endpoint.minimal"]
+    assert (minimal.outcome, minimal.symptom) == (Outcome.FAIL, Symptom.PARSER), minimal.detail
+    assert words in minimal.detail
+    assert results["auth.invalid_key"].outcome is Outcome.FAIL
+
+
+def test_a_stream_chunk_past_the_json_limits_is_a_parser_finding(tmp_path: Path) -> None:
+    with HostileServer("sse", events=[CHUNK, b"data: " + DEEP_BODY + b"\n\n", FINISH, DONE]) as server:
+        result = probe(tmp_path, server.base_url, "streaming.sse")["streaming.sse"]
+    assert (result.outcome, result.symptom) == (Outcome.FAIL, Symptom.PARSER), result.detail
+    assert "nested deeper than 128 levels" in result.detail
+
+
+NEGATIVE_PROBES = ("auth.missing_key", "auth.invalid_key", "errors.malformed_json", "errors.invalid_value")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "options", "words"),
+    [
+        ("trickle", {"interval_s": 0.3}, "1 s total deadline"),
+        ("wrong_length", {}, "connection failed mid-exchange"),
+    ],
+    ids=["trickle-past-our-deadline", "cut-short"],
+)
+def test_a_200_whose_body_never_completes_is_not_judged_accepted(
+    tmp_path: Path, behaviour: str, options: dict[str, Any], words: str
+) -> None:
+    """Observed before the fix: each negative probe FAILed with "HTTP 200, accepted: auth is not enforced"."""
+    with HostileServer(behaviour, **options) as server:
+        results = probe(tmp_path, server.base_url, *NEGATIVE_PROBES)
+    for name, result in results.items():
+        assert (result.outcome, result.http_status) == (Outcome.ERROR, 200), (name, result.detail)
+        assert "accepted" not in result.detail.replace("was accepted cannot be judged", ""), result.detail
+        assert "cannot be judged" in result.detail and words in result.detail, result.detail

@@ -539,3 +539,13 @@ def test_a_year_of_history_is_bucketed_by_month(store: HistoryStore) -> None:
     add(store, "fail", "server", minutes_ago=0, started_at="2026-11-27T10:00:00.000Z")
     assert choose_bucket(store) == "month"
     assert failure_rate_over_time(store)["bucket"].tolist() == ["2026-01", "2026-06", "2026-11"]
+
+
+def test_rules_built_in_code_hold_the_same_bounds() -> None:
+    from workbench.signals.triggers import MAX_COUNT, MAX_WINDOW_MINUTES
+
+    with pytest.raises(ValueError, match="at most"):
+        Rule("r", Symptom.AUTH, consecutive=MAX_COUNT + 1)
+    with pytest.raises(ValueError, match="at most"):
+        Rule("r", Symptom.SERVER, rate=0.1, window_minutes=MAX_WINDOW_MINUTES + 1, min_samples=1)
+    assert Rule("r", Symptom.SERVER, rate=0.1, window_minutes=MAX_WINDOW_MINUTES, min_samples=MAX_COUNT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,12 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No unknown keys and no coercion: `timeout_s = "30"` or `production = "yes"` is an error, not a guess.
+
+    Paths are the one exception (`Field(strict=False)`): TOML has no path type, so they arrive as text.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Environment(_Strict):
@@ -52,7 +58,8 @@ class Environment(_Strict):
     parser: str | None = None
     acceptance: str | None = None
     baseline: str | None = None  # known-good fixtures: "RELEASE" or "ENV/RELEASE"; default the newest
-    manifest: Path | None = None  # the integration manifest its rollback bundles are captured from
+    # the integration manifest its rollback bundles are captured from
+    manifest: Path | None = Field(default=None, strict=False)
     negatives_from: str | None = None  # for production: the environment whose negative tests stand for it
     max_tokens: int = Field(default=16, ge=1, le=4096)
 
@@ -61,13 +68,22 @@ class Environment(_Strict):
     def _check_base_url(cls, value: str) -> str:
         if value == EMBEDDED:
             return value
-        if not re.match(r"^https?://[^\s/]+", value):
+        _check_url_text(value)
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not value.lower().startswith(f"{parts.scheme}://"):
             raise ValueError(f"must be 'embedded' or an http(s) URL, got {value!r}")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ValueError(f"has an invalid port, got {value!r}") from None
+        if not parts.hostname:
+            raise ValueError(f"must name a host, got {value!r}")
         return value.rstrip("/")
 
     @field_validator("path")
     @classmethod
     def _check_path(cls, value: str) -> str:
+        _check_url_text(value)
         if not value.startswith("/"):
             raise ValueError(f"must start with '/', got {value!r}")
         return value
@@ -137,14 +153,23 @@ class Environment(_Strict):
         return os.environ.get(self.api_key_env)
 
 
+def _check_url_text(value: str) -> None:
+    """Whitespace or a control character in a URL is never meant: CR/LF would split the request line."""
+    bad = re.search(r"[\x00-\x1f\x7f-\x9f]|\s", value)
+    if bad is not None:
+        what = "whitespace" if bad.group().isspace() else "a control character"
+        raise ValueError(f"contains {what} ({bad.group()!r} at {bad.start()}), got {value!r}")
+
+
 class Settings(_Strict):
     """Run-wide knobs, the optional `[workbench]` table."""
 
     concurrency_per_env: int = Field(default=4, ge=1, le=64)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
-    fixtures_dir: Path = Path("data/fixtures")
-    bundles_dir: Path = Path("data/bundles")
-    triggers: Path | None = None  # trigger rules; default data/triggers.toml, else the built-in examples
+    fixtures_dir: Path = Field(default=Path("data/fixtures"), strict=False)
+    bundles_dir: Path = Field(default=Path("data/bundles"), strict=False)
+    # trigger rules; default data/triggers.toml, else the built-in examples
+    triggers: Path | None = Field(default=None, strict=False)
 
 
 class _File(_Strict):

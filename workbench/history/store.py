@@ -523,6 +523,13 @@ def _parse_url(url: str) -> sa.URL:
             f"{STORE_ENV_VAR} / --store is not a database URL: expected e.g. sqlite:///data/history.sqlite "
             "or postgresql://user@host/db"
         ) from None
+    if parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query.get("mode", ""))
+    ):
+        raise StoreError(
+            f"{STORE_ENV_VAR} / --store: an in-memory SQLite store keeps nothing once the command ends, "
+            "and the report kernel cannot read it: use a file, e.g. sqlite:///data/history.sqlite"
+        )
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername == "postgresql+psycopg":

@@ -200,10 +200,20 @@ def judge_rejection(exchange: Exchange, *, expected: Symptom, what: str, accepte
     """A request that must fail in a known-safe way: the `expected` class and non-retryable.
 
     A pass records symptom `none` (nothing is wrong); the class the server answered with is kept
-    in `facts["observed"]`. A 2xx means the bad request was accepted, whatever its body looked like.
+    in `facts["observed"]`. A 2xx means the bad request was accepted, whatever its body looked like;
+    but a status whose body never completed (our deadline, a dropped connection, the byte cap) is
+    no answer to judge: the probe says it could not tell, rather than pass or blame the endpoint.
     """
     result = classify_exchange(exchange)
     observed = {"observed": str(result.symptom)}
+    if exchange.status is not None and exchange.failure is not None:
+        detail = (
+            f"{what}: HTTP {exchange.status} arrived but its body did not complete "
+            f"({exchange.failure_detail}): whether the request was accepted cannot be judged"
+        )
+        return finding_from(
+            exchange, result, Outcome.ERROR, symptom=Symptom.NONE, facts=observed, detail=detail
+        )
     if exchange.status is not None and 200 <= exchange.status < 300:
         return finding_from(
             exchange,

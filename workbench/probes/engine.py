@@ -93,15 +93,21 @@ def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[
     check_keys_present(config, envs)
     secrets_now = config.key_values()
     check_probe_prompts(envs, secrets_now, source=config.source)
+    source = config.source or "<built-in default>"
     for env in envs:  # a named baseline that is missing, or a damaged fixture manifest, is bad input
-        load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline)
+        load_fixture_set(config.settings.fixtures_dir, env.name, env.baseline, source=source)
     parsers = {
-        env.name: load_callable(env.parser, default=reference_parser, field=f"environments.{env.name}.parser")
+        env.name: load_callable(
+            env.parser, default=reference_parser, field=f"environments.{env.name}.parser", source=source
+        )
         for env in envs
     }
     acceptances = {
         env.name: load_callable(
-            env.acceptance, default=default_acceptance, field=f"environments.{env.name}.acceptance"
+            env.acceptance,
+            default=default_acceptance,
+            field=f"environments.{env.name}.acceptance",
+            source=source,
         )
         for env in envs
     }

@@ -128,14 +128,19 @@ def write_fixture_set(
     return FixtureSet(env, release, target, captured_at, tuple(files))
 
 
-def load_fixture_set(root: Path, env: str, baseline: str | None = None) -> FixtureSet | None:
-    """The baseline's fixtures (`RELEASE` or `ENV/RELEASE`), else this environment's newest; None if none."""
+def load_fixture_set(
+    root: Path, env: str, baseline: str | None = None, *, source: Path | str | None = None
+) -> FixtureSet | None:
+    """The baseline's fixtures (`RELEASE` or `ENV/RELEASE`), else this environment's newest; None if none.
+
+    A missing baseline names `source` (the configuration file that set it) and its field."""
     if baseline:
         owner, _, release = baseline.rpartition("/")
         directory = root / (owner or env) / release
         if not (directory / MANIFEST).exists():
             raise ConfigError(
                 f"no fixtures at {directory} (capture them with `workbench fixtures capture`)",
+                path=source,
                 field=f"environments.{env}.baseline",
             )
         return _read_set(directory)

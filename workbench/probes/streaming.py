@@ -8,12 +8,12 @@ and a usage-only final chunk with `choices: []` are all valid.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
 from workbench.core.models import Area, Outcome, Symptom
 from workbench.probes.base import Finding, Probe, ProbeContext, finding_from
+from workbench.wire import boundedjson
 from workbench.wire.classify import Classification, classify_exchange
 from workbench.wire.client import Exchange
 from workbench.wire.shape import merge_shapes, shape_of
@@ -79,7 +79,7 @@ def stream_shape(exchange: Exchange) -> tuple[str, ...]:
     shapes = []
     for event in exchange.events:
         try:
-            shapes.append(shape_of(json.loads(event.data), prefix="chunk"))
+            shapes.append(shape_of(boundedjson.loads(event.data), prefix="chunk"))
         except ValueError:
             continue
     return merge_shapes(shapes)

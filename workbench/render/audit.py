@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workbench.core import clock
 from workbench.core.config import Config
-from workbench.core.errors import ReportError, UsageError
+from workbench.core.errors import ConfigError, ReportError, UsageError
 from workbench.core.files import write_atomic
 from workbench.core.secrets import SecretFinding, scan_paths
 from workbench.history.store import STORE_ENV_VAR, HistoryStore
@@ -42,6 +42,7 @@ from workbench.render.reportnames import (
 )
 from workbench.rollback.evidence import assess_run
 from workbench.rollback.readiness import Readiness
+from workbench.signals.triggers import load_rules
 
 StageCallback = Callable[[str], None]
 
@@ -97,6 +98,7 @@ def run_audit(
     timeout_s: int = 600,
 ) -> AuditOutcome:
     """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
+    check_audit_inputs(config, reports_dir)
     source_dir = notebooks_dir(notebooks)
     kernel_env = _kernel_env(store)
     # The report kernel starts and imports everything while the probes run: paid once per audit.
@@ -145,6 +147,30 @@ def run_audit(
     _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
     index = write_index(reports_dir)
     return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
+
+
+def check_audit_inputs(config: Config, reports_dir: Path) -> None:
+    """Fail before the first request, and before anything is written, on what would fail after it.
+
+    The trigger rules (read for step 9 once every probe has run) and the reports folder (written
+    last) are checked now; each error names its file.
+    """
+    load_rules(config.settings.triggers)
+    _check_writable_folder(reports_dir, option="--reports")
+
+
+def _check_writable_folder(folder: Path, *, option: str) -> None:
+    """`folder`, or the nearest part of it that exists, is a folder this process may write in."""
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is" if existing == folder else f"is under {existing}, which is"
+        raise ConfigError(f"{where} a file, not a folder", path=folder, field=option)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"not writable (by this user): {existing}", path=folder, field=option)
 
 
 def _preload_reporting() -> None:

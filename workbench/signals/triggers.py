@@ -95,6 +95,11 @@ _RULE_SYMPTOMS = [symptom for symptom in Symptom if symptom is not Symptom.NONE]
 
 _Fail = Callable[[str, str], ConfigError]
 
+# Far past any sensible threshold, yet inside what SQL integers and `timedelta` hold: a larger value
+# is a typo that would otherwise end in an OverflowError deep in the store or the clock.
+MAX_COUNT = 1_000_000_000  # consecutive, min_samples
+MAX_WINDOW_MINUTES = 366 * 24 * 60  # one year
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -119,6 +124,10 @@ class Rule:
             )
         elif (self.window_minutes or 0) <= 0 or (self.min_samples or 0) < 1:
             raise ValueError(f"rule {self.name!r}: window_minutes and min_samples must be positive")
+        if max(self.consecutive or 0, self.min_samples or 0) > MAX_COUNT:
+            raise ValueError(f"rule {self.name!r}: consecutive and min_samples must be at most {MAX_COUNT:,}")
+        if (self.window_minutes or 0) > MAX_WINDOW_MINUTES:
+            raise ValueError(f"rule {self.name!r}: window_minutes must be at most {MAX_WINDOW_MINUTES:,}")
 
     @property
     def kind(self) -> str:
@@ -288,6 +297,8 @@ def _parse_rule(table: Mapping[str, Any], source: Path, index: int) -> Rule:
     window = table["window_minutes"]
     if not _is_number(window) or not window > 0:
         raise fail("window_minutes", f"must be a positive number of minutes; got {window!r}")
+    if window > MAX_WINDOW_MINUTES:
+        raise fail("window_minutes", f"must be at most {MAX_WINDOW_MINUTES:,} (a year); got {window!r}")
     min_samples = _positive_int(table["min_samples"], fail, "min_samples")
     name = _name(table, f"{symptom}-rate", fail)
     return Rule(name, symptom, rate=float(rate), window_minutes=float(window), min_samples=min_samples)
@@ -296,6 +307,8 @@ def _parse_rule(table: Mapping[str, Any], source: Path, index: int) -> Rule:
 def _positive_int(value: Any, fail: _Fail, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise fail(key, f"must be a positive whole number; got {value!r}")
+    if value > MAX_COUNT:
+        raise fail(key, f"must be at most {MAX_COUNT:,}; got {value}")
     return value
 
 

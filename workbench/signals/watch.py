@@ -5,17 +5,19 @@ a header) becomes a sample in the same symptom classes as a probe result: a stat
 the classifier (`wire.classify.classify_logged`), which also maps an exception name by what it
 means (timeouts and connection errors are transport, a KeyError in the app is the parser). Then
 the same trigger rules are judged. A bad line is reported with its number, never fatal: a log that
-is 1% garbage still says whether to roll back.
+is 1% garbage still says whether to roll back. Only a line longer than the probe client's byte cap
+ends the read (no request log has one; `/dev/zero` has no line end at all).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,9 @@ from workbench.core.errors import ConfigError
 from workbench.core.models import Symptom
 from workbench.signals.trends import Sample, evaluate_samples
 from workbench.signals.triggers import Firing, Rule, load_rules
+from workbench.wire import boundedjson
 from workbench.wire.classify import classify_logged
+from workbench.wire.client import DEFAULT_MAX_BODY_BYTES
 
 LogFormat = Literal["auto", "jsonl", "csv"]
 
@@ -229,16 +233,26 @@ def _detect_format(path: Path, fmt: LogFormat) -> Literal["jsonl", "csv"]:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    with _open(path) as handle:
-        for text in handle:
-            if text.strip():
-                return "jsonl" if text.lstrip().startswith("{") else "csv"
+    for text in _lines(path):
+        if text.strip():
+            return "jsonl" if text.lstrip().startswith("{") else "csv"
     return "jsonl"
+
+
+def _lines(path: Path) -> Generator[str, None, None]:
+    """The file's lines as text (line ends kept, for CSV), each read under the byte cap."""
+    with _open(path) as handle:
+        for number, raw in enumerate(iter(lambda: handle.readline(DEFAULT_MAX_BODY_BYTES + 1), b""), 1):
+            if len(raw) > DEFAULT_MAX_BODY_BYTES:
+                cap = f"{DEFAULT_MAX_BODY_BYTES:,}-byte cap"
+                raise ConfigError(f"line {number} is longer than the {cap}: not a request log", path=path)
+            text = raw.decode("utf-8", errors="replace")
+            yield text.removeprefix("\ufeff") if number == 1 else text
 
 
 def _open(path: Path) -> Any:
     try:
-        return path.open(encoding="utf-8-sig", errors="replace", newline="")
+        return path.open("rb")
     except FileNotFoundError:
         raise ConfigError("log file not found", path=path) from None
     except IsADirectoryError:
@@ -249,25 +263,27 @@ def _open(path: Path) -> Any:
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
     """(line number, object), or (line number, reason) for a line that is not a JSON object."""
-    with _open(path) as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield number, f"not JSON ({exc.msg} at char {exc.pos})"
-                continue
-            if not isinstance(record, dict):
-                yield number, f"not a JSON object ({type(record).__name__})"
-                continue
-            yield number, record
+    for number, text in enumerate(_lines(path), start=1):
+        if not text.strip():
+            continue
+        try:
+            record = boundedjson.loads(text)
+        except boundedjson.JSONBoundsError as exc:
+            yield number, str(exc)
+            continue
+        except json.JSONDecodeError as exc:
+            yield number, f"not JSON ({exc.msg} at char {exc.pos})"
+            continue
+        if not isinstance(record, dict):
+            yield number, f"not a JSON object ({type(record).__name__})"
+            continue
+        yield number, record
 
 
 def _csv_records(path: Path, columns: LogColumns) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
     """(line number, row by header name), or (line number, reason) for a row that does not fit."""
-    with _open(path) as handle:
-        reader = csv.reader(handle)
+    with contextlib.closing(_lines(path)) as lines:
+        reader = csv.reader(lines)
         header = _csv_header(reader, path, columns)
         while True:
             try:

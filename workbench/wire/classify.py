@@ -21,7 +21,8 @@ from typing import Any
 
 from workbench.core.errors import ConfigError, ParserError
 from workbench.core.models import Symptom, action_for
-from workbench.wire.client import Exchange, Failure
+from workbench.wire import boundedjson
+from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, ResponseTooLarge
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
@@ -38,6 +39,7 @@ class BodyKind(StrEnum):
     TEXT = "text"
     EMPTY = "empty"
     CORRUPT = "corrupt"  # looked like JSON but did not decode (cut, invalid UTF-8)
+    OVER_LIMITS = "over_limits"  # JSON nested too deep or with too long a number: not decoded
     NONE = "none"  # no response at all (transport failure)
 
 
@@ -181,6 +183,8 @@ def classify(
     if _looks_like_stream(body, content_type):
         return _classify_stream(status, events_from_bytes(body), headers)
     kind, decoded, note = _decode(body, content_type)
+    if kind is BodyKind.OVER_LIMITS:  # no client parser would read it either
+        return Classification(Symptom.PARSER, False, f"HTTP {status} body: {note}", kind)
     if kind in (BodyKind.COMPLETION, BodyKind.ERROR, BodyKind.JSON):
         error = read_error(decoded) if kind is not BodyKind.COMPLETION else None
         if error is not None and (status >= 400 or (isinstance(decoded, Mapping) and "error" in decoded)):
@@ -213,10 +217,12 @@ def classify_file(
 
     Without a `content_type`, the file's extension stands in for it (`guess_content_type`);
     `headers` are lines as a terminal shows them, "Name: value". An unreadable file or a header
-    line without a colon is a `ConfigError`.
+    line without a colon is a `ConfigError`. The file is read under the probe client's default
+    byte cap, so a body past it is classified as the probe would have (and `/dev/zero` ends).
     """
     try:
-        body = path.read_bytes()
+        with path.open("rb") as handle:
+            body = handle.read(DEFAULT_MAX_BODY_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from None
     parsed: dict[str, str] = {}
@@ -225,6 +231,8 @@ def classify_file(
         if not separator or not name.strip():
             raise ConfigError(f"expected 'Name: value', got {line!r}", field="--header")
         parsed[name.strip().lower()] = value.strip()
+    if len(body) > DEFAULT_MAX_BODY_BYTES:
+        return classify_failure(Failure.TOO_LARGE, str(ResponseTooLarge(DEFAULT_MAX_BODY_BYTES)))
     return classify(status, body, content_type=content_type or guess_content_type(path), headers=parsed)
 
 
@@ -356,6 +364,14 @@ def _classify_stream(
             BodyKind.STREAM,
             stream=stream,
         )
+    if stream.over_limits is not None:
+        return Classification(
+            Symptom.PARSER,
+            False,
+            f"a stream chunk: {stream.over_limits}",
+            BodyKind.STREAM,
+            stream=stream,
+        )
     if stream.garbage is not None:
         return Classification(
             Symptom.TRANSPORT,
@@ -461,7 +477,9 @@ def _decode(body: bytes, content_type: str) -> tuple[BodyKind, Any, str]:
             return BodyKind.CORRUPT, None, f"invalid UTF-8 at byte {exc.start}"
         text = body.decode("latin-1")
     try:
-        decoded = json.loads(text)
+        decoded = boundedjson.loads(text)
+    except boundedjson.JSONBoundsError as exc:
+        return BodyKind.OVER_LIMITS, None, str(exc)
     except json.JSONDecodeError as exc:
         if stripped[:1] == b"<" or "html" in content_type:
             match = _TITLE.search(body[:4096])

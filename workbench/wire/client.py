@@ -34,6 +34,9 @@ from workbench.core.redaction import Redactor
 log = logging.getLogger("workbench.client")
 
 USER_AGENT = f"contract-workbench/{__version__}"
+# The byte cap when no configuration sets one (`max_body_bytes`, whose default it is): saved bodies
+# (`workbench classify`) and log lines (`workbench watch`) are read under it too.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 class Failure(StrEnum):

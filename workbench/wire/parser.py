@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ConfigError, ParserError
@@ -95,18 +96,22 @@ def reference_parser(body: Mapping[str, Any]) -> str | None:
     return parse_completion(body).content
 
 
-def load_callable(reference: str | None, *, default: Callable[..., Any], field: str) -> Callable[..., Any]:
-    """Import `package.module:function` (already validated in form); the default when None."""
+def load_callable(
+    reference: str | None, *, default: Callable[..., Any], field: str, source: Path | str | None = None
+) -> Callable[..., Any]:
+    """Import `package.module:function` (already validated in form); the default when None.
+
+    Errors name `source` (the configuration file) and `field`."""
     if reference is None:
         return default
     module_name, _, attribute = reference.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"cannot import module {module_name!r}: {exc}", field=field) from None
+        raise ConfigError(f"cannot import module {module_name!r}: {exc}", path=source, field=field) from None
     target = getattr(module, attribute, None)
     if not callable(target):
-        raise ConfigError(f"{module_name!r} has no callable {attribute!r}", field=field)
+        raise ConfigError(f"{module_name!r} has no callable {attribute!r}", path=source, field=field)
     return target  # type: ignore[no-any-return]
 
 

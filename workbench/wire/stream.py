@@ -9,7 +9,6 @@ usage-only final chunk with `choices: []`, usage on every chunk (vLLM) or on the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ import httpx
 from httpx_sse import EventSource
 
 from workbench.core.errors import ParserError
+from workbench.wire import boundedjson
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import text_of
 
@@ -55,6 +55,7 @@ class StreamAssembly:
     usage_chunks: int = 0
     error: ErrorInfo | None = None
     garbage: str | None = None  # the first data that was not JSON
+    over_limits: str | None = None  # why the first chunk past the JSON limits was not decoded
     unmapped: str | None = None  # the first chunk the contract cannot map
     first_content_index: int | None = None  # index of the event that carried the first token
 
@@ -77,7 +78,7 @@ class StreamAssembly:
 
 
 def assemble(events: Iterable[SSEEvent]) -> StreamAssembly:
-    """Fold events into a `StreamAssembly`; stops at `[DONE]`, at an error, or at garbage."""
+    """Fold events into a `StreamAssembly`; stops at `[DONE]`, an error, garbage or JSON past its limits."""
     result = StreamAssembly()
     for index, sse in enumerate(events):
         data = sse.data
@@ -90,7 +91,10 @@ def assemble(events: Iterable[SSEEvent]) -> StreamAssembly:
         if not data.strip():
             continue
         try:
-            chunk = json.loads(data)
+            chunk = boundedjson.loads(data)
+        except boundedjson.JSONBoundsError as exc:
+            result.over_limits = str(exc)
+            break
         except ValueError:
             result.garbage = data[:200]
             break
@@ -117,7 +121,7 @@ def events_from_bytes(body: bytes) -> list[SSEEvent]:
 
 def _error_event(data: str) -> ErrorInfo:
     try:
-        decoded = json.loads(data)
+        decoded = boundedjson.loads(data)
     except ValueError:
         return ErrorInfo(message=data.strip()[:300] or "error event without data", shape="event")
     return (

@@ -1,0 +1,64 @@
+"""JSON from outside decoded within bounds: nesting depth and number length, checked before decoding.
+
+`json.loads` recurses once per nesting level (a body of 100,000 `[` raises `RecursionError`) and
+hands a 5,000-digit integer to `int()`, which refuses it (`ValueError`, Python's int max str
+digits). Either one, from a server or a log line, would crash whatever read it; here both are a
+`JSONBoundsError` that says which limit was passed, so the caller can classify it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_DEPTH = 128  # real completions nest under 10 levels; a team's structured output rarely 30
+MAX_NUMBER_CHARS = 100  # a number literal longer than this is no count, id or probability
+
+# A string literal (skipped whole, so brackets inside strings do not count) or one bracket.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
+
+
+class JSONBoundsError(ValueError):
+    """The text is past a decoding limit; the message names the limit, ready for a finding's detail."""
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads` within `MAX_DEPTH` and `MAX_NUMBER_CHARS`; other errors are `json.JSONDecodeError`."""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("utf-8")
+    _check_depth(text)
+    return json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float)
+
+
+def _check_depth(text: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot nest deeper than it has brackets
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise JSONBoundsError(
+                    f"JSON nested deeper than {MAX_DEPTH} levels (at char {match.start()}): not decoded"
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _bounded_int(literal: str) -> int:
+    _check_number(literal)
+    return int(literal)
+
+
+def _bounded_float(literal: str) -> float:
+    _check_number(literal)
+    return float(literal)
+
+
+def _check_number(literal: str) -> None:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise JSONBoundsError(
+            f"a JSON number of {len(literal):,} characters (limit {MAX_NUMBER_CHARS}): not decoded"
+        )
