@@ -29,3 +29,18 @@ def test_without_force_an_existing_file_is_kept(tmp_path: Path) -> None:
         write_atomic(target, "second", force=False, exists=lambda: RuntimeError("pass --force"))
     assert target.read_text() == "first"
     assert [p.name for p in tmp_path.iterdir()] == ["bundle.json"]
+
+
+def test_a_link_planted_where_the_temporary_file_goes_is_never_followed(tmp_path: Path) -> None:
+    # Finding (issue 11): temporary files were `.NAME.PID.tmp`; a symlink planted there in a shared
+    # reports folder was followed, overwriting its target and turning the file into a link.
+    import os
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "index.html"
+    for pid in (os.getpid(), os.getpid() + 1):
+        (tmp_path / f".{target.name}.{pid}.tmp").symlink_to(victim)
+    write_atomic(target, "<html>new</html>")
+    assert victim.read_text() == "keep me"
+    assert not target.is_symlink() and target.read_text() == "<html>new</html>"
