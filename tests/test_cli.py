@@ -401,3 +401,22 @@ def test_watch_reads_an_app_log_reports_malformed_lines_and_gates(workdir: Path)
     assert "request(s) read" in mixed.stdout
     missing = workbench("watch", "nowhere.jsonl", cwd=workdir)
     assert missing.returncode == 2 and "nowhere.jsonl" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> None:
+    # Finding (issue 12): the summary stopped at "`workbench confirm billing --env local --by NAME`
+    # (bil", so the required traffic-shift confirmation was never shown.
+    from workbench import EmbeddedEndpoint
+
+    with EmbeddedEndpoint(api_key=KEY_CANARY) as endpoint:
+        (workdir / "env.toml").write_text(
+            f'[environments.local]\nbase_url = "{endpoint.base_url}"\napi_key_env = "WB_TEST_KEY"\n'
+            'model = "wb-reference-1"\n'
+        )
+        done = workbench("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY})
+    assert done.returncode == 1, done.stdout + done.stderr
+    step = next(line for line in done.stdout.splitlines() if "8. Perform a small traffic shift" in line)
+    for item in ("rate-limits", "billing", "traffic-shift"):
+        assert f"`workbench confirm {item} --env local --by NAME`" in step, step
+    assert step.rstrip().endswith(")"), step  # the last item's reason whole, not cut mid-word

@@ -204,7 +204,7 @@ def audit(
         style = "bold green" if readiness.ready else "bold red"
         out.print(f"[{style}]{_shown(name)}: {_shown(readiness.summary)}[/]")
         for step in readiness.blocking():
-            out.print(f"  {step.number}. {step.title}: {step.status}: {_shown(step.evidence[:200])}")
+            out.print(f"  {step.number}. {step.title}: {step.status}: {_shown(step.evidence)}")
     for leak in outcome.leaks:
         err.print(
             f"error: a secret was written: {leak} (the value is not shown); delete that file and report a bug"

@@ -18,9 +18,7 @@ def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     errors = [result for result in results if result.outcome is Outcome.ERROR]
     ran = [r for r in results if r.outcome in (Outcome.PASS, Outcome.FAIL, Outcome.NEEDS_OPERATOR)]
     if failures:
-        reasons = tuple(
-            f"{result.probe}: {result.symptom} - {_first_clause(result.detail)}" for result in failures
-        )
+        reasons = tuple(f"{result.probe}: {result.symptom} - {result.detail}" for result in failures)
         return Verdict(env, VerdictStatus.NOT_READY, reasons + _error_reasons(errors), dict(counts))
     if errors or not ran:
         reasons = _error_reasons(errors) or ("no probe ran (all skipped)",)
@@ -39,11 +37,7 @@ def verdicts_for(envs: Iterable[str], results: Sequence[ProbeResult]) -> list[Ve
 
 
 def _error_reasons(errors: Sequence[ProbeResult]) -> tuple[str, ...]:
-    return tuple(f"{result.probe}: could not run - {_first_clause(result.detail)}" for result in errors)
-
-
-def _first_clause(detail: str, limit: int = 160) -> str:
-    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
+    return tuple(f"{result.probe}: could not run - {result.detail}" for result in errors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ def setup_notebook() -> None:
     """Offline charts, readable tables, and the project folder as working folder; the first call of
     every report notebook."""
     enable_renderer()
-    pd.set_option("display.max_colwidth", 400)
+    pd.set_option("display.max_colwidth", None)  # a cell keeps its whole text: an action is never cut
     pd.set_option("display.max_rows", 500)
     _work_from_project_folder()
 

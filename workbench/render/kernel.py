@@ -38,6 +38,9 @@ for _name in [n for n in list(get_ipython().user_ns) if not n.startswith("_") an
 """
 
 
+_START_ATTEMPTS = 3
+
+
 class KernelSession:
     """A kernel started in the background; `manager()` waits for it to be warm."""
 
@@ -59,19 +62,38 @@ class KernelSession:
         return self
 
     def _start(self) -> None:
+        """Start and warm the kernel; a kernel that dies at start is started again, twice at most.
+
+        jupyter_client picks the kernel's five ports by binding port 0 and releasing it, so another
+        process may take one before the kernel binds it. Seen in our CI, with audits running side
+        by side: `zmq.error.ZMQError: Address already in use`, then "Kernel died before replying to
+        kernel_info". That is our own start-up racing, never a report's fault: try fresh ports.
+        """
         from jupyter_client.manager import KernelManager
 
-        try:
-            manager = KernelManager(kernel_name=self.kernel_name)
-            manager.start_kernel(
-                cwd=str(self.cwd),
-                env={**os.environ, **self.env},
-                extra_arguments=["--HistoryManager.hist_file=:memory:"],
-            )
-            self._manager = manager
-            self._run(WARM_UP)
-        except BaseException as exc:
-            self._failure = exc
+        self._failure = None
+        for attempt in range(_START_ATTEMPTS):
+            manager = None
+            try:
+                manager = KernelManager(kernel_name=self.kernel_name)
+                manager.start_kernel(
+                    cwd=str(self.cwd),
+                    env={**os.environ, **self.env},
+                    extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                )
+                self._manager = manager
+                self._run(WARM_UP)
+                return
+            except RuntimeError as exc:  # "Kernel died before replying to kernel_info"
+                self._manager = None
+                if manager is not None and manager.has_kernel:
+                    manager.shutdown_kernel(now=True)
+                if "died" not in str(exc) or attempt + 1 == _START_ATTEMPTS:
+                    self._failure = exc
+                    return
+            except BaseException as exc:
+                self._failure = exc
+                return
 
     def _run(self, code: str) -> None:
         """Execute `code` in the kernel and wait for it; an error in it is a `ReportError`."""

@@ -151,6 +151,12 @@ def assess(env: str, evidence: Evidence) -> Readiness:
     return Readiness(env, steps)
 
 
+def _listed(items: Sequence[str], shown: int = 5) -> str:
+    """The first few items whole, and how many more there are (never an item cut short)."""
+    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+    return "; ".join(items[:shown]) + more
+
+
 def _step(number: int, status: StepStatus, evidence: str) -> Step:
     return Step(number, TITLES[number - 1], status, evidence)
 
@@ -179,12 +185,12 @@ def _probes(number: int, by_probe: Mapping[str, ProbeResult], probes: Sequence[s
     failed = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     if failed:
         return _step(
-            number, StepStatus.FAIL, "; ".join(f"{r.probe}: {r.symptom} - {r.detail[:160]}" for r in failed)
+            number, StepStatus.FAIL, "; ".join(f"{r.probe}: {r.symptom} - {r.detail}" for r in failed)
         )
     not_run = [probe for probe in probes if probe not in by_probe or by_probe[probe].outcome is Outcome.SKIP]
     if not_run:
         reasons = "; ".join(
-            f"{probe}: {by_probe[probe].detail[:200] if probe in by_probe else 'not in this run'}"
+            f"{probe}: {by_probe[probe].detail if probe in by_probe else 'not in this run'}"
             for probe in not_run
         )
         return _step(number, StepStatus.NOT_RUN, reasons)
@@ -214,9 +220,7 @@ def _scan(scan: ScanEvidence | None) -> Step:
     if scan is None:
         return _step(6, StepStatus.NOT_RUN, "no secret scan ran (`workbench audit` scans what it wrote)")
     if scan.findings:
-        return _step(
-            6, StepStatus.FAIL, f"{len(scan.findings)} secret(s) found: " + "; ".join(scan.findings[:5])
-        )
+        return _step(6, StepStatus.FAIL, f"{len(scan.findings)} secret(s) found: " + _listed(scan.findings))
     where = f"{scan.files} file(s) scanned" + (f" and the history store {scan.store}" if scan.store else "")
     return _step(6, StepStatus.PASS, f"no key, bearer token or provider key in {where}")
 
@@ -230,7 +234,7 @@ def _bundle(env: str, bundle: BundleEvidence | None) -> Step:
             "--manifest FILE` once the release is known-good",
         )
     if bundle.problems:
-        return _step(7, StepStatus.FAIL, f"{bundle.label}: " + "; ".join(bundle.problems[:5]))
+        return _step(7, StepStatus.FAIL, f"{bundle.label}: " + _listed(bundle.problems))
     return _step(7, StepStatus.PASS, f"{bundle.label}: every part present, resolvable and free of secrets")
 
 
