@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.canary import canary_key
 from tests.history.test_store import result
 from workbench import HistoryStore
 from workbench.core.config import Config, parse_config
@@ -19,7 +20,7 @@ from workbench.rollback.readiness import StepStatus
 
 pytest_plugins = ("tests.pg",)
 
-CANARY = "sk-wal-canary-5d1e0b7a9c3f"
+CANARY = canary_key("wal")
 
 
 def test_a_key_still_in_the_sqlite_wal_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,17 +28,7 @@ def test_a_key_still_in_the_sqlite_wal_is_found(tmp_path: Path, monkeypatch: pyt
     # open, a fresh append lives only in `history.sqlite-wal`; the main file holds it only after a
     # checkpoint. Printing `canary in db.read_bytes()` gave False and in the -wal file True.
     monkeypatch.setenv("WB_EVIDENCE_KEY", CANARY)
-    config = parse_config(
-        f"""
-        [workbench]
-        fixtures_dir = "{tmp_path / "fixtures"}"
-        bundles_dir = "{tmp_path / "bundles"}"
-        [environments.leaky]
-        base_url = "embedded"
-        api_key_env = "WB_EVIDENCE_KEY"
-        """,
-        source=None,
-    )
+    config = evidence_config(tmp_path)
     database = tmp_path / "history.sqlite"
     with HistoryStore(f"sqlite:///{database}") as store:
         store.append(result(detail=f"the gateway echoed Bearer {CANARY}"))
