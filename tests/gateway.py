@@ -191,18 +191,14 @@ def running_gateway(binary: Path) -> Iterator[Gateway]:
     with EmbeddedEndpoint(api_key=upstream_key) as endpoint, tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         (folder / "config.yaml").write_text(_config(endpoint.base_url, upstream_key, master_key))
-        port = _free_port()
         env = {
             key: value
             for key, value in os.environ.items()
             if not key.lower().endswith("_proxy") and key not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")
         }
         env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", NO_PROXY="*", PYTHONUNBUFFERED="1")
-        log = (folder / "litellm.log").open("wb")
-        command = [str(binary), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process, port = _start(binary, folder, env)
         try:
-            _wait_live(process, port, folder / "litellm.log")
             yield Gateway(
                 f"http://127.0.0.1:{port}", "127.0.0.1", port, master_key, wrong_key, upstream_key, version
             )
@@ -213,14 +209,42 @@ def running_gateway(binary: Path) -> Iterator[Gateway]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
-            log.close()
+
+
+def _start(binary: Path, folder: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the proxy on a free port and wait until it is live; a port taken meanwhile is tried anew."""
+    for attempt in range(3):
+        port = _free_port()
+        log = folder / f"litellm-{attempt}.log"
+        command = [str(binary), "--config", "config.yaml", "--host", "127.0.0.1", "--port", str(port)]
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_live(process, port, log)
+        except _PortTaken:
+            continue
+        except BaseException:
+            process.kill()
+            process.wait(timeout=5)
+            raise
+        return process, port
+    raise RuntimeError("litellm found no free port in 3 attempts")
+
+
+class _PortTaken(RuntimeError):
+    """The proxy exited because another process took its port first."""
 
 
 def _wait_live(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
+        said = log.read_text(errors="replace")
+        if "address already in use" in said.lower():  # it logs this, then takes ~30 s to exit
+            process.kill()
+            process.wait(timeout=5)
+            raise _PortTaken(said[-400:])
         if process.poll() is not None:
-            raise RuntimeError(f"litellm exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            raise RuntimeError(f"litellm exited with {process.returncode}:\n{said[-4000:]}")
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
             connection.request("GET", "/health/liveliness")
@@ -232,7 +256,8 @@ def _wait_live(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
             connection.close()
         time.sleep(0.25)
     raise RuntimeError(
-        f"litellm did not answer /health/liveliness in {START_TIMEOUT_S:g} s:\n{log.read_text()[-4000:]}"
+        f"litellm did not answer /health/liveliness in {START_TIMEOUT_S:g} s:\n"
+        + log.read_text(errors="replace")[-4000:]
     )
 
 
