@@ -56,6 +56,11 @@ async def sse(ctx: ProbeContext) -> Finding:
         )
         if facts["finish_reason"] == "length":
             detail += f"; cut at the workbench's own budget ({budget}): not a finding"
+        if facts["usage_chunk_choices"]:
+            detail += (
+                f"; note: the last usage chunk carries {facts['usage_chunk_choices']} choice(s) where the "
+                "documented one has `choices: []` (tolerated: usage is read wherever it arrives)"
+            )
         finding = finding_from(exchange, result, Outcome.PASS, facts=facts, detail=detail)
     # Streams carry the chunks' shape (not a body's) and the time to first token.
     shape = stream_shape(exchange) if exchange.events else finding.shape
@@ -78,7 +83,23 @@ def stream_facts(exchange: Exchange, result: Classification) -> dict[str, Any]:
         "done": bool(stream and stream.done),
         "choices": len(stream.choices) if stream else 0,
         "tool_calls": sum(len(c.tool_calls) for c in stream.choices.values()) if stream else 0,
+        "usage_chunk_choices": usage_chunk_choices(exchange),
     }
+
+
+def usage_chunk_choices(exchange: Exchange) -> int:
+    """How many choices the last chunk with a usage object carries: 0 as documented (`choices: []`),
+    more where a gateway puts usage on a chunk with choices (LiteLLM, Groq, DeepSeek, vLLM)."""
+    count = 0
+    for event in exchange.events:
+        try:
+            chunk = boundedjson.loads(event.data)
+        except ValueError:
+            continue
+        if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
+            choices = chunk.get("choices")
+            count = len(choices) if isinstance(choices, list) else 0
+    return count
 
 
 def stream_shape(exchange: Exchange) -> tuple[str, ...]:
