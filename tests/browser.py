@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +81,30 @@ def dump_dom(page: Path) -> str:
     return done.stdout
 
 
+def pids_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (a folder only one test uses): how a test
+    finds what it started when it was not started as its child (kernels, browser helpers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if text in command and (entry / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                pids.append(int(entry.name))
+        except (OSError, IndexError):
+            continue  # gone while we looked
+    return pids
+
+
+def require_playwright() -> None:
+    """Playwright's Python package (the dev extras), or a skip (a failure where CI requires the browser)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright (the dev extras: pip install -e '.[dev]')")
+
+
 @contextmanager
 def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
     """A Playwright page in headless Debian Chromium with a fresh profile, reaching loopback only.
@@ -88,10 +114,9 @@ def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
     driver, end when the block ends, whatever happened in it.
     """
     browser = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright (the dev extras: pip install -e '.[dev]')")
+    require_playwright()
+    from playwright.sync_api import sync_playwright
+
     with tempfile.TemporaryDirectory() as profile, sync_playwright() as driver:
         context = driver.chromium.launch_persistent_context(
             profile,
@@ -104,3 +129,10 @@ def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+        deadline = time.monotonic() + 10
+        while pids_mentioning(profile) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = pids_mentioning(profile)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"browser processes outlived the page: {left}"
