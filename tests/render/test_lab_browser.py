@@ -125,7 +125,8 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
     ]
     if os.getuid() == 0:
         command.append("--allow-root")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the kernel imports this checkout's workbench
+    # The kernel imports this checkout's workbench, and keeps its IPython history out of ~/.ipython.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "IPYTHONDIR": str(jupyter / "ipython")}
     env.pop("WORKBENCH_RENDER", None)  # the lab renderer, as in `make lab`
     log = tmp_path / "lab.log"
     with log.open("wb") as sink:
@@ -289,8 +290,14 @@ def _plot_pixels(canvas: Any, rgb: list[int], legend_x: int) -> int:
     return sum(c[1] for c in canvas.evaluate(_COLUMNS, rgb) if c[0] < legend_x - 5)
 
 
+def _state(path: Path) -> tuple[int, int] | None:
+    return (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+
+
 def test_report_notebooks_run_in_jupyterlab(lab: Lab) -> None:
     started = time.monotonic()
+    repository_history = REPO / "data" / "history.sqlite"
+    untouched = _state(repository_history)
     requests: list[str] = []
     with loopback_page() as page:
         page.on("request", lambda request: requests.append(request.url))
@@ -304,6 +311,7 @@ def test_report_notebooks_run_in_jupyterlab(lab: Lab) -> None:
         assert "reference-drifted: contract NOT READY" in headline, headline
         _charts_drawn(page, "contract_audit.ipynb")
         assert (lab.project / "data" / "history.sqlite").is_file()  # the copy's, never the repository's
+        assert _state(repository_history) == untouched
 
         # The explorer, with sides chosen in the parameters cell: the edit must reach the kernel.
         _open(page, lab, "drift_explorer.ipynb")
