@@ -1,17 +1,23 @@
-"""Headless Chromium with no network: open a file and return the DOM after scripts ran."""
+"""Headless Chromium with no network: open a file and return the DOM after scripts ran, or drive a
+page on a loopback server with Playwright (Debian's browser, never a downloaded one)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
-_FLAGS = (
-    "--headless",
+# Every Chromium we start: root needs --no-sandbox; no GPU, no profile, no background calls home.
+_QUIET = (
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
@@ -19,8 +25,23 @@ _FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",
-    "--virtual-time-budget=8000",
 )
+_FLAGS = ("--headless", *_QUIET, "--virtual-time-budget=8000")
+# Loopback only, without a network namespace (the page must reach a server on 127.0.0.1): no name
+# resolves and every proxied request dies. IP literals go through the resolver rules too (observed:
+# without the EXCLUDE, http://127.0.0.1:PORT fails with ERR_NAME_NOT_RESOLVED); Chromium never sends
+# loopback through a proxy.
+LOOPBACK_ONLY = (
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
+)
+
+
+def _missing(what: str) -> NoReturn:
+    """A skip, or a failure where CI requires the browser (WORKBENCH_REQUIRE_BROWSER=1)."""
+    if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} is required here (WORKBENCH_REQUIRE_BROWSER=1) but not installed")
+    pytest.skip(f"{what} is not installed")
 
 
 def chromium() -> str:
@@ -29,9 +50,7 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
-        pytest.fail("chromium is required here (WORKBENCH_REQUIRE_BROWSER=1) but not installed")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
+    _missing("chromium (apt-get install chromium)")
 
 
 def _offline_prefix() -> list[str]:
@@ -60,3 +79,60 @@ def dump_dom(page: Path) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (a folder only one test uses): how a test
+    finds what it started when it was not started as its child (kernels, browser helpers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if text in command and (entry / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                pids.append(int(entry.name))
+        except (OSError, IndexError):
+            continue  # gone while we looked
+    return pids
+
+
+def require_playwright() -> None:
+    """Playwright's Python package (the dev extras), or a skip (a failure where CI requires the browser)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright (the dev extras: pip install -e '.[dev]')")
+
+
+@contextmanager
+def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A Playwright page in headless Debian Chromium with a fresh profile, reaching loopback only.
+
+    Playwright's Python package carries its own driver; with `executable_path` it starts the system
+    browser and downloads nothing (`playwright install` is never needed). The browser, and the
+    driver, end when the block ends, whatever happened in it.
+    """
+    browser = chromium()
+    require_playwright()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            profile,
+            executable_path=browser,
+            headless=True,
+            args=[*_QUIET, *LOOPBACK_ONLY],
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+        deadline = time.monotonic() + 10
+        while pids_mentioning(profile) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = pids_mentioning(profile)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"browser processes outlived the page: {left}"
