@@ -55,9 +55,12 @@ from typing import Any
 
 import nbformat
 import pytest
+import sqlalchemy as sa
 
 from tests.canary import canary_key
 from tests.paths import REPO
+
+pytest_plugins = ("tests.pg",)
 
 pytestmark = [pytest.mark.slow, pytest.mark.third_party, pytest.mark.timeout(900)]
 
@@ -121,10 +124,12 @@ class Airflow:
     project: Path
     env: dict[str, str]
 
-    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.bin / "airflow"), *args],
-            env=self.env,
+            env={**self.env, **(env or {})},
             cwd=self.home,
             capture_output=True,
             text=True,
@@ -191,10 +196,12 @@ def project_files(project: Path) -> set[Path]:
     return {path for path in (project / "reports").rglob("*") if path.is_file()}
 
 
-def dag_test(flow: Airflow, dag_id: str, environments: list[str]) -> DagRun:
+def dag_test(
+    flow: Airflow, dag_id: str, environments: list[str], env: dict[str, str] | None = None
+) -> DagRun:
     """`airflow dags test DAG_ID -c '{"environments": [...]}'`, then what Airflow recorded."""
     before = project_files(flow.project)
-    done = flow.run("dags", "test", dag_id, "-c", json.dumps({"environments": environments}))
+    done = flow.run("dags", "test", dag_id, "-c", json.dumps({"environments": environments}), env=env)
     (run_id,) = flow.query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", dag_id)[0]
     states = dict(
         flow.query("SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", dag_id, run_id)
@@ -393,3 +400,41 @@ def test_no_key_in_task_logs_xcoms_or_the_metadata_database(
         for path in folder.rglob("*"):
             if path.is_file():
                 assert KEY.encode() not in path.read_bytes(), path
+
+
+# --- a team: the shared PostgreSQL store ------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_papermill_dag_on_a_shared_postgresql_store_keeps_its_password_out(
+    airflow: Airflow, postgres_database: sa.URL
+) -> None:
+    """The last step of the README's path from cron to Airflow: WORKBENCH_STORE in the workers'
+    environment names the team's PostgreSQL store, with its password."""
+    url = postgres_database.render_as_string(hide_password=False)
+    assert postgres_database.password and f":{postgres_database.password}@" in url
+    userinfo = f"{postgres_database.username}:{postgres_database.password}@"
+    run = dag_test(airflow, "contract_audit_papermill", ["reference"], env={"WORKBENCH_STORE": url})
+    assert run.done.returncode == 0, run.output[-4000:]
+    assert run.states == dict.fromkeys(PAPERMILL_TASKS, "success")
+    probed = run.xcoms["probe"]
+    assert probed["parameters"]["store_url"] == ""  # the kernel read WORKBENCH_STORE instead ...
+    notebook_path = Path(probed["output_nb"])
+    notebook = nbformat.read(notebook_path, as_version=4)
+    assert not chart_errors(notebook)
+    assert "**reference**: contract READY" in notebook_path.read_text()  # ... and found the run there
+
+    import workbench as wb
+
+    runs = wb.History(url).runs()  # the run is in the team's store, not in the project's SQLite file
+    assert probed["run_id"] in set(runs["run_id"])
+    sqlite_runs = wb.History(f"sqlite:///{airflow.project / 'data' / 'history.sqlite'}").runs()
+    assert probed["run_id"] not in set(sqlite_runs["run_id"])
+    # The password is in no task log, XCom, rendered field, report or notebook parameter.
+    assert userinfo not in run.output and userinfo not in json.dumps(run.xcoms)
+    with sqlite3.connect(airflow.home / "airflow.db") as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = [row for table in tables for row in db.execute(f'SELECT * FROM "{table}"')]
+    assert userinfo not in "\n".join(map(repr, rows))
+    for path in (notebook_path, notebook_path.with_suffix(".html")):
+        assert userinfo not in path.read_text(), path

@@ -838,3 +838,26 @@ def test_the_readme_explains_each_recipe() -> None:
         assert f"`{recipe}`" in readme, recipe
     for fact in ("exit code", "--keep-days 90", "--junit", "WORKBENCH_STORE", "PapermillOperator"):
         assert fact in readme, fact
+
+
+def test_the_readme_path_from_cron_to_airflow_names_what_the_tests_run() -> None:
+    """Each step's command or file, and the Airflow versions the lock (what CI installs) pins."""
+    readme = (SCHEDULES / "README.md").read_text()
+    path = readme[readme.index("## From cron on one machine to Airflow") :]
+    for command in (
+        "crontab data/schedules/crontab",
+        "WORKBENCH_STORE=postgresql://",
+        "pip install -r .ci/airflow-requirements.txt",
+        "airflow db migrate",
+        "$AIRFLOW_HOME/dags/",
+        "airflow dags test contract_audit_papermill -c",
+        "airflow tasks states-for-dag-run",
+        "airflow dags unpause contract_audit_papermill",
+    ):
+        assert command in path, command
+    lock = (ROOT / ".ci" / "airflow-requirements.txt").read_text().splitlines()
+    for package in ("apache-airflow", "apache-airflow-providers-papermill"):
+        (pinned,) = [line for line in lock if line.startswith(f"{package}==")]
+        assert f"`{package}` {pinned.split('==')[1]}" in " ".join(readme.split()), pinned
+    main = (ROOT / "README.md").read_text()
+    assert "data/schedules/README.md" in main and "airflow dags unpause contract_audit_papermill" in main
