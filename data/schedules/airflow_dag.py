@@ -39,8 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Where the project lives on the workers, and what to audit. Set WORKBENCH_PROJECT in the workers'
-# environment, or edit the default.
+# Where the project lives on the workers: set WORKBENCH_PROJECT in the workers' environment, or edit
+# the default. What to audit is the DAG parameter `environments` (see build_dags).
 PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
 SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
 KERNEL = "contract-workbench"  # registered by `workbench kernel` in the project's .venv
