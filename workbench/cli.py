@@ -692,6 +692,26 @@ def reports_prune(
     raise typer.Exit(2 if result.failed else 0)
 
 
+@reports_app.command("html")
+def reports_html(
+    notebooks: Annotated[list[Path], typer.Argument(help="Executed report notebooks (.ipynb).")],
+) -> None:
+    """Write the offline HTML of executed report notebooks beside them (what a scheduler's papermill
+    task needs after executing one); exit 2 when a notebook is missing or cannot be read."""
+    from workbench.core.errors import ConfigError
+    from workbench.render.notebooks import export_html
+
+    for notebook in notebooks:  # all checked first: no half-done batch on a typo
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            raise ConfigError("not an executed notebook (.ipynb file)", path=notebook)
+    for notebook in notebooks:
+        try:
+            html = export_html(notebook, notebook.with_suffix(".html"))
+        except (OSError, ValueError) as exc:  # unreadable, or not a notebook (nbformat's errors)
+            raise ConfigError(f"cannot export: {exc}", path=notebook) from None
+        out.print(f"report: {_shown(html)}")
+
+
 @app.command()
 def scan(
     paths: Annotated[
