@@ -93,9 +93,10 @@ def test_symptom_counts_feed_a_chart_of_counts_not_rows() -> None:
     assert spec["encoding"]["color"]["scale"]["domain"][:3] == ["none", "transport", "auth"]
 
 
-def test_rendered_chart_is_a_static_image_plus_an_upgrade_script() -> None:
+def test_rendered_chart_is_a_static_image_plus_its_spec_as_inert_json() -> None:
     html = render_html(outcomes_chart(symptom_counts(RESULTS)).to_dict())
     assert html.startswith('<div class="wb-chart"')
     assert 'src="data:image/svg+xml;base64,' in html
-    assert "window.vegaEmbed" in html and "</script>" in html
+    assert '<script type="application/json" class="wb-chart-spec"' in html and "</script>" in html
+    assert "vegaEmbed" not in html  # the page's loader draws it: no script of its own
     assert html.count("</script") == 1  # the embedded spec cannot close the script early

@@ -217,6 +217,17 @@ def test_html_charts_have_a_static_rendering(audit: Audit) -> None:
         assert image is not None and image["src"].startswith("data:image/svg+xml;base64,")
 
 
+def test_reports_are_small_and_carry_vega_only_with_a_chart(audit: Audit) -> None:
+    """Issue 13: ~1.2 MB per report (vega and JupyterLab's CSS in each), 4.9 MB an audit (observed)."""
+    sizes = {report: audit.path(report).stat().st_size for report in REPORTS}
+    assert sizes["rollback_readiness"] <= 200_000, sizes
+    assert sum(sizes.values()) <= 2_000_000, sizes
+    for report in REPORTS:
+        text = audit.path(report).read_text()
+        assert ('id="wb-vega-gz"' in text) == ('class="wb-chart"' in text), report
+    assert 'class="wb-chart"' not in audit.path("rollback_readiness").read_text()
+
+
 def test_index_lists_the_report_with_its_verdicts(audit: Audit) -> None:
     soup = BeautifulSoup((audit.workdir / "reports" / "index.html").read_text(), "html.parser")
     link = soup.find("a", href=re.compile(r"contract_audit\.html$"))
