@@ -8,6 +8,7 @@ import pandas as pd
 
 from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
 from workbench.history.drift import ProbeDrift
+from workbench.probes.parsing import ABLATIONS
 
 RESULT_COLUMNS = [
     "run_id",
@@ -87,21 +88,21 @@ def area_matrix(
 
 def failures_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
     """Every failed or errored probe with its class, retry advice and the checklist's action."""
-    columns = ["env", "probe", "symptom", "retryable", "http_status", "detail", "action"]
+    columns = ["env", "probe", "symptom", "retry helps", "HTTP", "detail", "action"]
     rows = [
         {
             "env": r.env,
             "probe": r.probe,
             "symptom": str(r.symptom),
-            "retryable": r.retryable,
-            "http_status": r.http_status,
+            "retry helps": r.retryable,
+            "HTTP": r.http_status,
             "detail": r.detail,
             "action": r.action or "Fix the workbench setup and re-run (the probe could not run).",
         }
         for r in results
         if r.outcome in (Outcome.FAIL, Outcome.ERROR)
     ]
-    return pd.DataFrame(rows, columns=columns).astype({"http_status": "Int64"})
+    return pd.DataFrame(rows, columns=columns).astype({"HTTP": "Int64"})
 
 
 def symptom_counts(results: Sequence[ProbeResult]) -> pd.DataFrame:
@@ -175,11 +176,22 @@ def ablation_matrix(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.D
             outcome = str(row["result"]) + (f": {row['note']}" if row["result"] == "unhandled" else "")
             if previous is None or _SEVERITY[str(row["result"])] > _SEVERITY[previous.split(":")[0]]:
                 cells[key][r.env] = outcome
-    index = pd.MultiIndex.from_tuples(list(cells), names=["field", "ablation"]) if cells else None
+    keys = sorted(cells, key=_ablation_place)  # catalog order, whatever order the sources came in
+    index = pd.MultiIndex.from_tuples(keys, names=["field", "ablation"]) if cells else None
     frame = pd.DataFrame(
-        [[cells[key].get(env, "-") for env in envs] for key in cells], index=index, columns=list(envs)
+        [[cells[key].get(env, "-") for env in envs] for key in keys], index=index, columns=list(envs)
     )
     return frame
+
+
+_FIELDS = {label: index for index, (label, _path) in enumerate(ABLATIONS)}
+_MODES = {"removed": 0, "null": 1, "empty": 2}
+
+
+def _ablation_place(key: tuple[str, str]) -> tuple[int, int]:
+    """Where an ablation row goes: the probe's field order (`ABLATIONS`), removed before null."""
+    field, mode = key
+    return _FIELDS.get(field, len(_FIELDS)), _MODES.get(mode, len(_MODES))
 
 
 def symptom_crosstab(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
