@@ -133,9 +133,9 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         "outcome",
         "symptom",
         "chunks",
-        "ttft_ms",
-        "latency_ms",
-        "finish_reason",
+        "first token (ms)",
+        "latency (ms)",
+        "finish reason",
         "usage",
         "[DONE]",
         "detail",
@@ -146,9 +146,9 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
             "outcome": str(r.outcome),
             "symptom": str(r.symptom),
             "chunks": r.facts.get("chunks"),
-            "ttft_ms": r.ttft_ms,
-            "latency_ms": r.latency_ms,
-            "finish_reason": r.facts.get("finish_reason"),
+            "first token (ms)": r.ttft_ms,
+            "latency (ms)": r.latency_ms,
+            "finish reason": r.facts.get("finish_reason"),
             "usage": r.facts.get("usage"),
             "[DONE]": r.facts.get("done"),
             "detail": r.detail,
@@ -157,7 +157,7 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         if r.probe == "streaming.sse"
     ]
     return pd.DataFrame(rows, columns=columns).astype(
-        {"chunks": "Int64", "ttft_ms": "Float64", "latency_ms": "Float64"}
+        {"chunks": "Int64", "first token (ms)": "Float64", "latency (ms)": "Float64"}
     )
 
 
