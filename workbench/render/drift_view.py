@@ -166,7 +166,9 @@ class DriftExplorer:
 
     def recent_runs(self, history: Any, limit: int = 10) -> Any:
         """The last runs of the store (`wb.History.runs`), as a report table."""
-        runs = history.runs(limit=limit)[["run_id", "started_at", "status", "scope", "command", "environments"]]
+        runs = history.runs(limit=limit)[
+            ["run_id", "started_at", "status", "scope", "command", "environments"]
+        ]
         return shown(runs.rename(columns={"run_id": "run", "started_at": "started (UTC)"}), md("No run yet."))
 
     def latency_frame(self) -> pd.DataFrame:
