@@ -384,3 +384,15 @@ def test_a_reviewer_sees_the_title_the_header_and_tables_that_fit(
     assert not numbered, f"{report}: a 0..N index column in {numbered}"
     assert all(chart["drawn"] for chart in seen["charts"]), f"{report}: a chart was not drawn"
     assert all(chart["overflow"] <= 1 for chart in seen["charts"]), f"{report}: a chart wider than the page"
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_no_report_mentions_parameters_its_reader_cannot_see(audit: Audit, report: str) -> None:
+    """Issue 13: the drift explorer said "Set the parameters below and run all" (and "Change the
+    parameters (`run_a`, ...)") in HTML, where the parameters cell is never shown."""
+    soup = BeautifulSoup(audit.path(report).read_text(), "html.parser")
+    for hidden in soup(["script", "style"]):
+        hidden.decompose()
+    text = soup.get_text(" ")
+    for phrase in ("parameters below", "run all", "Change the parameters", "run_a", "env_b", "since_days"):
+        assert phrase not in text, f"{report} mentions {phrase!r}"
