@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the heavy modules load only when a command needs them
 
     from rich.progress import Progress, TaskID
 
+    from workbench.core.config import Config
     from workbench.core.models import ProbeResult
     from workbench.probes.engine import RunSummary
     from workbench.signals.triggers import Firing
@@ -133,6 +134,14 @@ def probe(
         bool, typer.Option("--allow-production-negatives", help="Also run negative probes on production.")
     ] = False,
     junit: JunitOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="List what each environment would be sent (probes, requests, token budget, caps); "
+            "send nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
     from workbench.core.config import load_config
@@ -141,6 +150,9 @@ def probe(
     from workbench.render.junit import JunitFile
 
     settings = load_config(config)
+    if dry_run:
+        _print_dry_run(settings, env or (), probe or (), allow_production_negatives, output_format)
+        return
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
     with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
@@ -160,6 +172,33 @@ def probe(
         out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
     junit_file.write_for(summary, settings)
     raise typer.Exit(summary.exit_code)
+
+
+def _print_dry_run(
+    settings: Config, envs: Sequence[str], probes: Sequence[str], allow_negatives: bool, output_format: Format
+) -> None:
+    from workbench.probes.engine import dry_run
+
+    plans = dry_run(settings, envs, probes, allow_negatives=allow_negatives)
+    if output_format is Format.json:
+        sys.stdout.write(json.dumps([plan.to_json() for plan in plans], indent=2) + "\n")
+        return
+    for plan in plans:
+        table = Table(title=f"{_shown(plan.env)}: {_shown(plan.endpoint)}", title_justify="left")
+        for column in ("probe", "requests", "requested tokens", "note"):
+            table.add_column(column, overflow="fold")
+        for planned in plan.probes:
+            table.add_row(planned.probe, str(planned.requests), str(planned.tokens), _shown(planned.skipped))
+        out.print(table)
+        key = "no key" if plan.key_variable is None else f"key from ${plan.key_variable}"
+        key += "" if plan.key_set else " (NOT SET: export it before a real run)"
+        out.print(
+            f"{_shown(plan.env)}: {plan.requests} request(s), {plan.tokens} requested tokens "
+            f"({plan.token_param} = {plan.max_tokens} each; an empty answer cut there is asked once more "
+            f"with {plan.max_tokens_retry}); caps this run: {plan.max_requests} requests, "
+            f"{plan.max_requested_tokens} tokens; {_shown(key)}"
+        )
+    out.print("nothing was sent. next: `workbench probe` without --dry-run to send these requests")
 
 
 @app.command()

@@ -28,13 +28,20 @@ class Figure:
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     lower_is_better: bool = True
+    informational: bool = False  # printed for comparison, never a target
 
     @property
     def ok(self) -> bool:
+        if self.informational:
+            return True
         return self.ratio <= self.target if self.lower_is_better else self.ratio >= self.target
 
     def line(self) -> str:
         raw = ", ".join(f"{key} {value:,.2f} {self.unit}" for key, value in self.medians.items())
+        if self.informational:
+            return f"{self.name}: {self.ratio:.3f}x [info]  {raw}" + (
+                f"  ({self.notes})" if self.notes else ""
+            )
         verdict = "ok" if self.ok else "MISSED"
         return f"{self.name}: {self.ratio:.3f}x (target <= {self.target}x) [{verdict}]  {raw}" + (
             f"  ({self.notes})" if self.notes else ""
@@ -112,6 +119,53 @@ def reference_endpoint(*scenarios: str, latency_ms: float = 0.0) -> Iterator[Ser
                 time.sleep(0.05)
         os.environ[variable] = key
         yield ServedEndpoint(f"http://127.0.0.1:{port}", key, variable)
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+_MULTI_PORT_SERVER = """
+import os, socket, sys
+import uvicorn
+from workbench.core.scenarios import Scenario
+from workbench.reference.server import create_app
+count, latency_ms = int(sys.argv[1]), float(sys.argv[2])
+sockets = [socket.create_server(("127.0.0.1", 0), backlog=256) for _ in range(count)]
+print(" ".join(str(s.getsockname()[1]) for s in sockets), flush=True)
+app = create_app(frozenset({Scenario.CONFORMANT}), api_key=os.environ["WB_BENCH_KEY"], latency_ms=latency_ms)
+uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)).run(sockets=sockets)
+"""
+
+
+@contextmanager
+def reference_endpoints(count: int, *, latency_ms: float) -> Iterator[tuple[list[str], ServedEndpoint]]:
+    """One reference server in a child process listening on `count` ports: `count` hosts to the probes."""
+    key, variable = "bench-" + secrets.token_hex(16), "WB_BENCH_KEY"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _MULTI_PORT_SERVER, str(count), str(latency_ms)],
+        env={**os.environ, variable: key},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        ports = child.stdout.readline().split()
+        if len(ports) != count:
+            raise RuntimeError("the multi-port reference endpoint did not start")
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        for url in urls[:1]:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=0.2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the multi-port reference endpoint did not answer") from None
+                    time.sleep(0.05)
+        os.environ[variable] = key
+        yield urls, ServedEndpoint(urls[0], key, variable)
     finally:
         child.terminate()
         child.wait(timeout=10)

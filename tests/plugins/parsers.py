@@ -29,3 +29,11 @@ def no_colons(body: Mapping[str, Any], content: str | None) -> str | None:
     if content and ":" in content:
         return "the answer is not a single plain phrase, which the product forbids"
     return None
+
+
+def whole_answers(body: Mapping[str, Any], content: str | None) -> str | None:
+    """A product rule teams write: an answer cut at the token limit is not acceptable."""
+    choices = body.get("choices") or []
+    if choices and isinstance(choices[0], Mapping) and choices[0].get("finish_reason") == "length":
+        return "the answer was cut at the token limit"
+    return None

@@ -29,6 +29,8 @@ DEFAULT_CONFIG_PATH = Path("data/environments.toml")
 CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
 DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
+# The two names of a request's token budget: OpenAI's reasoning models take only the second.
+TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -61,7 +63,11 @@ class Environment(_Strict):
     # the integration manifest its rollback bundles are captured from
     manifest: Path | None = Field(default=None, strict=False)
     negatives_from: str | None = None  # for production: the environment whose negative tests stand for it
+    # the probes' own budget (never a finding), its name, and the larger budget an empty cut answer
+    # is asked again with (reasoning models spend hidden tokens before any visible output)
     max_tokens: int = Field(default=16, ge=1, le=4096)
+    token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    max_tokens_retry: int = Field(default=1024, ge=2, le=32768)
 
     @field_validator("base_url")
     @classmethod
@@ -120,6 +126,15 @@ class Environment(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _check_budgets(self) -> Environment:
+        if self.max_tokens_retry <= self.max_tokens:
+            raise ValueError(
+                f"max_tokens_retry ({self.max_tokens_retry}) must be larger than max_tokens "
+                f"({self.max_tokens}): it is the larger budget an empty, cut answer is asked again with"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_embedded_fields(self) -> Environment:
         if self.is_embedded:
             if self.scenario is None:
@@ -164,7 +179,11 @@ def _check_url_text(value: str) -> None:
 class Settings(_Strict):
     """Run-wide knobs, the optional `[workbench]` table."""
 
-    concurrency_per_env: int = Field(default=4, ge=1, le=64)
+    # requests in flight per host (scheme, host, port): 1, so no probe's verdict depends on another's
+    concurrency_per_env: int = Field(default=1, ge=1, le=64)
+    # per-run caps per environment; unset: what covers the whole catalog once with every retry
+    max_requests_per_env: int | None = Field(default=None, ge=1, le=100_000)
+    max_requested_tokens_per_env: int | None = Field(default=None, ge=1, le=100_000_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     fixtures_dir: Path = Field(default=Path("data/fixtures"), strict=False)
     bundles_dir: Path = Field(default=Path("data/bundles"), strict=False)

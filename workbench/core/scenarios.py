@@ -23,6 +23,11 @@ class Scenario(StrEnum):
     USAGE_EVERY_CHUNK = "usage-every-chunk"
     FLAT_ERRORS = "flat-errors"
     CONTENT_ARRAY = "content-array"
+    REASONING_MODEL = "reasoning-model"
+    MAX_COMPLETION_TOKENS_ONLY = "max-completion-tokens-only"
+    FIXED_SAMPLING = "fixed-sampling"
+    VERBOSE_MODEL = "verbose-model"
+    DONE_WITHOUT_BLANK_LINE = "done-without-blank-line"
 
 
 SCENARIO_HELP: Mapping[Scenario, str] = {
@@ -38,9 +43,26 @@ SCENARIO_HELP: Mapping[Scenario, str] = {
     Scenario.USAGE_EVERY_CHUNK: "puts running `usage` on every stream chunk, no usage-only chunk (vLLM)",
     Scenario.FLAT_ERRORS: 'sends flat `{"object": "error", ...}` errors, integer `code` (vLLM, Mistral)',
     Scenario.CONTENT_ARRAY: "returns message.content as an array of text parts instead of a string",
+    Scenario.REASONING_MODEL: (
+        "spends 64 hidden reasoning tokens before it answers: a smaller budget gets empty content, "
+        "finish_reason length"
+    ),
+    Scenario.MAX_COMPLETION_TOKENS_ONLY: (
+        "rejects `max_tokens` (400 unsupported_parameter: use `max_completion_tokens`), as OpenAI's "
+        "reasoning models do"
+    ),
+    Scenario.FIXED_SAMPLING: (
+        "rejects `temperature` and `top_p` other than 1 (400 unsupported_value), as OpenAI's reasoning "
+        "models do"
+    ),
+    Scenario.VERBOSE_MODEL: "answers at length: a small budget cuts the answer (finish_reason length)",
+    Scenario.DONE_WITHOUT_BLANK_LINE: (
+        "ends streams with `data: [DONE]` but no closing blank line (saved bodies, some proxies)"
+    ),
 }
 
 SLOW_DEFAULT_MS = 1500.0
+REASONING_TOKENS = 64  # what `reasoning-model` spends before its first visible token
 
 # The drift the default `reference-drifted` environment shows: one failing class per probe group.
 DRIFTED_DEFAULT: tuple[Scenario, ...] = (

@@ -8,18 +8,19 @@ the environment and the checklist's action and stores it.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.config import Environment
+from workbench.core.config import TOKEN_PARAMS, Environment
 from workbench.core.errors import ParserError
 from workbench.core.models import Area, Outcome, Symptom
 from workbench.history.confirmations import Confirmation
+from workbench.probes.traffic import HostGate, Spend, Tally
 from workbench.wire.acceptance import Acceptance
-from workbench.wire.classify import Classification, classify_exchange
-from workbench.wire.client import Exchange, ProbeClient
+from workbench.wire.classify import Classification, classify_exchange, rejected_field
+from workbench.wire.client import Exchange, Failure, ProbeClient
 from workbench.wire.parser import ResponseParser
 from workbench.wire.shape import shape_of
 
@@ -49,12 +50,36 @@ class Finding:
     retry_after_s: float | None = None
     shape: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)
-    requests: int = 1
+
+
+@dataclass(slots=True)
+class Learned:
+    """What one environment's probes learned of their own choices: the token parameter it takes
+    (configured, or learned from a rejection) and the chosen fields it rejected."""
+
+    param: str
+    dropped: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Whose token budget a request carried: the workbench's own (never a finding) or the app's."""
+
+    param: str
+    value: int
+    owner: str  # "workbench" or "app"
+
+    def __str__(self) -> str:
+        return f"{self.param} = {self.value}"
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
-    """Everything a probe may use; the key is a callable so it is read only when a request is sent."""
+    """Everything a probe may use; the key is a callable so it is read only when a request is sent.
+
+    One context per probe run: `tally` is the probe's own; `tokens`, `spend` and `gate` are shared
+    by the environment's (and, for `gate`, the host's) probes.
+    """
 
     env: Environment
     client: ProbeClient
@@ -65,6 +90,20 @@ class ProbeContext:
     requested: frozenset[str] = frozenset()  # probe ids asked for explicitly with --probe
     fixtures_dir: Path = Path("data/fixtures")
     confirmations: Mapping[str, Confirmation] = field(default_factory=dict)  # current ones, by item
+    learned: Learned | None = None  # None: start from the environment's configured `token_param`
+    spend: Spend | None = None  # None: no cap (fixture capture)
+    gate: HostGate | None = None
+    tally: Tally = field(default_factory=Tally)
+
+    def __post_init__(self) -> None:
+        if self.learned is None:
+            object.__setattr__(self, "learned", Learned(self.env.token_param))
+
+    @property
+    def token_param(self) -> str:
+        """The token parameter this environment's requests carry now."""
+        assert self.learned is not None
+        return self.learned.param
 
     def request_body(self, **overrides: Any) -> dict[str, Any]:
         """The minimal valid request of the checklist, with `overrides` applied (None removes a field)."""
@@ -72,7 +111,7 @@ class ProbeContext:
             "model": self.env.model,
             "messages": [{"role": "user", "content": PROBE_PROMPT}],
             "stream": False,
-            "max_tokens": self.env.max_tokens,
+            self.token_param: self.env.max_tokens,
         }
         for name, value in overrides.items():
             if value is None:
@@ -81,14 +120,68 @@ class ProbeContext:
                 body[name] = value
         return body
 
+    def note(self, text: str) -> None:
+        """Something the auditor should know about the workbench's own choices (added to the detail)."""
+        if text not in self.tally.notes:
+            self.tally.notes.append(text)
+
     async def send(
         self,
         body: Mapping[str, Any] | bytes,
         *,
         key: Callable[[], str | None] | None = None,
         stream: bool = False,
+        ours: Iterable[str] | None = None,
     ) -> Exchange:
-        """POST to the chat-completions endpoint; `key` replaces the environment's key source."""
+        """POST to the chat-completions endpoint; `key` replaces the environment's key source.
+
+        `ours` names the request fields the workbench chose (default: its token parameter). A 400
+        that rejects one of them is our choice, not the endpoint's fault: the request is asked once
+        more with the other token parameter, or without the chosen sampling fields, and a note
+        says what to configure. The app's own fields are never changed.
+        """
+        if isinstance(body, bytes):
+            return await self._post(body, key, stream)
+        assert self.learned is not None
+        chosen = [name for name in (self.token_param,) if ours is None] + list(ours or ())
+        body = {
+            name: value
+            for name, value in body.items()
+            if name not in self.learned.dropped or name not in chosen
+        }
+        exchange = await self._post(body, key, stream)
+        rejected = rejected_field(exchange, [name for name in chosen if name in body])
+        if rejected is None:
+            return exchange
+        retry = dict(body)
+        if rejected in TOKEN_PARAMS:
+            other = next(param for param in TOKEN_PARAMS if param != rejected)
+            retry[other] = retry.pop(rejected)
+            self.learned.param = other  # the environment's later requests send the other one
+            self.note(
+                f"the endpoint rejected {rejected} (the workbench's choice, not a finding): asked again "
+                f'with {other}; set token_param = "{other}" for this environment'
+            )
+        else:
+            dropped = [name for name in chosen if name in retry and name not in TOKEN_PARAMS]
+            for name in dropped:
+                del retry[name]
+            self.learned.dropped.update(dropped)
+            self.note(
+                f"the endpoint rejected {rejected}, a field the workbench chose (not a finding): asked "
+                f"again without {', '.join(dropped)}; configure app_request with the fields your app sends"
+            )
+        return await self._post(retry, key, stream)
+
+    async def _post(
+        self, body: Mapping[str, Any] | bytes, key: Callable[[], str | None] | None, stream: bool
+    ) -> Exchange:
+        """One request: charged against the spend cap, counted, and telling the host gate what happened."""
+        tokens = 0
+        if not isinstance(body, bytes):
+            tokens = sum(value for name in TOKEN_PARAMS if isinstance(value := body.get(name), int))
+        if self.spend is not None:
+            self.spend.charge(tokens)
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         request = self.client.build(
             self.url,
@@ -96,7 +189,23 @@ class ProbeContext:
             key=self.key if key is None else key,
             accept="text/event-stream" if stream else "application/json",
         )
-        return await self.client.exchange(request)
+        self.tally.sent += 1
+        exchange = await self.client.exchange(request)
+        if exchange.status is not None:
+            self.tally.reached += 1
+            if self.gate is not None:
+                self.gate.reached = True
+        elif exchange.failure is Failure.CONNECT and self.gate is not None and not self.gate.reached:
+            self.gate.unreachable = exchange.failure_detail
+        return exchange
+
+    def budget(self, app_fields: Mapping[str, Any] = {}) -> Budget:
+        """The budget a request built from `app_fields` carries, and whose choice it was."""
+        for name in TOKEN_PARAMS:
+            value = app_fields.get(name)
+            if isinstance(value, int):
+                return Budget(name, value, "app")
+        return Budget(self.token_param, self.env.max_tokens, "workbench")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +219,19 @@ class Probe:
     check: Callable[[ProbeContext], Awaitable[Finding]]
     negative: bool = False
     also: tuple[Area, ...] = ()  # further contract areas this probe gives evidence for
+    sends: int = 1  # requests it sends, before any retry (the dry run and the spend cap count them)
+    carries_budget: bool = True  # its requests ask for the token budget (a malformed body does not)
+    judges_answer: bool = False  # may ask once more with the larger budget (an empty, cut answer)
+    # why it does not apply to an environment (given the ids asked for explicitly), or None
+    applies: Callable[[Environment, frozenset[str]], str | None] | None = None
+
+    def skip_reason(self, env: Environment, requested: frozenset[str], allow_negatives: bool) -> str:
+        """Why this probe is skipped on `env` ("" when it runs): the one home of every skip rule."""
+        if self.negative and env.production and not allow_negatives:
+            return "production environment: negative probes run only with --allow-production-negatives"
+        if self.applies is not None:
+            return self.applies(env, requested) or ""
+        return ""
 
 
 def finding_from(
@@ -120,7 +242,6 @@ def finding_from(
     symptom: Symptom | None = None,
     detail: str | None = None,
     facts: Mapping[str, Any] | None = None,
-    requests: int = 1,
 ) -> Finding:
     """A finding carrying the exchange's status and timings and the classification's advice."""
     return Finding(
@@ -133,20 +254,80 @@ def finding_from(
         retry_after_s=classification.retry_after_s,
         shape=shape_of(classification.decoded) if classification.decoded is not None else (),
         facts=dict(facts or {}),
-        requests=requests,
     )
 
 
-def judge_completion(ctx: ProbeContext, exchange: Exchange, what: str) -> Finding:
-    """A request that must succeed: 200, the documented envelope, content the app's parser extracts."""
+def answer_is_cut_empty(result: Classification) -> bool:
+    """Cut at the token limit before any visible output: what a reasoning model does with a small budget."""
+    if result.stream is not None:
+        choice = result.stream.choices.get(0)
+        if choice is None or choice.finish_reason != "length":
+            return False
+        return not (choice.content.strip() or choice.tool_calls or choice.refusal)
+    completion = result.completion
+    if completion is None or completion.finish_reason != "length":
+        return False
+    return not ((completion.content or "").strip() or completion.tool_calls or completion.refusal)
+
+
+async def ask_within_budget(
+    ctx: ProbeContext,
+    overrides: Mapping[str, Any],
+    *,
+    app_fields: Mapping[str, Any] = {},
+    ours: Iterable[str] | None = None,
+    stream: bool = False,
+) -> tuple[Exchange, Budget, Finding | None]:
+    """Send a request that must be answered; an empty answer cut at the workbench's own budget is
+    asked once more with `max_tokens_retry`. Returns the exchange to judge and its budget, or a
+    `quality` finding when the answer is still empty at the larger budget."""
+    exchange = await ctx.send(ctx.request_body(**overrides), ours=ours, stream=stream)
+    budget = ctx.budget(app_fields)  # after the send: the token parameter may have been learned
+    if budget.owner != "workbench" or not answer_is_cut_empty(classify_exchange(exchange)):
+        return exchange, budget, None
+    larger = Budget(budget.param, ctx.env.max_tokens_retry, "workbench")
+    exchange = await ctx.send(
+        ctx.request_body(**{**overrides, larger.param: larger.value}), ours=ours, stream=stream
+    )
+    result = classify_exchange(exchange)
+    if answer_is_cut_empty(result):
+        detail = (
+            f"the answer is empty, cut at the token limit (finish_reason length) at {budget.param} = "
+            f"{budget.value} and {larger.value}: the model spends the whole budget before any visible "
+            "output; raise max_tokens_retry if it is a reasoning model, else check the model and route"
+        )
+        return (
+            exchange,
+            larger,
+            finding_from(exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, detail=detail),
+        )
+    ctx.note(
+        f"empty at {budget} (finish_reason length: a reasoning model spends hidden tokens first), the "
+        f"workbench's own budget: asked again with {larger}"
+    )
+    return exchange, larger, None
+
+
+def judge_completion(
+    ctx: ProbeContext, exchange: Exchange, what: str, budget: Budget | None = None
+) -> Finding:
+    """A request that must succeed: 200, the documented envelope, content the app's parser extracts.
+
+    An answer cut at the workbench's own budget passes (with a note): the probe asked for few
+    tokens, the endpoint obliged. Cut at the app's own budget it is a `quality` finding. The
+    acceptance check judges every other answer.
+    """
+    budget = budget or ctx.budget()
     result = classify_exchange(exchange)
     if result.symptom is not Symptom.NONE:
         return finding_from(exchange, result, Outcome.FAIL, detail=f"{what}: {result.detail}")
     decoded = result.decoded
+    finish_reason = result.completion.finish_reason if result.completion else None
     facts: dict[str, Any] = {
         "missing_required": missing_required(decoded),
         "usage": result.completion is not None and result.completion.usage is not None,
-        "finish_reason": result.completion.finish_reason if result.completion else None,
+        "finish_reason": finish_reason,
+        "budget": str(budget),
     }
     try:
         content = ctx.parser(decoded)
@@ -179,7 +360,22 @@ def judge_completion(ctx: ProbeContext, exchange: Exchange, what: str) -> Findin
             detail=f"{what}: the parser extracted no assistant content",
             facts=facts,
         )
-    if ctx.acceptance is not None:
+    notes: list[str] = []
+    cut = finish_reason == "length"
+    if cut and budget.owner == "app":
+        detail = (
+            f"{what}: the answer was cut at the app's own {budget} (finish_reason length): the app's users "
+            "would get cut answers; raise it in app_request, or check the prompt and model"
+        )
+        return finding_from(
+            exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, detail=detail, facts=facts
+        )
+    if cut:
+        notes.append(
+            f"cut at the workbench's own budget ({budget}): not a finding, acceptance not judged on a "
+            "cut answer (set app_request.max_tokens to judge whole answers)"
+        )
+    elif ctx.acceptance is not None:
         rejection = ctx.acceptance(decoded, content)
         if rejection:
             return finding_from(
@@ -191,8 +387,10 @@ def judge_completion(ctx: ProbeContext, exchange: Exchange, what: str) -> Findin
                 facts=facts,
             )
     missing = facts["missing_required"]
-    note = f"; spec-required fields absent: {', '.join(missing)}" if missing else ""
-    detail = f"{what}: HTTP {exchange.status} in {exchange.elapsed_ms:.0f} ms, {result.detail}{note}"
+    if missing:
+        notes.append(f"spec-required fields absent: {', '.join(missing)}")
+    detail = f"{what}: HTTP {exchange.status} in {exchange.elapsed_ms:.0f} ms, {result.detail}"
+    detail += "".join(f"; {note}" for note in notes)
     return finding_from(exchange, result, Outcome.PASS, detail=detail, facts=facts)
 
 

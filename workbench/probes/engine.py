@@ -1,4 +1,4 @@
-"""Running probes: environments concurrently, a polite limit per environment, each result stored at once.
+"""Running probes: hosts concurrently, one request at a time per host, each result stored at once.
 
 `run_probes` is the one entry point the CLI and the notebooks share. It starts an embedded
 reference endpoint for every `base_url = "embedded"` environment, probes, appends every result to
@@ -15,7 +15,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from workbench import __version__
@@ -29,6 +29,16 @@ from workbench.history.confirmations import Confirmation, current_by_item
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import CATALOG, Finding, Probe, ProbeContext, get_probe
 from workbench.probes.fixtures import load_fixture_set
+from workbench.probes.traffic import (
+    EnvironmentPlan,
+    HostGate,
+    Spend,
+    SpendCapReached,
+    Tally,
+    caps_for,
+    origin_of,
+    plan_environment,
+)
 from workbench.probes.verdict import verdicts_for
 from workbench.wire.acceptance import Acceptance, default_acceptance
 from workbench.wire.client import ProbeClient
@@ -87,10 +97,16 @@ class RunPlan:
     acceptances: Mapping[str, Acceptance]
 
 
-def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[str] = ()) -> RunPlan:
-    """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect."""
+def plan_run(
+    config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[str] = (), *, check_keys: bool = True
+) -> RunPlan:
+    """Validate environment names, probe ids, key variables and plug-ins; raises before any side effect.
+
+    `check_keys=False` for a dry run, which sends nothing and so needs no key.
+    """
     envs = tuple(config.select(env_names))
-    check_keys_present(config, envs)
+    if check_keys:
+        check_keys_present(config, envs)
     secrets_now = config.key_values()
     check_probe_prompts(envs, secrets_now, source=config.source)
     source = config.source or "<built-in default>"
@@ -112,6 +128,31 @@ def plan_run(config: Config, env_names: Sequence[str] = (), probe_ids: Sequence[
         for env in envs
     }
     return RunPlan(envs, tuple(plan_probes(probe_ids)), frozenset(probe_ids), parsers, acceptances)
+
+
+def dry_run(
+    config: Config,
+    env_names: Sequence[str] = (),
+    probe_ids: Sequence[str] = (),
+    *,
+    allow_negatives: bool = False,
+) -> list[EnvironmentPlan]:
+    """What a run would send to each environment, sending nothing (no key needed, no store written)."""
+    plan = plan_run(config, env_names, probe_ids, check_keys=False)
+    settings = config.settings
+    return [
+        plan_environment(
+            env,
+            plan.probes,
+            list(CATALOG.values()),
+            requested=plan.explicit,
+            allow_negatives=allow_negatives,
+            max_requests=settings.max_requests_per_env,
+            max_tokens=settings.max_requested_tokens_per_env,
+            key_set=env.api_key_env is None or bool(env.api_key()),
+        )
+        for env in plan.environments
+    ]
 
 
 def run_probes(
@@ -174,7 +215,7 @@ def _drive(run: _Run) -> RunSummary:
 
 
 class _Run:
-    """One run: environments concurrently, probes within one under a polite concurrency limit."""
+    """One run: hosts concurrently; the probes of one host take turns (`concurrency_per_env` at a time)."""
 
     def __init__(
         self,
@@ -241,28 +282,33 @@ class _Run:
         if self._cancelled:
             raise asyncio.CancelledError
         recorded = await asyncio.to_thread(self.store.confirmations, self.names)
-        # One writer thread: results are committed one at a time, in order, never contending with
-        # each other for the store's write lock (six pool threads on SQLite spent most of their time
-        # in its busy handler), and the event loop never waits on disk.
-        self._writer = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="workbench-store"
-        )
+        # One writer thread: results are committed in order, never contending with each other for
+        # the store's write lock (six pool threads on SQLite spent most of their time in its busy
+        # handler), and the event loop never waits on disk.
+        self._writer = _BatchWriter(self.store)
         try:
             await self._probe_all(recorded)
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
         ordered = _catalog_order(self.results, self.names, self.plan.probes)
         verdicts = tuple(verdicts_for(self.names, ordered))
         return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
 
     async def _probe_all(self, recorded: Sequence[Confirmation]) -> None:
         with open_endpoints(self.plan.environments) as endpoints:
+            # one gate per host: environments behind one gateway share its turn-taking
+            gates: dict[str, HostGate] = {}
+            for base_url, _key in endpoints.values():
+                origin = origin_of(base_url)
+                if origin not in gates:
+                    gates[origin] = HostGate(asyncio.Semaphore(self.config.settings.concurrency_per_env))
             await asyncio.gather(
                 *(
                     self._probe_env(
                         env,
                         *endpoints[env.name],
                         current_by_item(c for c in recorded if c.env == env.name),
+                        gates[origin_of(endpoints[env.name][0])],
                     )
                     for env in self.plan.environments
                 )
@@ -274,9 +320,12 @@ class _Run:
         base_url: str,
         key: Callable[[], str | None],
         confirmations: Mapping[str, Confirmation],
+        gate: HostGate,
     ) -> None:
         settings = self.config.settings
-        limit = asyncio.Semaphore(settings.concurrency_per_env)
+        max_requests, max_tokens = caps_for(
+            env, list(CATALOG.values()), settings.max_requests_per_env, settings.max_requested_tokens_per_env
+        )
         async with ProbeClient(
             timeout_s=env.timeout_s,
             max_bytes=settings.max_body_bytes,
@@ -294,41 +343,107 @@ class _Run:
                 requested=self.plan.explicit,
                 fixtures_dir=settings.fixtures_dir,
                 confirmations=confirmations,
+                spend=Spend(env.name, max_requests, max_tokens),
+                gate=gate,
             )
-            await asyncio.gather(*(self._one(ctx, probe, limit) for probe in self.plan.probes))
+            await asyncio.gather(
+                *(self._one(replace(ctx, tally=Tally()), probe) for probe in self.plan.probes)
+            )
 
-    async def _one(self, ctx: ProbeContext, probe: Probe, limit: asyncio.Semaphore) -> None:
-        async with limit:
-            started = clock.now_iso()
-            finding = await _check(probe, ctx, self.allow_negatives)
+    async def _one(self, ctx: ProbeContext, probe: Probe) -> None:
+        started = clock.now_iso()
+        skipped = probe.skip_reason(ctx.env, ctx.requested, self.allow_negatives)
+        if skipped:
+            finding = Finding(Outcome.SKIP, Symptom.NONE, skipped)
+        else:
+            assert ctx.gate is not None
+            async with ctx.gate.slot:
+                started = clock.now_iso()
+                finding = await _check(probe, ctx)
+        if ctx.tally.notes:
+            notes = list(ctx.tally.notes)
+            finding = replace(
+                finding,
+                detail="; ".join([finding.detail, *notes]),
+                facts={**finding.facts, "notes": notes},
+            )
         result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact)
-        self.requests[ctx.env.name] += finding.requests
-        # durable before the result is counted
-        await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, result)
+        self.requests[ctx.env.name] += ctx.tally.reached
+        await self._writer.write(result)  # durable before the result is counted
         self.results.append(result)
         if self.progress is not None:
             self.progress(result, len(self.results), self.total)
 
 
-async def _check(probe: Probe, ctx: ProbeContext, allow_negatives: bool) -> Finding:
-    """Run one probe's check; a workbench fault becomes an `error` finding, never a crash."""
-    if probe.negative and ctx.env.production and not allow_negatives:
+class _BatchWriter:
+    """Each result committed the moment it can be: one transaction for whatever arrived while the
+    previous one was committing (fifty environments' results arrive in waves; one transaction per
+    result cost more CPU than the request that produced it)."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self._store = store
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="workbench-store"
+        )
+        self._pending: list[tuple[ProbeResult, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, result: ProbeResult) -> None:
+        """Return once `result` is committed (raises what the store raised)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._pending.append((result, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await loop.run_in_executor(self._pool, self._store.append_many, [r for r, _ in batch])
+            except asyncio.CancelledError:
+                raise  # this batch was handed to the thread and commits; `close` stores the rest
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    def close(self) -> None:
+        """Wait for the commit in flight, then store what is still pending (an interrupted run)."""
+        self._pool.shutdown(wait=True)
+        pending, self._pending = self._pending, []
+        if pending:
+            self._store.append_many([result for result, _ in pending])
+
+
+async def _check(probe: Probe, ctx: ProbeContext) -> Finding:
+    """Run one probe's check; a workbench fault becomes an `error` finding, never a crash.
+
+    A host that no request ever reached is tried once: the probes after the first are not sent.
+    """
+    assert ctx.gate is not None
+    if ctx.gate.unreachable and probe.sends:
         return Finding(
             Outcome.SKIP,
             Symptom.NONE,
-            "production environment: negative probes run only with --allow-production-negatives",
-            requests=0,
+            f"not sent: {ctx.gate.unreachable} (an earlier probe found the host unreachable; nothing has "
+            "reached it this run)",
         )
     try:
         return await probe.check(ctx)
     except UsageError:
         raise
+    except SpendCapReached as exc:
+        return Finding(Outcome.ERROR, Symptom.NONE, str(exc))
     except Exception as exc:
         return Finding(
-            Outcome.ERROR,
-            Symptom.NONE,
-            f"workbench fault in {probe.id}: {type(exc).__name__}: {exc}",
-            requests=0,
+            Outcome.ERROR, Symptom.NONE, f"workbench fault in {probe.id}: {type(exc).__name__}: {exc}"
         )
 
 

@@ -13,7 +13,6 @@ async def operator_confirmation(ctx: ProbeContext) -> Finding:
             Outcome.SKIP,
             Symptom.NONE,
             "embedded reference endpoint: it has no quota or billing to confirm",
-            requests=0,
         )
     confirmed = {item: ctx.confirmations[item] for item in LIMITS_ITEMS if item in ctx.confirmations}
     missing = [item for item in LIMITS_ITEMS if item not in confirmed]
@@ -28,14 +27,12 @@ async def operator_confirmation(ctx: ProbeContext) -> Finding:
             Symptom.NONE,
             f"not inferred from any response; an operator must confirm: {commands}",
             facts=facts,
-            requests=0,
         )
     return Finding(
         Outcome.PASS,
         Symptom.NONE,
         "; ".join(c.describe() for c in confirmed.values()),
         facts=facts,
-        requests=0,
     )
 
 
@@ -46,5 +43,6 @@ PROBES = (
         "Rate limits and billing",
         "never inferred: needs_operator until an operator confirms them",
         operator_confirmation,
+        sends=0,
     ),
 )

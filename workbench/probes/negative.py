@@ -66,7 +66,6 @@ async def missing_field(ctx: ProbeContext) -> Finding:
         latency_ms=max(verdict.latency_ms or 0.0 for verdict in verdicts),
         shape=chosen.shape,
         facts={"statuses": [verdict.http_status for verdict in verdicts]},
-        requests=len(verdicts),
     )
 
 
@@ -102,6 +101,7 @@ PROBES = (
         "a 4xx validation error, non-retryable",
         malformed_json,
         negative=True,
+        carries_budget=False,
     ),
     Probe(
         "errors.missing_field",
@@ -111,6 +111,7 @@ PROBES = (
         missing_field,
         negative=True,
         also=(Area.REQUEST,),
+        sends=2,
     ),
     Probe(
         "errors.invalid_value",

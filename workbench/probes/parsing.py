@@ -162,14 +162,13 @@ async def fixture_replay(ctx: ProbeContext) -> Finding:
     try:
         fixtures = _fixtures(ctx)
     except ConfigError as exc:
-        return Finding(Outcome.ERROR, Symptom.NONE, str(exc), requests=0)
+        return Finding(Outcome.ERROR, Symptom.NONE, str(exc))
     if fixtures is None:
         return Finding(
             Outcome.SKIP,
             Symptom.NONE,
             f"no known-good fixtures for {ctx.env.name}: capture them from a passing release with "
             f"`workbench fixtures capture --env {ctx.env.name} --release R`",
-            requests=0,
         )
     rows: list[dict[str, str]] = []
     failures: list[str] = []
@@ -191,10 +190,10 @@ async def fixture_replay(ctx: ProbeContext) -> Finding:
     facts = {"release": fixtures.label, "captured_at": fixtures.captured_at, "fixtures": rows}
     if failures:
         detail = f"known-good responses of {fixtures.label} no longer map: {'; '.join(failures)}"
-        return Finding(Outcome.FAIL, Symptom.PARSER, detail, shape=minimal_shape, facts=facts, requests=0)
+        return Finding(Outcome.FAIL, Symptom.PARSER, detail, shape=minimal_shape, facts=facts)
     captured = fixtures.captured_at[:10]
     detail = f"{len(rows)} known-good response(s) of {fixtures.label} (captured {captured}) still map"
-    return Finding(Outcome.PASS, Symptom.NONE, detail, shape=minimal_shape, facts=facts, requests=0)
+    return Finding(Outcome.PASS, Symptom.NONE, detail, shape=minimal_shape, facts=facts)
 
 
 PROBES = (
@@ -211,5 +210,6 @@ PROBES = (
         "Known-good fixture replay",
         "known-good fixtures of the baseline release still parse with the current parser",
         fixture_replay,
+        sends=0,
     ),
 )

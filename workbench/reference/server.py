@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workbench.core.scenarios import SLOW_DEFAULT_MS, Scenario
+from workbench.core.scenarios import REASONING_TOKENS, SLOW_DEFAULT_MS, Scenario
 
 DEFAULT_MODELS: tuple[str, ...] = ("wb-reference-1",)
 # Fixed replies: deterministic, short, and never built from request text, so nothing sent is echoed.
@@ -37,6 +37,11 @@ REPLIES = (
     "Acknowledged: contract probe received.",
     "Reference endpoint ready: request accepted.",
     "Contract check complete: reply delivered.",
+)
+# `verbose-model`: one long answer, so any small budget cuts it (48 words).
+VERBOSE_REPLY = " ".join(
+    ["Acknowledged: this contract probe was received, and here is a deliberately long answer"]
+    + ["that keeps going well past any small token budget a probe may choose"] * 3
 )
 ROLES = ("system", "developer", "user", "assistant", "tool")
 FINGERPRINT = "fp_wb_reference"
@@ -194,6 +199,7 @@ class _Plan:
     prompt_tokens: int
     stream: bool
     include_usage: bool
+    reasoning_tokens: int = 0  # hidden tokens spent before the text (`reasoning-model`)
 
     @property
     def usage(self) -> JSONObject:
@@ -201,8 +207,16 @@ class _Plan:
 
     def usage_after(self, completion: int) -> JSONObject:
         """The counts once `completion` words are out: the running usage of `usage-every-chunk`."""
+        completion += self.reasoning_tokens
         total = self.prompt_tokens + completion
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": completion, "total_tokens": total}
+        usage: JSONObject = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": total,
+        }
+        if self.reasoning_tokens:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return usage
 
 
 def _text_parts(text: str) -> list[JSONObject]:
@@ -218,25 +232,34 @@ def _flat_error_type(status: int) -> str:
     return FLAT_ERROR_TYPES.get(status, f"{phrase}Error")
 
 
-def _plan(body: JSONObject, model: str) -> _Plan:
-    """Tolerates any body (lenient-validation sends garbage here): bad values fall back to defaults."""
+def _plan(body: JSONObject, model: str, scenarios: frozenset[Scenario] = frozenset()) -> _Plan:
+    """Tolerates any body (lenient-validation sends garbage here): bad values fall back to defaults.
+
+    A budget counts words; `reasoning-model` spends `REASONING_TOKENS` of it before the first word.
+    """
     requested = body.get("n")
     n = requested if _is_int(requested) and 1 <= requested <= 128 else 1
     limits = [v for key in ("max_tokens", "max_completion_tokens") if _is_int(v := body.get(key)) and v >= 1]
+    hidden = REASONING_TOKENS if Scenario.REASONING_MODEL in scenarios else 0
+    if limits:
+        hidden = min(hidden, min(limits))
     messages = body.get("messages")
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True, default=str).encode()).digest()
     choices = []
     for i in range(n):
-        words = REPLIES[(digest[0] + i) % len(REPLIES)].split()
+        reply = (
+            VERBOSE_REPLY if Scenario.VERBOSE_MODEL in scenarios else REPLIES[(digest[0] + i) % len(REPLIES)]
+        )
+        words = reply.split()
         finish = "stop"
-        if limits and min(limits) < len(words):
-            words, finish = words[: min(limits)], "length"
+        if limits and min(limits) - hidden < len(words):
+            words, finish = words[: min(limits) - hidden], "length"
         choices.append((" ".join(words), finish))
     items = messages if isinstance(messages, list) else []
     prompt = sum(_words(m.get("content")) for m in items if isinstance(m, dict))
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return _Plan(model, tuple(choices), prompt, body.get("stream") is True, include_usage)
+    return _Plan(model, tuple(choices), prompt, body.get("stream") is True, include_usage, hidden * n)
 
 
 class _Envelope:
@@ -325,12 +348,13 @@ class _ReferenceApp:
             raise _RequestError(400, "We could not parse the JSON body of your request: send a JSON object.")
         if Scenario.LENIENT_VALIDATION not in self.scenarios:
             _validate(body)
+        self.check_model_constraints(body)
         model = body.get("model")
         model = model if isinstance(model, str) and model else self.models[0]
         if model not in self.models:
             message = f"The model '{model}' does not exist or you do not have access to it."
             raise _RequestError(404, message, param="model", code="model_not_found")
-        plan = _plan(body, model)
+        plan = _plan(body, model, self.scenarios)
         completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if plan.stream:
             return StreamingResponse(
@@ -339,6 +363,28 @@ class _ReferenceApp:
                 headers={"Cache-Control": "no-cache"},
             )
         return JSONResponse(self.completion(plan, completion_id, created))
+
+    def check_model_constraints(self, body: JSONObject) -> None:
+        """What OpenAI's reasoning models refuse, in their words (observed in their API reference)."""
+        if Scenario.MAX_COMPLETION_TOKENS_ONLY in self.scenarios and "max_tokens" in body:
+            raise _RequestError(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
+        if Scenario.FIXED_SAMPLING in self.scenarios:
+            for field in ("temperature", "top_p"):
+                value = body.get(field)
+                if value is not None and value != 1:
+                    raise _RequestError(
+                        400,
+                        f"Unsupported value: '{field}' does not support {value} with this model. "
+                        "Only the default (1) value is supported.",
+                        param=field,
+                        code="unsupported_value",
+                    )
 
     def completion(self, plan: _Plan, completion_id: str, created: int) -> JSONObject:
         """`content-moved` wins over `content-array`: with no message there is no content to split."""
@@ -400,7 +446,9 @@ class _ReferenceApp:
             yield event(choice(index, {}, finish))
         if with_usage:
             yield event([], plan.usage)
-        if Scenario.STREAM_WITHOUT_DONE not in self.scenarios:
+        if Scenario.DONE_WITHOUT_BLANK_LINE in self.scenarios:
+            yield b"data: [DONE]\n"
+        elif Scenario.STREAM_WITHOUT_DONE not in self.scenarios:
             yield b"data: [DONE]\n\n"
 
     async def list_models(self, request: Request) -> Response:

@@ -14,7 +14,11 @@ Acceptance = Callable[[Mapping[str, Any], "str | None"], "str | None"]
 
 
 def default_acceptance(body: Mapping[str, Any], content: str | None) -> str | None:
-    """Content not empty, not cut at the token limit, not a refusal."""
+    """Content not empty, not a refusal.
+
+    Never the token limit: an answer cut at the probe's own budget is the workbench's choice, and
+    one cut at the app's own budget (`app_request`) is judged before this check runs.
+    """
     choices = body.get("choices")
     first: Mapping[str, Any] = (
         choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], Mapping) else {}
@@ -23,8 +27,6 @@ def default_acceptance(body: Mapping[str, Any], content: str | None) -> str | No
     refusal = message.get("refusal")
     if isinstance(refusal, str) and refusal.strip():
         return f"the model refused: {refusal.strip()[:120]}"
-    if first.get("finish_reason") == "length":
-        return "the answer was cut at the token limit (finish_reason length): raise max_tokens for probes"
     if message.get("tool_calls"):
         return None
     if content is None or not content.strip():

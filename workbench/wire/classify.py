@@ -114,6 +114,41 @@ def classify_exchange(exchange: Exchange) -> Classification:
     )
 
 
+_UNSUPPORTED_WORDS = (
+    "unsupported",
+    "not supported",
+    "does not support",
+    "unrecognized",
+    "unknown",
+    "not allowed",
+    "not permitted",
+    "extra",
+    "instead",
+)
+
+
+def rejected_field(exchange: Exchange, candidates: Iterable[str]) -> str | None:
+    """Which of `candidates` (request fields) a 400/422 validation error rejects, if it names one.
+
+    By the error's `param` (OpenAI: `unsupported_parameter`, `unsupported_value`), else by a message
+    that names the field as unsupported (gateways such as LiteLLM: "does not support parameters").
+    """
+    names = [name for name in candidates if name]
+    if not names or exchange.status not in (400, 422):
+        return None
+    result = classify_exchange(exchange)
+    error = result.error
+    if result.symptom is not Symptom.VALIDATION or error is None:
+        return None
+    if error.param in names:
+        return error.param
+    if error.mentions(*_UNSUPPORTED_WORDS):
+        for name in names:
+            if re.search(rf"(?<![A-Za-z_]){re.escape(name)}(?![A-Za-z_])", error.message):
+                return name
+    return None
+
+
 def classify_failure(failure: Failure, detail: str) -> Classification:
     """No response: a transport failure; retrying helps except for an oversized or undecodable body."""
     retryable = failure in (Failure.CONNECT, Failure.TIMEOUT, Failure.PROTOCOL)

@@ -26,10 +26,11 @@ from time import perf_counter
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import ServerSentEvent, SSEError
 
 from workbench import __version__
 from workbench.core.redaction import Redactor
+from workbench.wire.stream import event_source
 
 log = logging.getLogger("workbench.client")
 
@@ -196,6 +197,7 @@ class ProbeClient:
         self._given = transport
         self._transports: dict[str | None, httpx.AsyncBaseTransport] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy, looked up once
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: every probe of an environment posts to one URL
 
     def _transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
         if self._given is not None:
@@ -241,8 +243,11 @@ class ProbeClient:
         value = key() if key is not None else None
         if value is not None:
             headers["Authorization"] = f"Bearer {value}"
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = self._urls[url] = httpx.URL(url)
         return httpx.Request(
-            method, url, content=content, headers=headers, extensions={"timeout": self._timeout}
+            method, parsed, content=content, headers=headers, extensions={"timeout": self._timeout}
         )
 
     async def exchange(self, request: httpx.Request) -> Exchange:
@@ -278,7 +283,7 @@ class ProbeClient:
                 finally:
                     await response.aclose()
         except Exception as exc:
-            failure, detail = _failure_of(exc, self.timeout_s)
+            failure, detail = _failure_of(exc, self.timeout_s, _host_of(request.url))
             if failure is None:
                 raise
             _log(request, None, timer.ms(), failure)
@@ -323,7 +328,7 @@ def _redacted(exchange: Exchange, redact: Redactor) -> Exchange:
 
 async def _read_events(response: httpx.Response, timer: _Timer, sink: list[TimedEvent]) -> str:
     """Collect SSE events with arrival times; a broken connection mid-stream is returned, not raised."""
-    source = EventSource(response)
+    source = event_source(response)
     try:
         async for sse in source.aiter_sse():
             sink.append(_timed(sse, timer.ms()))
@@ -338,16 +343,21 @@ def _timed(sse: ServerSentEvent, at_ms: float) -> TimedEvent:
     return TimedEvent(event=sse.event, data=sse.data, at_ms=at_ms)
 
 
-def _failure_of(exc: BaseException, timeout_s: float) -> tuple[Failure | None, str]:
-    """Map an exception from the exchange to a failure kind and a one-line detail."""
+def _host_of(url: httpx.URL) -> str:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.host}:{port}"
+
+
+def _failure_of(exc: BaseException, timeout_s: float, host: str) -> tuple[Failure | None, str]:
+    """Map an exception from the exchange to a failure kind and a one-line detail naming the host."""
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         if isinstance(exc, httpx.ConnectTimeout):
-            return Failure.CONNECT, f"connect timed out (deadline {timeout_s:g} s)"
+            return Failure.CONNECT, f"could not connect to {host}: timed out (deadline {timeout_s:g} s)"
         return Failure.TIMEOUT, f"no complete response within the {timeout_s:g} s total deadline"
     if isinstance(exc, ResponseTooLarge):
         return Failure.TOO_LARGE, str(exc)
     if isinstance(exc, httpx.ConnectError):
-        return Failure.CONNECT, f"could not connect: {_reason(exc)}"
+        return Failure.CONNECT, f"could not connect to {host}: {_reason(exc)}"
     if isinstance(exc, httpx.DecodingError | zlib.error):
         return Failure.DECODING, f"could not decode the body: {_reason(exc)}"
     if isinstance(exc, httpx.TransportError):

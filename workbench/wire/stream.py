@@ -9,9 +9,10 @@ usage-only final chunk with `choices: []`, usage on every chunk (vLLM) or on the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 from httpx_sse import EventSource
@@ -113,10 +114,44 @@ def assemble(events: Iterable[SSEEvent]) -> StreamAssembly:
     return result
 
 
+# A last `data: [DONE]` line with no blank line after it: SSE would drop the unfinished event, but
+# it is common in saved bodies and behind some proxies, and clients treat the stream as ended.
+_UNCLOSED_DONE = re.compile(r"(?:^|[\r\n])data: ?\[DONE\][ \t]*(?:\r\n|\r|\n)?$")
+_TAIL = 64  # characters kept to recognise the last line
+
+
+def ends_with_unclosed_done(tail: str) -> bool:
+    """Whether a stream's text ends on a `data: [DONE]` line whose closing blank line is missing."""
+    return bool(_UNCLOSED_DONE.search(tail[-_TAIL:]))
+
+
 def events_from_bytes(body: bytes) -> list[SSEEvent]:
     """Decode a saved SSE body with httpx-sse's decoder (the same one the live probe uses)."""
+    if ends_with_unclosed_done(body[-_TAIL:].decode("utf-8", "replace")):
+        body += b"\n\n"
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
     return list(EventSource(response).iter_sse())
+
+
+class _DoneClosed:
+    """A live response as httpx-sse reads it, with the blank line an unclosed final [DONE] lacks."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.headers = response.headers
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        tail = ""
+        async for text in self._response.aiter_text():
+            tail = (tail + text)[-_TAIL:]
+            yield text
+        if ends_with_unclosed_done(tail):
+            yield "\n\n"
+
+
+def event_source(response: httpx.Response) -> EventSource:
+    """httpx-sse's reader over a live response, taking a final unclosed `data: [DONE]` as the end."""
+    return EventSource(cast(httpx.Response, _DoneClosed(response)))
 
 
 def _error_event(data: str) -> ErrorInfo:
