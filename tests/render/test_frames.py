@@ -9,9 +9,14 @@ import pandas.testing as pdt
 
 from workbench import Area, Outcome, ProbeResult, Symptom
 from workbench.probes.catalog import areas_of
-from workbench.render.audit_view import catalog_order
 from workbench.render.charts import outcomes_chart, render_html
-from workbench.render.frames import ablation_matrix, area_matrix, failures_frame, symptom_counts
+from workbench.render.frames import (
+    ablation_matrix,
+    area_matrix,
+    catalog_order,
+    failures_frame,
+    symptom_counts,
+)
 from workbench.render.readiness_view import recorded
 
 

@@ -24,7 +24,7 @@ from workbench.core.config import load_config
 from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
 from workbench.history.drift import ProbeDrift, between_environments, compare
 from workbench.history.store import HistoryStore, RunRecord
-from workbench.probes.catalog import CATALOG, areas_of
+from workbench.probes.catalog import areas_of
 from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme
@@ -33,6 +33,7 @@ from workbench.render.display import Md, code, join, markdown, md, shown, table
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
+    catalog_order,
     drift_frame,
     failures_frame,
     latency_frame,
@@ -322,16 +323,6 @@ class AuditView:
             ("python", platform.python_version()),
         ]
         return table(pd.DataFrame(rows, columns=["item", "value"]))
-
-
-def catalog_order(results: Sequence[ProbeResult], envs: Sequence[str]) -> tuple[ProbeResult, ...]:
-    """Results by environment (as configured) then probe (catalog order), whatever order they
-    finished in: every table of every report lists them the same way."""
-    probes = {probe: index for index, probe in enumerate(CATALOG)}
-    places = {env: index for index, env in enumerate(envs)}
-    return tuple(
-        sorted(results, key=lambda r: (places.get(r.env, len(places)), probes.get(r.probe, len(probes))))
-    )
 
 
 def _outcome_style(value: str) -> str:

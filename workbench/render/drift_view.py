@@ -19,7 +19,8 @@ from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
 from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
-from workbench.render.display import code, markdown, md, shown, table
+from workbench.render.display import code, markdown, md, shown
+from workbench.render.frames import catalog_order
 from workbench.render.notebooks import RENDER_ENV_VAR
 
 
@@ -99,8 +100,8 @@ class DriftExplorer:
                 run_b,
                 env_a,
                 env_b,
-                tuple(store.results([run_a], envs=[env_a])),
-                tuple(store.results([run_b], envs=[env_b])),
+                catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
+                catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
             )
 
     @property
@@ -131,7 +132,7 @@ class DriftExplorer:
         )
 
     def outcomes(self) -> Any:
-        return table(
+        return shown(
             pd.DataFrame(
                 [
                     {
@@ -145,7 +146,8 @@ class DriftExplorer:
                     for d in self.drifts
                 ],
                 columns=["probe", "A", "B", "latency A", "latency B", "change"],
-            )
+            ),
+            md("No probe ran on both sides."),
         )
 
     def shape_drift(self) -> Any:

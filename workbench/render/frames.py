@@ -8,6 +8,7 @@ import pandas as pd
 
 from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
 from workbench.history.drift import ProbeDrift
+from workbench.probes.catalog import CATALOG
 from workbench.probes.parsing import ABLATIONS
 
 RESULT_COLUMNS = [
@@ -40,6 +41,16 @@ def results_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
             "retry_after_s": "Float64",
             "retryable": "boolean",
         }
+    )
+
+
+def catalog_order(results: Sequence[ProbeResult], envs: Sequence[str]) -> tuple[ProbeResult, ...]:
+    """Results by environment (as configured) then probe (catalog order), whatever order they
+    finished in: every table of every report lists them the same way."""
+    probes = {probe: index for index, probe in enumerate(CATALOG)}
+    places = {env: index for index, env in enumerate(envs)}
+    return tuple(
+        sorted(results, key=lambda r: (places.get(r.env, len(places)), probes.get(r.probe, len(probes))))
     )
 
 
