@@ -1,8 +1,11 @@
-"""Headless Chromium with no network: open a file and return the DOM after scripts ran, or drive a
-page on a loopback server with Playwright (Debian's browser, never a downloaded one)."""
+"""Headless Chromium with no network: open a file and return the DOM after scripts ran, measure its
+layout at a window width, take a screenshot, or drive a page on a loopback server with Playwright
+(Debian's browser, never a downloaded one)."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import shutil
 import signal
@@ -61,7 +64,7 @@ def _offline_prefix() -> list[str]:
     return []
 
 
-def dump_dom(page: Path) -> str:
+def dump_dom(page: Path, *extra: str) -> str:
     """The rendered DOM of `page`, loaded with networking off; every external fetch would fail."""
     browser = chromium()
     with tempfile.TemporaryDirectory() as profile:
@@ -73,6 +76,7 @@ def dump_dom(page: Path) -> str:
             # even without a namespace, nothing resolves and every proxy is dead
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--proxy-server=http://127.0.0.1:9",
+            *extra,
             "--dump-dom",
             page.resolve().as_uri(),
         ]
@@ -136,3 +140,40 @@ def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert not left, f"browser processes outlived the page: {left}"
+
+
+_MEASURE = Path(__file__).with_name("measure.js")
+
+
+def measure(page: Path, width: int) -> dict[str, Any]:
+    """Open a copy of `page` (offline) in a `width`-pixel window and return what the layout shows:
+    title, header text, each table's overflow beyond its container and its cells, each chart."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / page.name
+        script = f"<script>{_MEASURE.read_text()}</script>"
+        copy.write_text(page.read_text().replace("</body>", script + "</body>"))
+        dom = dump_dom(copy, f"--window-size={width},1000")
+    start = dom.index('<pre id="wb-measure">') + len('<pre id="wb-measure">')
+    measured: dict[str, Any] = json.loads(html.unescape(dom[start : dom.index("</pre>", start)]))
+    return measured
+
+
+def screenshot(page: Path, width: int, height: int, output: Path) -> Path:
+    """A PNG of `page` opened offline in a `width` x `height` window."""
+    browser = chromium()
+    with tempfile.TemporaryDirectory() as profile:
+        command = [
+            *_offline_prefix(),
+            browser,
+            *_FLAGS,
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=http://127.0.0.1:9",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            f"--screenshot={output.resolve()}",
+            page.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and output.exists(), done.stderr[-2000:]
+    return output
