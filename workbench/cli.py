@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the heavy modules load only when a command needs them
     from workbench.core.config import Config
     from workbench.core.models import ProbeResult
     from workbench.probes.engine import RunSummary
+    from workbench.render.audit import AuditOutcome
     from workbench.signals.triggers import Firing
 
 app = typer.Typer(
@@ -226,7 +227,7 @@ def probe(
     else:
         _print_results(summary)
         _print_verdicts(summary)
-        out.print(f"next: {_next_hint(summary.exit_code, 'probe')}")
+        out.print(f"next: {_next_hint(summary, 'probe')}")
     junit_file.write_for(summary, settings)
     raise typer.Exit(summary.exit_code)
 
@@ -317,7 +318,7 @@ def audit(
         else:
             out.print(f"report: {_shown(report.html)}")
     out.print(f"index:  {_shown(outcome.index)}")
-    out.print(f"next: {_next_hint(outcome.exit_code, 'audit')}")
+    out.print(f"next: {_audit_hint(outcome)}")
     if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:
         out.print(f"junit:  {_shown(junit)}")
     raise typer.Exit(outcome.exit_code)
@@ -998,11 +999,18 @@ def _print_results(summary: RunSummary) -> None:
             result.probe,
             f"[{_OUTCOME_STYLE.get(result.outcome, '')}]{result.outcome}[/]",
             "" if result.symptom == "none" else str(result.symptom),
-            "yes" if result.retryable else "",
+            _retry_cell(result),
             "" if result.http_status is None else str(result.http_status),
             "" if result.latency_ms is None else f"{result.latency_ms:.0f}",
         )
     out.print(table)
+
+
+def _retry_cell(result: ProbeResult) -> str:
+    """Retry advice where there is something to retry (a failure or an error): yes or no, never blank."""
+    if result.outcome in ("fail", "error"):
+        return "yes" if result.retryable else "no"
+    return ""
 
 
 def _print_verdicts(summary: RunSummary) -> None:
@@ -1019,22 +1027,44 @@ def _print_verdicts(summary: RunSummary) -> None:
     )
 
 
-def _next_hint(code: int, verb: str) -> str:
-    if code == 0 and verb == "audit":
-        return "every environment is rollback-ready; keep this report with the release."
-    if code == 0:
+def _next_hint(summary: RunSummary, verb: str) -> str:
+    """What to do next for `probe`, fitted to what the verdicts say (not just the exit code)."""
+    statuses = {str(verdict.status) for verdict in summary.verdicts}
+    if summary.exit_code == 0:
         return "every environment passed; record this run id as the known-good probe result."
-    if verb == "audit" and code == 1:
-        return (
-            "fix the failures and blocking steps above (each says how), then re-run `workbench audit`; "
-            "open the report for the evidence."
-        )
-    if code == 1:
-        return (
+    steps: list[str] = []
+    failures = [r for r in summary.results if r.outcome == "fail"]
+    if failures:
+        steps.append(
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
-            f"`workbench {verb}`."
+            f"`workbench {verb}`"
         )
-    return f"`workbench {verb}` could not complete; fix the errors above and re-run."
+    if "needs_operator" in statuses:
+        pending = sorted({v.env for v in summary.verdicts if str(v.status) == "needs_operator"})
+        steps.append(
+            f"an operator confirms what no response proves ({', '.join(pending)}): run each "
+            "`workbench confirm ...` named above, then re-run"
+        )
+    if "could_not_run" in statuses:
+        steps.append(f"`workbench {verb}` could not judge some environment: fix the errors above and re-run")
+    return "; ".join(steps) + "."
+
+
+def _audit_hint(outcome: AuditOutcome) -> str:
+    """What to do next after `audit`: from the blocking steps' states, not just the exit code."""
+    if outcome.exit_code == 0:
+        return "every environment is rollback-ready; keep this report with the release."
+    if outcome.exit_code == 2:
+        return "`workbench audit` could not complete; fix the errors above and re-run."
+    blocking = {str(step.status) for r in outcome.readiness.values() for step in r.blocking()}
+    steps: list[str] = []
+    if "fail" in blocking or outcome.leaks:
+        steps.append("fix or roll back what the failing steps name (each says how)")
+    if "needs_operator" in blocking:
+        steps.append("record the operator confirmations the steps name (`workbench confirm ...`)")
+    if "not_run" in blocking:
+        steps.append("do what each not-run step names (a bundle, fixtures, ...)")
+    return "; ".join(steps) + ", then re-run `workbench audit`; open the report for the evidence."
 
 
 # Common options (README "Commands") that work before or after the verb.

@@ -83,8 +83,21 @@ ACTIONS: Mapping[Symptom, str] = {
 }
 
 
-def action_for(symptom: Symptom) -> str:
-    """The checklist's suggested rollback action for a symptom class."""
+# A 429 no retry fixes (quota, credits, billing exhausted): backing off would only wait.
+QUOTA_EXHAUSTED_ACTION = (
+    "Not retryable: the quota, credits or billing limit is exhausted. Raise the quota or fix billing "
+    "with the account owner (backing off will not help), then re-probe before shifting traffic."
+)
+
+
+def action_for(symptom: Symptom, *, retryable: bool | None = None) -> str:
+    """The checklist's suggested rollback action for a symptom class.
+
+    `retryable=False` on a rate limit is quota exhaustion: its action says to raise the quota, not to
+    back off (the classifier and the action never contradict each other).
+    """
+    if symptom is Symptom.RATE_LIMIT and retryable is False:
+        return QUOTA_EXHAUSTED_ACTION
     return ACTIONS[symptom]
 
 

@@ -418,7 +418,9 @@ def _result(
         http_status=finding.http_status,
         latency_ms=finding.latency_ms,
         detail=redact(finding.detail),
-        action=action_for(finding.symptom) if finding.outcome is Outcome.FAIL else "",
+        action=action_for(finding.symptom, retryable=finding.retryable)
+        if finding.outcome is Outcome.FAIL
+        else "",
         started_at=started,
         ttft_ms=finding.ttft_ms,
         retry_after_s=finding.retry_after_s,

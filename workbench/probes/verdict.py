@@ -9,10 +9,12 @@ from typing import Any
 
 from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
 from workbench.history.store import HistoryStore, RunRecord
+from workbench.probes.catalog import CATALOG
 
 
 def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     """Ready only when nothing failed, errored or awaits an operator; a failure makes it not ready."""
+    results = in_catalog_order(results)
     counts = Counter(str(result.outcome) for result in results)
     failures = [result for result in results if result.outcome is Outcome.FAIL]
     errors = [result for result in results if result.outcome is Outcome.ERROR]
@@ -29,6 +31,12 @@ def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     if pending:
         return Verdict(env, VerdictStatus.NEEDS_OPERATOR, pending, dict(counts))
     return Verdict(env, VerdictStatus.READY, ("every probe passed",), dict(counts))
+
+
+def in_catalog_order(results: Sequence[ProbeResult]) -> list[ProbeResult]:
+    """Results as the catalog lists probes (the store keeps completion order); unknown ids last."""
+    rank = {probe_id: index for index, probe_id in enumerate(CATALOG)}
+    return sorted(results, key=lambda result: rank.get(result.probe, len(rank)))
 
 
 def verdicts_for(envs: Iterable[str], results: Sequence[ProbeResult]) -> list[Verdict]:
