@@ -1022,7 +1022,7 @@ def _print_verdicts(summary: RunSummary) -> None:
                 out.print(f"  - {_shown(reason)}")
     counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
     out.print(
-        f"requests sent: {counts}; run id {summary.run_id}"
+        f"requests that reached a server: {counts}; run id {summary.run_id}"
         + (f" ({summary.status})" if summary.status != "complete" else "")
     )
 
@@ -1034,7 +1034,13 @@ def _next_hint(summary: RunSummary, verb: str) -> str:
         return "every environment passed; record this run id as the known-good probe result."
     steps: list[str] = []
     failures = [r for r in summary.results if r.outcome == "fail"]
-    if failures:
+    unreachable = sorted({r.env for r in failures if r.facts.get("unreachable")})
+    if unreachable:
+        steps.append(
+            f"nothing reached {', '.join(unreachable)}: check the base_url, then this machine's DNS, "
+            "network and proxy (the failure names the host and the cause)"
+        )
+    if any(not r.facts.get("unreachable") for r in failures):
         steps.append(
             "fix or roll back what the failures name (each has the checklist's action), then re-run "
             f"`workbench {verb}`"
@@ -1058,7 +1064,13 @@ def _audit_hint(outcome: AuditOutcome) -> str:
         return "`workbench audit` could not complete; fix the errors above and re-run."
     blocking = {str(step.status) for r in outcome.readiness.values() for step in r.blocking()}
     steps: list[str] = []
-    if "fail" in blocking or outcome.leaks:
+    unreachable = sorted({r.env for r in outcome.summary.results if r.facts.get("unreachable")})
+    if unreachable:
+        steps.append(
+            f"nothing reached {', '.join(unreachable)}: check the base_url, then this machine's DNS, "
+            "network and proxy"
+        )
+    elif "fail" in blocking or outcome.leaks:
         steps.append("fix or roll back what the failing steps name (each says how)")
     if "needs_operator" in blocking:
         steps.append("record the operator confirmations the steps name (`workbench confirm ...`)")

@@ -83,6 +83,16 @@ ACTIONS: Mapping[Symptom, str] = {
 }
 
 
+# How a probe not sent to an unreachable host begins its detail (the engine writes it, readiness reads it).
+NOT_SENT = "not sent: "
+
+# A host no request reached (DNS, refused, no route, TLS): the cause may be the auditor's own machine.
+UNREACHABLE_ACTION = (
+    "Nothing reached the host: check the base_url, then this machine's DNS, network and proxy; only "
+    "if the host answers from elsewhere and the release changed the HTTP client, base URL or proxy, "
+    "roll that change back."
+)
+
 # A 429 no retry fixes (quota, credits, billing exhausted): backing off would only wait.
 QUOTA_EXHAUSTED_ACTION = (
     "Not retryable: the quota, credits or billing limit is exhausted. Raise the quota or fix billing "
