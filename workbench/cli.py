@@ -65,8 +65,8 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         metavar="PATH",
-        help="Environments TOML (default: $WORKBENCH_CONFIG, data/environments.toml, "
-        "or the built-in embedded default).",
+        help="Environments TOML (default: $WORKBENCH_CONFIG, data/environments.toml here or in a "
+        "folder above, or the built-in embedded default).",
     ),
 ]
 EnvOption = Annotated[
@@ -78,7 +78,8 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         metavar="URL",
-        help="History store URL (default: $WORKBENCH_STORE or sqlite:///data/history.sqlite).",
+        help="History store URL (default: $WORKBENCH_STORE, else data/history.sqlite in the project "
+        "folder: the one holding the config file's data/).",
     ),
 ]
 
@@ -109,6 +110,22 @@ class _Command(typer.core.TyperCommand):
         for param in self.params:
             if type(param) is typer.core.TyperArgument:
                 param.__class__ = _WordsArgument
+
+
+def _project_of(config: Path | None) -> Path:
+    """The project folder (its data/ and reports/) of the configuration `--config` or the defaults
+    pick, for verbs that need no environment (see `project_folder`)."""
+    from workbench.core.config import project_folder, resolve_config_path
+
+    return project_folder(resolve_config_path(config))
+
+
+def _project_triggers() -> Path | None:
+    """The project's data/triggers.toml when it exists (else the built-in example rules)."""
+    from workbench.core.config import DEFAULT_TRIGGERS
+
+    path = _project_of(None) / DEFAULT_TRIGGERS
+    return path if path.is_file() else None
 
 
 def _examples(*commands: str) -> str:
@@ -213,7 +230,7 @@ def probe(
         return
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
-    with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
+    with _stops_cleanly(), HistoryStore(store, project=settings.project) as history, _Progress() as progress:
         summary = run_probes(
             settings,
             env or (),
@@ -266,8 +283,13 @@ def _print_dry_run(
 def audit(
     env: EnvOption = None,
     reports: Annotated[
-        Path, typer.Option("--reports", metavar="DIR", help="Folder for dated reports and index.html.")
-    ] = Path("reports"),
+        Path | None,
+        typer.Option(
+            "--reports",
+            metavar="DIR",
+            help="Folder for dated reports and index.html (default: the project's reports/).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
     notebooks: Annotated[
@@ -288,10 +310,11 @@ def audit(
 
     settings = load_config(config)
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
+    reports = reports or settings.project / "reports"
     check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
-    notebooks = notebooks_dir(notebooks)
+    notebooks = notebooks_dir(notebooks, project=settings.project)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
-    with _stops_cleanly(), HistoryStore(store) as history, _Progress() as progress:
+    with _stops_cleanly(), HistoryStore(store, project=settings.project) as history, _Progress() as progress:
         outcome = run_audit(
             settings,
             env or (),
@@ -428,7 +451,7 @@ def runs(
     from workbench.history.store import HistoryStore
     from workbench.probes.verdict import list_runs
 
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=_project_of(None)) as history:
         listed = list_runs(history, env=env, limit=limit)
     if output_format is Format.json:
         sys.stdout.write(json.dumps([item.to_json() for item in listed], indent=2) + "\n")
@@ -474,7 +497,7 @@ def compare(
     from workbench.history.drift import compare_runs
     from workbench.history.store import HistoryStore
 
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=_project_of(None)) as history:
         first, second = history.run(run_a), history.run(run_b)
         drifts = compare_runs(
             history.results([run_a]), history.results([run_b]), first.environments, second.environments
@@ -533,9 +556,10 @@ def confirm(
     from workbench.history.confirmations import new_confirmation
     from workbench.history.store import HistoryStore
 
-    load_config(config).select([env])
+    settings = load_config(config)
+    settings.select([env])
     confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=settings.project) as history:
         history.add_confirmation(confirmation)
     out.print(f"recorded: {_shown(confirmation.describe())} ({_shown(env)})")
 
@@ -597,7 +621,7 @@ def trends(
     if env:
         settings.select(env)
     rules = load_rules(triggers or settings.settings.triggers)
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=settings.project) as history:
         firings = evaluate(history, rules, envs=env or ())
     _print_firings(firings, source="the history")
     raise typer.Exit(1 if any(firing.fired for firing in firings) else 0)
@@ -637,7 +661,8 @@ def watch(
     from workbench.signals.watch import watch as watch_log
 
     columns = LogColumns.parse(column or ())
-    report = watch_log(logfile, rules=load_rules(triggers), columns=columns, fmt=log_format.value)
+    rules = load_rules(triggers or _project_triggers())
+    report = watch_log(logfile, rules=rules, columns=columns, fmt=log_format.value)
     counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
     out.print(f"{_shown(logfile)}: {report.samples} request(s) read ({counts or 'none'})")
     for line, reason in report.malformed[:20]:
@@ -706,7 +731,7 @@ def bundle_capture(
     manifest = manifest or environment.manifest
     if manifest is not None:
         validate_manifest(manifest)  # a bad manifest fails before the store is opened
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=settings.project) as history:
         captured = capture_bundle(
             settings,
             env,
@@ -743,7 +768,7 @@ def bundle_verify(
 
     settings = load_config(config)
     loaded = Bundle.load(resolve_bundle(bundle, settings.settings.bundles_dir))
-    with HistoryStore(store) as history:
+    with HistoryStore(store, project=settings.project) as history:
         checks = verify_bundle(loaded, secrets=settings.key_values(), store=history)
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[bold red]FAIL[/]"
@@ -844,14 +869,19 @@ def reports_prune(
         ),
     ],
     reports: Annotated[
-        Path, typer.Option("--reports", metavar="DIR", help="Folder of dated reports and index.html.")
-    ] = Path("reports"),
+        Path | None,
+        typer.Option(
+            "--reports",
+            metavar="DIR",
+            help="Folder of dated reports and index.html (default: the project's reports/).",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
 ) -> None:
     """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
     from workbench.render.prune import prune_reports
 
-    result = prune_reports(reports, keep_days, dry_run=dry_run)
+    result = prune_reports(reports or _project_of(None) / "reports", keep_days, dry_run=dry_run)
     for line in result.lines():
         (err if line.startswith("error: ") else out).print(_shown(line))
     raise typer.Exit(2 if result.failed else 0)
@@ -874,7 +904,8 @@ def scan(
         if not path.exists():
             raise ConfigError("not found: nothing to scan there", path=path)
     settings = load_config(config)
-    targets = paths or [path for path in (Path("reports"), Path("data")) if path.exists()]
+    defaults = (settings.project / "reports", settings.project / "data")
+    targets = paths or [path for path in defaults if path.exists()]
     findings = scan_paths(targets, secrets=settings.key_values())
     findings += personal_data_in_prompts(settings)
     for finding in findings:
