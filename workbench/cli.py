@@ -723,14 +723,21 @@ def bundle_capture(
 ) -> None:
     """Record the whole contract of a release in data/bundles/ENV/RELEASE.json (never with a secret)."""
     from workbench.core.config import load_config
+    from workbench.core.errors import ConfigError
     from workbench.history.store import HistoryStore
     from workbench.rollback.manifest import capture_bundle, validate_manifest
 
     settings = load_config(config)
     (environment,) = settings.select([env])
     manifest = manifest or environment.manifest
-    if manifest is not None:
-        validate_manifest(manifest)  # a bad manifest fails before the store is opened
+    if manifest is None:  # a bundle of the config alone misses parts: `bundle verify` would reject it
+        raise ConfigError(
+            f"no integration manifest for environment {env!r}: pass --manifest FILE, or set manifest = "
+            f'"FILE" in [environments.{env}] (README, "Rollback bundles"); nothing was written',
+            path=settings.source or "<built-in default>",
+            field=f"environments.{env}.manifest",
+        )
+    validate_manifest(manifest)  # a bad or missing manifest fails before the store is opened
     with HistoryStore(store, project=settings.project) as history:
         captured = capture_bundle(
             settings,
