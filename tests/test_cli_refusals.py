@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.commands import workbench
 from tests.paths import REPO
 
@@ -45,3 +47,21 @@ def test_bundle_capture_with_the_shipped_manifest_still_writes(workdir: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert (workdir / "data" / "bundles" / "ref" / "r1.json").is_file()
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "not json at all\n"], ids=["empty", "blank", "unreadable"])
+def test_watch_on_a_log_with_no_request_exits_2_saying_nothing_was_judged(
+    workdir: Path, content: str
+) -> None:
+    (workdir / "app.jsonl").write_text(content)
+    done = workbench("watch", "app.jsonl", cwd=workdir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no request in this log" in done.stderr and "nothing could be judged" in done.stderr
+    assert "no trigger fired" not in done.stdout
+
+
+def test_watch_on_a_header_only_csv_exits_2(workdir: Path) -> None:
+    # rotated: the header, no request yet
+    (workdir / "rotated.csv").write_text("timestamp,status,error,exception,latency_ms\n")
+    done = workbench("watch", "rotated.csv", cwd=workdir)
+    assert done.returncode == 2 and "nothing could be judged" in done.stderr, done.stdout + done.stderr

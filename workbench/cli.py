@@ -669,6 +669,12 @@ def watch(
         err.print(f"  line {line}: not read: {_shown(reason)}")
     if report.malformed:
         err.print(f"  {len(report.malformed)} malformed line(s) skipped; the rest was read")
+    if report.samples == 0:  # an empty or rotated log must not pass a gate: nothing was judged
+        err.print(
+            f"error: {_shown(logfile)}: no request in this log (empty, rotated, or no line readable): "
+            "nothing could be judged; point watch at the log that holds the traffic"
+        )
+        raise typer.Exit(2)
     _print_firings(report.firings, source=str(logfile))
     raise typer.Exit(1 if report.fired else 0)
 
