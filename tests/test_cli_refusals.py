@@ -65,3 +65,16 @@ def test_watch_on_a_header_only_csv_exits_2(workdir: Path) -> None:
     (workdir / "rotated.csv").write_text("timestamp,status,error,exception,latency_ms\n")
     done = workbench("watch", "rotated.csv", cwd=workdir)
     assert done.returncode == 2 and "nothing could be judged" in done.stderr, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("model", ["REPLACE_WITH_APPROVED_MODEL_ID", "<model>", "your-model-id", "TODO"])
+def test_a_placeholder_model_id_is_a_configuration_error(workdir: Path, model: str) -> None:
+    (workdir / "env.toml").write_text(
+        f'[environments.staging]\nbase_url = "http://127.0.0.1:9"\napi_key_env = "WB_TEST_KEY"\n'
+        f'model = "{model}"\n'
+    )
+    done = workbench("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": "k" * 32})
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "environments.staging.model" in lines[0] and "placeholder" in lines[0], lines
+    assert not (workdir / "data").exists()  # refused before anything was sent or stored

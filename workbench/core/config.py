@@ -32,6 +32,13 @@ DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
 # The two names of a request's token budget: OpenAI's reasoning models take only the second.
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+# Text left from a template (README's `REPLACE_WITH_APPROVED_MODEL_ID`, `<model>`, `your-model`):
+# sent as is, it would only earn a 404 and read as the endpoint's fault.
+_PLACEHOLDER = re.compile(
+    r"replace[_ -]?(with|me)|change[_ -]?me|\byour[_ -]|placeholder"
+    r"|^<[^<>]*>$|^\{[^{}]*\}$|^(todo|tbd|fixme|x{3,}|model[_-]?id)$",
+    re.IGNORECASE,
+)
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -86,6 +93,16 @@ class Environment(_Strict):
         if not parts.hostname:
             raise ValueError(f"must name a host, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str | None) -> str | None:
+        if value is not None and _PLACEHOLDER.search(value):
+            raise ValueError(
+                f"{value!r} is a placeholder, not a model id: set the approved model id "
+                "(the provider's model list names it)"
+            )
+        return value
 
     @field_validator("path")
     @classmethod
