@@ -70,3 +70,25 @@ def test_the_readiness_steps_name_the_unreachable_host_once_per_step(workdir: Pa
     assert "auth.missing_key, auth.invalid_key" in steps["4"]
     assert "this machine's DNS, network and proxy" in steps["2"], steps["2"]
     assert "nothing reached dead" in done.stdout.splitlines()[-1]
+
+
+def test_a_second_environment_on_the_unreachable_host_could_not_run(workdir: Path) -> None:
+    # Observed: staging and production behind one unreachable gateway; production's probes were
+    # not sent (the host was already found unreachable), so only its operator item "ran" and its
+    # verdict read "needs operator", as if the endpoint were fine.
+    port = _closed_port()
+    table = f'base_url = "http://127.0.0.1:{port}"\napi_key_env = "WB_TEST_KEY"\nmodel = "wb-reference-1"\n'
+    (workdir / "env.toml").write_text(f"[environments.staging]\n{table}[environments.production]\n{table}")
+    done = workbench("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+    assert done.returncode == 1, done.stdout + done.stderr
+    verdicts = {
+        line.split(":")[0]: line
+        for line in done.stdout.splitlines()
+        if line.startswith(("staging:", "production:"))
+    }
+    assert verdicts["staging"].startswith("staging: not ready")
+    assert verdicts["production"].startswith("production: could not run"), done.stdout
+    assert f"probe(s) not sent: could not connect to 127.0.0.1:{port}" in done.stdout
+    assert done.stdout.count("could not connect") == 2  # one line per environment, not one per probe
+    hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
+    assert "nothing reached production, staging" in hint and "needs" not in hint, hint

@@ -1078,7 +1078,7 @@ def _next_hint(summary: RunSummary, verb: str) -> str:
         return "every environment passed; record this run id as the known-good probe result."
     steps: list[str] = []
     failures = [r for r in summary.results if r.outcome == "fail"]
-    unreachable = sorted({r.env for r in failures if r.facts.get("unreachable")})
+    unreachable = _unreachable_envs(summary.results)
     if unreachable:
         steps.append(
             f"nothing reached {', '.join(unreachable)}: check the base_url, then this machine's DNS, "
@@ -1095,9 +1095,16 @@ def _next_hint(summary: RunSummary, verb: str) -> str:
             f"an operator confirms what no response proves ({', '.join(pending)}): run each "
             "`workbench confirm ...` named above, then re-run"
         )
-    if "could_not_run" in statuses:
+    if {v.env for v in summary.verdicts if str(v.status) == "could_not_run"} - set(unreachable):
         steps.append(f"`workbench {verb}` could not judge some environment: fix the errors above and re-run")
     return "; ".join(steps) + "."
+
+
+def _unreachable_envs(results: Sequence[ProbeResult]) -> list[str]:
+    """Environments whose host no request reached: a failure found it, or probes were not sent."""
+    from workbench.core.models import NOT_SENT
+
+    return sorted({r.env for r in results if r.facts.get("unreachable") or r.detail.startswith(NOT_SENT)})
 
 
 def _audit_hint(outcome: AuditOutcome) -> str:
@@ -1108,7 +1115,7 @@ def _audit_hint(outcome: AuditOutcome) -> str:
         return "`workbench audit` could not complete; fix the errors above and re-run."
     blocking = {str(step.status) for r in outcome.readiness.values() for step in r.blocking()}
     steps: list[str] = []
-    unreachable = sorted({r.env for r in outcome.summary.results if r.facts.get("unreachable")})
+    unreachable = _unreachable_envs(outcome.summary.results)
     if unreachable:
         steps.append(
             f"nothing reached {', '.join(unreachable)}: check the base_url, then this machine's DNS, "
