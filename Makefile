@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: audit test test-fast lint typecheck lab bench clean install
+.PHONY: audit test test-fast lint typecheck lab bench screenshots clean install
 
 audit: $(STAMP) ## create .venv, install, register the kernel, audit the embedded default
 	$(BIN)/workbench audit || [ $$? -eq 1 ]
@@ -28,6 +28,9 @@ lab: $(STAMP) ## JupyterLab on notebooks/ with the project kernel
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+screenshots: $(STAMP) ## the four reports of a fresh audit at 800 and 1400 px (needs chromium), in reports/screenshots/
+	$(BIN)/python -m tests.screenshots
 
 install: $(STAMP)
 

@@ -1,17 +1,26 @@
-"""Headless Chromium with no network: open a file and return the DOM after scripts ran."""
+"""Headless Chromium with no network: open a file and return the DOM after scripts ran, measure its
+layout at a window width, take a screenshot, or drive a page on a loopback server with Playwright
+(Debian's browser, never a downloaded one)."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
-_FLAGS = (
-    "--headless",
+# Every Chromium we start: root needs --no-sandbox; no GPU, no profile, no background calls home.
+_QUIET = (
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
@@ -19,8 +28,23 @@ _FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",
-    "--virtual-time-budget=8000",
 )
+_FLAGS = ("--headless", *_QUIET, "--virtual-time-budget=8000")
+# Loopback only, without a network namespace (the page must reach a server on 127.0.0.1): no name
+# resolves and every proxied request dies. IP literals go through the resolver rules too (observed:
+# without the EXCLUDE, http://127.0.0.1:PORT fails with ERR_NAME_NOT_RESOLVED); Chromium never sends
+# loopback through a proxy.
+LOOPBACK_ONLY = (
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
+)
+
+
+def _missing(what: str) -> NoReturn:
+    """A skip, or a failure where CI requires the browser (WORKBENCH_REQUIRE_BROWSER=1)."""
+    if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{what} is required here (WORKBENCH_REQUIRE_BROWSER=1) but not installed")
+    pytest.skip(f"{what} is not installed")
 
 
 def chromium() -> str:
@@ -29,9 +53,7 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
-        pytest.fail("chromium is required here (WORKBENCH_REQUIRE_BROWSER=1) but not installed")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
+    _missing("chromium (apt-get install chromium)")
 
 
 def _offline_prefix() -> list[str]:
@@ -42,7 +64,7 @@ def _offline_prefix() -> list[str]:
     return []
 
 
-def dump_dom(page: Path) -> str:
+def dump_dom(page: Path, *extra: str) -> str:
     """The rendered DOM of `page`, loaded with networking off; every external fetch would fail."""
     browser = chromium()
     with tempfile.TemporaryDirectory() as profile:
@@ -54,9 +76,104 @@ def dump_dom(page: Path) -> str:
             # even without a namespace, nothing resolves and every proxy is dead
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--proxy-server=http://127.0.0.1:9",
+            *extra,
             "--dump-dom",
             page.resolve().as_uri(),
         ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (a folder only one test uses): how a test
+    finds what it started when it was not started as its child (kernels, browser helpers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+            if text in command and (entry / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                pids.append(int(entry.name))
+        except (OSError, IndexError):
+            continue  # gone while we looked
+    return pids
+
+
+def require_playwright() -> None:
+    """Playwright's Python package (the dev extras), or a skip (a failure where CI requires the browser)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright (the dev extras: pip install -e '.[dev]')")
+
+
+@contextmanager
+def loopback_page(*, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A Playwright page in headless Debian Chromium with a fresh profile, reaching loopback only.
+
+    Playwright's Python package carries its own driver; with `executable_path` it starts the system
+    browser and downloads nothing (`playwright install` is never needed). The browser, and the
+    driver, end when the block ends, whatever happened in it.
+    """
+    browser = chromium()
+    require_playwright()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            profile,
+            executable_path=browser,
+            headless=True,
+            args=[*_QUIET, *LOOPBACK_ONLY],
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+        deadline = time.monotonic() + 10
+        while pids_mentioning(profile) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = pids_mentioning(profile)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"browser processes outlived the page: {left}"
+
+
+_MEASURE = Path(__file__).with_name("measure.js")
+
+
+def measure(page: Path, width: int) -> dict[str, Any]:
+    """Open a copy of `page` (offline) in a `width`-pixel window and return what the layout shows:
+    title, header text, each table's overflow beyond its container and its cells, each chart."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / page.name
+        script = f"<script>{_MEASURE.read_text()}</script>"
+        copy.write_text(page.read_text().replace("</body>", script + "</body>"))
+        dom = dump_dom(copy, f"--window-size={width},1000")
+    start = dom.index('<pre id="wb-measure">') + len('<pre id="wb-measure">')
+    measured: dict[str, Any] = json.loads(html.unescape(dom[start : dom.index("</pre>", start)]))
+    return measured
+
+
+def screenshot(page: Path, width: int, height: int, output: Path) -> Path:
+    """A PNG of `page` opened offline in a `width` x `height` window."""
+    browser = chromium()
+    with tempfile.TemporaryDirectory() as profile:
+        command = [
+            *_offline_prefix(),
+            browser,
+            *_FLAGS,
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=http://127.0.0.1:9",
+            "--hide-scrollbars",
+            f"--window-size={width},{height}",
+            f"--screenshot={output.resolve()}",
+            page.resolve().as_uri(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and output.exists(), done.stderr[-2000:]
+    return output

@@ -422,3 +422,24 @@ def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> N
     assert step.rstrip().endswith(")"), step  # the last item's reason whole, not cut mid-word
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
     assert "workbench confirm" in hint and "failing" not in hint, hint  # issue 13: fits the state
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param("missing.ipynb", None, "not an executed notebook", id="missing"),
+        pytest.param("report.html", "<html></html>", "not an executed notebook", id="not-ipynb"),
+        pytest.param("broken.ipynb", "{", "cannot export", id="not-json"),
+    ],
+)
+def test_reports_html_refuses_what_is_not_a_notebook_in_one_line(
+    workdir: Path, name: str, content: str | None, message: str
+) -> None:
+    """`workbench reports html` (the Airflow papermill DAG's HTML task): exit 2, nothing written."""
+    if content is not None:
+        (workdir / name).write_text(content)
+    done = workbench("reports", "html", name, cwd=workdir)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {name}: {message}"), done.stderr
+    assert sorted(path.name for path in workdir.iterdir()) == ([name] if content is not None else [])

@@ -39,6 +39,7 @@ VERBS = (
     ("bundle", "diff"),
     ("bundle", "plan"),
     ("reports", "prune"),
+    ("reports", "html"),
     ("scan",),
 )
 # what typer prints when a parameter has no metavar: `<list[str]>`, `<int>`, `{file}`, `{run_a}`

@@ -756,6 +756,8 @@ def test_papermill_runs_the_notebook_with_exactly_those_parameters(
     with pytest.raises(RuntimeError, match="not ready"):
         dag.gate(result["exit_code"])
     dag.gate(0)
+    html = Path(dag.html_task(project, str(output)))  # the next task: the offline HTML beside it
+    assert html == output.with_suffix(".html") and "reference-drifted" in html.read_text()
 
 
 @pytest.mark.parametrize("in_query", [False, True], ids=["userinfo", "query"])
@@ -788,101 +790,26 @@ def test_probe_task_fails_when_nothing_could_run(dag: types.ModuleType, tmp_path
         dag.probe_task(project=project)
 
 
-class _FakeOperator:
-    """Records what an operator was given, and the order tasks are chained in."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.downstream: list[_FakeOperator] = []
-        _FakeDAG.current.tasks.append(self)  # type: ignore[union-attr]
-
-    def __rshift__(self, other: _FakeOperator) -> _FakeOperator:
-        self.downstream.append(other)
-        return other
-
-
-class _FakeDAG:
-    current: _FakeDAG | None = None
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
-        self.tasks: list[_FakeOperator] = []
-
-    def __enter__(self) -> _FakeDAG:
-        _FakeDAG.current = self
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _FakeDAG.current = None
-
-
-def _fake_airflow(monkeypatch: pytest.MonkeyPatch) -> dict[str, type[_FakeOperator]]:
-    classes = {
-        name: type(name, (_FakeOperator,), {})
-        for name in ("PapermillOperator", "PythonOperator", "BashOperator")
-    }
-    modules: dict[str, dict[str, Any]] = {
-        "airflow": {},
-        "airflow.sdk": {"DAG": _FakeDAG},
-        "airflow.providers": {},
-        "airflow.providers.papermill": {},
-        "airflow.providers.papermill.operators": {},
-        "airflow.providers.papermill.operators.papermill": {
-            "PapermillOperator": classes["PapermillOperator"]
-        },
-        "airflow.providers.standard": {},
-        "airflow.providers.standard.operators": {},
-        "airflow.providers.standard.operators.python": {"PythonOperator": classes["PythonOperator"]},
-        "airflow.providers.standard.operators.bash": {"BashOperator": classes["BashOperator"]},
-    }
-    for name, attributes in modules.items():
-        module = types.ModuleType(name)
-        module.__dict__.update(attributes)
-        monkeypatch.setitem(sys.modules, name, module)
-    return classes
-
-
-def test_dag_wiring_with_a_stand_in_airflow(
-    monkeypatch: pytest.MonkeyPatch, probed: tuple[Path, dict[str, Any]]
+def test_the_notebook_task_finds_the_project_kernel_and_renders_for_html(
+    dag: types.ModuleType, tmp_path: Path
 ) -> None:
-    """Under Airflow the file builds both DAGs; the notebook task's templates render (natively) to
-    exactly what the probe task returned."""
-    from jinja2.nativetypes import NativeEnvironment
-
-    classes = _fake_airflow(monkeypatch)
-    module = load_dag_module("contract_audit_dag_under_airflow")
-    papermill_dag, cli_dag = module.contract_audit_papermill, module.contract_audit_cli
-    assert papermill_dag.kwargs["dag_id"] == "contract_audit_papermill"
-    assert papermill_dag.kwargs["render_template_as_native_obj"] is True
-    assert papermill_dag.kwargs["catchup"] is False and papermill_dag.kwargs["max_active_runs"] == 1
-    probe, notebook, gate = papermill_dag.tasks
-    assert (type(probe), type(notebook), type(gate)) == (
-        classes["PythonOperator"],
-        classes["PapermillOperator"],
-        classes["PythonOperator"],
+    """The kernel `make install` registers lives in the project's .venv, not in Airflow's Python."""
+    added = dag.kernel_environment(
+        tmp_path, {"JUPYTER_PATH": f"/elsewhere{os.pathsep}{tmp_path}/.venv/share/jupyter"}
     )
-    assert probe.downstream == [notebook] and notebook.downstream == [gate]
-    assert probe.kwargs["python_callable"] is module.probe_task
-    assert notebook.kwargs["input_nb"] == str(module.PROJECT / "notebooks" / "contract_audit.ipynb")
-    assert notebook.kwargs["kernel_name"] == "contract-workbench"
+    assert added == {
+        "WORKBENCH_RENDER": "report",
+        "JUPYTER_PATH": f"{tmp_path}/.venv/share/jupyter{os.pathsep}/elsewhere",
+    }
+    assert dag.kernel_environment(tmp_path, {})["JUPYTER_PATH"] == f"{tmp_path}/.venv/share/jupyter"
+    assert (VENV / "share" / "jupyter" / "kernels" / dag.KERNEL / "kernel.json").is_file()
 
-    _, result = probed
 
-    class TaskInstance:
-        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
-            assert task_ids == probe.kwargs["task_id"]
-            return result
-
-    def render(template: str) -> Any:
-        return NativeEnvironment().from_string(template).render(ti=TaskInstance())
-
-    assert render(notebook.kwargs["parameters"]) == result["parameters"]
-    assert render(notebook.kwargs["output_nb"]) == result["output_nb"]
-    assert render(gate.kwargs["op_kwargs"]["exit_code"]) == 1
-    assert gate.kwargs["python_callable"] is module.gate
-    (audit,) = cli_dag.tasks
-    assert isinstance(audit, classes["BashOperator"])
-    assert audit.kwargs["bash_command"] == module.audit_bash_command(module.PROJECT, module.ENVIRONMENTS)
+def test_the_html_task_fails_when_the_export_fails(dag: types.ModuleType, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project")
+    (project / "not-a-notebook.ipynb").write_text("{")
+    with pytest.raises(RuntimeError, match=r"`workbench reports html` failed \(exit 2\)"):
+        dag.html_task(project, str(project / "not-a-notebook.ipynb"))
 
 
 @pytest.mark.parametrize("code", [0, 1, 2])
@@ -911,3 +838,26 @@ def test_the_readme_explains_each_recipe() -> None:
         assert f"`{recipe}`" in readme, recipe
     for fact in ("exit code", "--keep-days 90", "--junit", "WORKBENCH_STORE", "PapermillOperator"):
         assert fact in readme, fact
+
+
+def test_the_readme_path_from_cron_to_airflow_names_what_the_tests_run() -> None:
+    """Each step's command or file, and the Airflow versions the lock (what CI installs) pins."""
+    readme = (SCHEDULES / "README.md").read_text()
+    path = readme[readme.index("## From cron on one machine to Airflow") :]
+    for command in (
+        "crontab data/schedules/crontab",
+        "WORKBENCH_STORE=postgresql://",
+        "pip install -r .ci/airflow-requirements.txt",
+        "airflow db migrate",
+        "$AIRFLOW_HOME/dags/",
+        "airflow dags test contract_audit_papermill -c",
+        "airflow tasks states-for-dag-run",
+        "airflow dags unpause contract_audit_papermill",
+    ):
+        assert command in path, command
+    lock = (ROOT / ".ci" / "airflow-requirements.txt").read_text().splitlines()
+    for package in ("apache-airflow", "apache-airflow-providers-papermill"):
+        (pinned,) = [line for line in lock if line.startswith(f"{package}==")]
+        assert f"`{package}` {pinned.split('==')[1]}" in " ".join(readme.split()), pinned
+    main = (ROOT / "README.md").read_text()
+    assert "data/schedules/README.md" in main and "airflow dags unpause contract_audit_papermill" in main

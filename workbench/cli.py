@@ -900,6 +900,32 @@ def reports_prune(
     raise typer.Exit(2 if result.failed else 0)
 
 
+@reports_app.command(
+    "html",
+    cls=_Command,
+    epilog=_examples("workbench reports html reports/2026-11-27/051953-contract_audit.ipynb"),
+)
+def reports_html(
+    notebooks: Annotated[
+        list[Path], typer.Argument(metavar="NOTEBOOK...", help="Executed report notebooks (.ipynb).")
+    ],
+) -> None:
+    """Write the offline HTML of executed report notebooks beside them (what a scheduler's papermill
+    task needs after executing one); exit 2 when a notebook is missing or cannot be read."""
+    from workbench.core.errors import ConfigError
+    from workbench.render.notebooks import export_html
+
+    for notebook in notebooks:  # all checked first: no half-done batch on a typo
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            raise ConfigError("not an executed notebook (.ipynb file)", path=notebook)
+    for notebook in notebooks:
+        try:
+            html = export_html(notebook, notebook.with_suffix(".html"))
+        except (OSError, ValueError) as exc:  # unreadable, or not a notebook (nbformat's errors)
+            raise ConfigError(f"cannot export: {exc}", path=notebook) from None
+        out.print(f"report: {_shown(html)}")
+
+
 @app.command(cls=_Command, epilog=_examples("workbench scan", "workbench scan reports/ logs/app.log"))
 def scan(
     paths: Annotated[

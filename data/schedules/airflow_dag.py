@@ -1,20 +1,25 @@
-"""Contract Workbench in Apache Airflow: the daily audit as a DAG (see data/schedules/README.md).
+"""Contract Workbench in Apache Airflow 3: the daily audit as a DAG (see data/schedules/README.md).
 
 Two DAGs; copy this file into the dags folder of workers that have the project installed
-(`make install` in WORKBENCH_PROJECT, which also registers the `contract-workbench` kernel):
+(`make install` in WORKBENCH_PROJECT, which also registers the `contract-workbench` kernel). Both
+take the environments to audit as the DAG parameter `environments` (a list of names; empty: every
+configured environment), set when a run is triggered (`airflow dags trigger -c '{"environments":
+["staging"]}'`, or the trigger form) or left at its default for scheduled runs.
 
-`contract_audit_papermill`: probe -> contract_audit notebook -> gate
+`contract_audit_papermill`: probe -> contract_audit_notebook -> contract_audit_html -> gate
     1. `probe` runs `workbench probe --format json`: the probes run and are stored; the run id is
        read from the records. The task fails only when nothing could run (exit 2); a contract
        failure (exit 1) is a finding the report must show.
     2. `contract_audit_notebook` is the papermill provider's `PapermillOperator`: it executes
-       notebooks/contract_audit.ipynb with the parameters `workbench audit` passes (`run_id`,
-       `environments`, `config_path`, `store_url`) into reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb.
+       notebooks/contract_audit.ipynb on the project kernel with the parameters `workbench audit`
+       passes (`run_id`, `environments`, `config_path`, `store_url`) into
+       reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb, charts rendered for the offline HTML.
        No parameter is a secret: papermill writes parameters into the output notebook. Keys are
        read from environment variables only by the probe; a store URL that carries a password is
        not passed at all (`store_url` is then empty) and the kernel reads it from WORKBENCH_STORE
        in the worker's environment.
-    3. `gate` fails the run when the probe's exit code was not 0, after the report is written.
+    3. `contract_audit_html` writes the report's offline HTML beside it (`workbench reports html`).
+    4. `gate` fails the run when the probe's exit code was not 0, after the report is written.
 
 `contract_audit_cli`: `workbench audit` in a BashOperator, the simpler alternative: the same gate
 (exit 1 or 2 fails the task), and all four reports with their offline HTML and reports/index.html.
@@ -34,13 +39,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Where the project lives on the workers, and what to audit. Set WORKBENCH_PROJECT in the workers'
-# environment, or edit the default.
+# Where the project lives on the workers: set WORKBENCH_PROJECT in the workers' environment, or edit
+# the default. What to audit is the DAG parameter `environments` (see build_dags).
 PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
-ENVIRONMENTS: tuple[str, ...] = ()  # --env names; empty: every configured environment
 SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
-KERNEL = "contract-workbench"  # registered by `workbench kernel`
+KERNEL = "contract-workbench"  # registered by `workbench kernel` in the project's .venv
 PROBE_TASK = "probe"
+# The kernel's environment for report notebooks (what `workbench audit` gives its kernel): charts
+# rendered as static SVG plus the offline interactive view, as the exported HTML needs.
+REPORT_KERNEL_ENV = {"WORKBENCH_RENDER": "report"}
 
 # How reports are named and what the notebook is given come from the workbench itself, so this DAG
 # writes where `workbench audit` writes, and the store decides whether its URL carries a password.
@@ -123,7 +130,7 @@ def report_path(project: Path, now: datetime | None = None) -> Path:
 
 def probe_task(
     project: str | Path = PROJECT,
-    environments: Sequence[str] = ENVIRONMENTS,
+    environments: Sequence[str] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The `probe` task: run the probes, return what the next tasks need (pushed to XCom, no secret).
@@ -173,13 +180,41 @@ def gate(exit_code: int | str) -> None:
         else f"the probe could not run (exit {code})"
     )
     try:  # fails the task without retries
-        from airflow.sdk.exceptions import AirflowFailException  # Airflow 3
-    except ImportError:
-        try:
-            from airflow.exceptions import AirflowFailException  # Airflow 2
-        except ImportError:  # outside Airflow (tests, a plain script)
-            raise RuntimeError(message) from None
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # outside Airflow (tests, a plain script)
+        raise RuntimeError(message) from None
     raise AirflowFailException(message)
+
+
+def html_command(project: Path, notebook: str) -> list[str]:
+    """`workbench reports html NOTEBOOK`: the offline HTML beside the executed notebook."""
+    return [str(workbench_executable(project)), "reports", "html", notebook]
+
+
+def html_task(project: str | Path, notebook: str) -> str:
+    """The `contract_audit_html` task: export the executed report; returns the HTML's path."""
+    project = Path(project)
+    done = subprocess.run(
+        html_command(project, notebook),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10 * 60,
+    )
+    sys.stderr.write(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"`workbench reports html` failed (exit {done.returncode})")
+    return str(Path(notebook).with_suffix(".html"))
+
+
+def kernel_environment(project: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """What the notebook task adds to its environment for papermill's kernel: the report renderer,
+    and the project venv's Jupyter folder first on JUPYTER_PATH, so the `contract-workbench`
+    kernel `make install` registered there is found from Airflow's own Python."""
+    jupyter = str(project / ".venv" / "share" / "jupyter")
+    path = [jupyter, *(p for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != jupyter)]
+    return {**REPORT_KERNEL_ENV, "JUPYTER_PATH": os.pathsep.join(path)}
 
 
 def audit_bash_command(project: Path, environments: Sequence[str] = ()) -> str:
@@ -197,17 +232,27 @@ def _xcom(key: str) -> str:
 
 
 def build_dags() -> tuple[Any, Any]:
-    """The two DAGs (imports Airflow: call it only where Airflow is installed)."""
+    """The two DAGs (imports Airflow 3: call it only where Airflow is installed)."""
     from airflow.providers.papermill.operators.papermill import PapermillOperator
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG, Param
 
-    try:  # Airflow 3
-        from airflow.providers.standard.operators.bash import BashOperator
-        from airflow.providers.standard.operators.python import PythonOperator
-        from airflow.sdk import DAG
-    except ImportError:  # Airflow 2
-        from airflow import DAG
-        from airflow.operators.bash import BashOperator
-        from airflow.operators.python import PythonOperator
+    class ReportNotebookOperator(PapermillOperator):  # type: ignore[misc]
+        """The provider's operator, run with the kernel environment `workbench audit` uses."""
+
+        def execute(self, context: Any) -> Any:
+            added = kernel_environment(PROJECT)
+            saved = {name: os.environ.get(name) for name in added}
+            os.environ.update(added)  # papermill's kernel inherits this process's environment
+            try:
+                return super().execute(context)
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
 
     common: dict[str, Any] = {
         "schedule": SCHEDULE,
@@ -216,37 +261,51 @@ def build_dags() -> tuple[Any, Any]:
         "max_active_runs": 1,
         "default_args": {"retries": 0, "execution_timeout": timedelta(minutes=45)},
         "tags": ["contract-workbench"],
+        "params": {
+            "environments": Param(
+                [],
+                type="array",
+                items={"type": "string", "minLength": 1},
+                description="Environments to audit (names in the config); empty: every one.",
+            )
+        },
     }
     with DAG(
         dag_id="contract_audit_papermill",
-        description="probe, contract_audit notebook (papermill), gate",
-        render_template_as_native_obj=True,  # the parameters template renders to a dict, not its text
+        description="probe, contract_audit notebook (papermill), offline HTML, gate",
+        render_template_as_native_obj=True,  # templates render to lists and dicts, not their text
         doc_md=__doc__,
         **common,
     ) as papermill_dag:
         probe = PythonOperator(
             task_id=PROBE_TASK,
             python_callable=probe_task,
-            op_kwargs={"project": str(PROJECT), "environments": list(ENVIRONMENTS)},
+            op_kwargs={"project": str(PROJECT), "environments": "{{ params.environments }}"},
         )
-        notebook = PapermillOperator(
+        notebook = ReportNotebookOperator(
             task_id="contract_audit_notebook",
             input_nb=str(PROJECT / "notebooks" / f"{NOTEBOOK}.ipynb"),
             output_nb=_xcom("output_nb"),
             parameters=_xcom("parameters"),
             kernel_name=KERNEL,
         )
+        html = PythonOperator(
+            task_id="contract_audit_html",
+            python_callable=html_task,
+            op_kwargs={"project": str(PROJECT), "notebook": _xcom("output_nb")},
+        )
         verdict = PythonOperator(
             task_id="gate", python_callable=gate, op_kwargs={"exit_code": _xcom("exit_code")}
         )
-        probe >> notebook >> verdict
+        probe >> notebook >> html >> verdict
     with DAG(
         dag_id="contract_audit_cli",
         description="workbench audit (all reports, HTML and index)",
         doc_md=__doc__,
+        user_defined_macros={"audit_command": lambda names: audit_bash_command(PROJECT, names)},
         **common,
     ) as cli_dag:
-        BashOperator(task_id="workbench_audit", bash_command=audit_bash_command(PROJECT, ENVIRONMENTS))
+        BashOperator(task_id="workbench_audit", bash_command="{{ audit_command(params.environments) }}")
     return papermill_dag, cli_dag
 
 

@@ -21,11 +21,14 @@ from workbench.history.confirmations import Confirmation
 from workbench.history.schema import (
     SCHEMA_VERSION,
     confirmations_table,
+    daily_latency_table,
+    daily_outcomes_table,
     metadata,
     readiness_table,
     results_table,
     runs_table,
     schema_table,
+    series_table,
 )
 from workbench.history.store import POSTGRES_EXTRA, RunRecord
 
@@ -544,3 +547,32 @@ def test_find_text_searches_every_text_column_taking_like_wildcards_literally(st
     assert not any(needle == "sk_liveXab" for _, needle, _ in found)  # `_` is not a wildcard
     assert not any(column == "results.facts" and needle == "%" for column, needle, _ in found)
     assert store.find_text([]) == []
+
+
+def _rollups(store: HistoryStore) -> dict[str, list[tuple[object, ...]]]:
+    with store._engine.connect() as connection:
+        return {
+            table.name: sorted(tuple(row) for row in connection.execute(sa.select(table)))
+            for table in (daily_outcomes_table, daily_latency_table, series_table)
+        }
+
+
+def test_a_batch_counts_into_the_rollups_as_one_result_at_a_time_would(store: HistoryStore) -> None:
+    """`append_many` (the engine's writer under load) keeps the rollups equal to a rebuild."""
+    store.begin_run(run_record("r1"))
+    batch = [
+        result(env=env, probe=probe, outcome=outcome, latency_ms=latency)
+        for env in ("staging", "prod")
+        for probe, outcome, latency in (
+            ("endpoint.minimal", Outcome.PASS, 120.0),
+            ("auth.missing_key", Outcome.FAIL, 121.0),
+            ("streaming.sse", Outcome.PASS, None),
+            ("response.fixture_replay", Outcome.SKIP, None),
+        )
+    ]
+    store.append_many(batch[:5])
+    store.append_many(batch[5:])
+    batched = _rollups(store)
+    store.rebuild_rollups()
+    assert batched == _rollups(store)
+    assert len(store.results(["r1"])) == len(batch)

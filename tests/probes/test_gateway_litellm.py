@@ -153,9 +153,12 @@ def test_gateway_still_answers_as_transcribed(gateway: Gateway, case: Case) -> N
     )
 
 
+REPEATS = 3  # the verdicts must not depend on the run (issue 10): compared across repeated runs
+
+
 @pytest.fixture(scope="module")
-def audit(gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunSummary]:
-    """One full probe run of the gateway, as `workbench probe` would do it (the app streams)."""
+def audits(gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RunSummary]]:
+    """Full probe runs of the gateway, as `workbench probe` would do them (the app streams)."""
     config = parse_config(
         f'[environments.litellm]\nbase_url = "{gateway.base_url}"\napi_key_env = "{KEY_VAR}"\n'
         f'model = "{MODEL}"\nstream = true\n',
@@ -164,9 +167,24 @@ def audit(gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     store = HistoryStore(f"sqlite:///{tmp_path_factory.mktemp('gateway') / 'history.sqlite'}")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_VAR, gateway.master_key)
-        summary = run_probes(config, store=store)
+        summaries = [run_probes(config, store=store) for _ in range(REPEATS)]
     store.close()
-    yield summary
+    yield summaries
+
+
+@pytest.fixture(scope="module")
+def audit(audits: list[RunSummary]) -> RunSummary:
+    return audits[0]
+
+
+@pytest.mark.slow
+@pytest.mark.third_party
+def test_every_run_of_the_gateway_gets_the_same_verdicts(audits: list[RunSummary]) -> None:
+    def outcomes(summary: RunSummary) -> list[tuple[str, str, str, bool]]:
+        return [(r.probe, str(r.outcome), str(r.symptom), r.retryable) for r in summary.results]
+
+    assert all(outcomes(summary) == outcomes(audits[0]) for summary in audits[1:])
+    assert len({str(summary.verdicts[0].status) for summary in audits}) == 1
 
 
 @pytest.mark.slow

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 from nbconvert.filters.markdown import markdown2html
+from pandas.io.formats.style import Styler
 
 from workbench.render.charts import script_json
-from workbench.render.display import Md, code, escape_markdown, join, markdown, md, table
+from workbench.render.display import Md, code, escape_markdown, join, markdown, md, shown, table
 
 PAYLOADS = (
     "<img src=x onerror=\"document.title='pwned'\">",
@@ -69,7 +70,7 @@ def test_a_table_escapes_cells_index_and_column_labels() -> None:
     page = BeautifulSoup(table(frame).to_html(), "html.parser")
     assert not page.select("img, svg, script")
     text = page.get_text(" ")
-    assert all(payload in text for payload in PAYLOADS[:3]) and "1.500000" in text
+    assert all(payload in text for payload in PAYLOADS[:3]) and "1.5" in text
 
 
 def test_a_plain_data_frame_is_escaped_by_pandas_itself() -> None:
@@ -83,3 +84,33 @@ def test_json_inside_a_script_has_no_markup_characters_and_the_same_value() -> N
     text = script_json(value)
     assert not set("<>&") & set(text)
     assert json.loads(text) == value
+
+
+def test_a_table_reads_as_words_not_python() -> None:
+    """Issue 13: `True`/`False`, `16.362000` ms and a 0..N index column were shown (pandas' defaults)."""
+    frame = pd.DataFrame(
+        {
+            "env": ["reference", "drifted"],
+            "retryable": pd.array([True, None], dtype="boolean"),
+            "usage": [False, None],
+            "ttft_ms": [16.362, None],
+            "share": [0.25, 1.0],
+            "recorded": [{"timeout_s": 30, "labels": {"service": "<b>chat</b>"}}, ["a", "b"]],
+        }
+    )
+    page = BeautifulSoup(table(frame).to_html(), "html.parser")
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in page.find_all("tr")[1:]]
+    assert rows == [
+        ["reference", "yes", "no", "16", "0.25", "timeout_s: 30\nlabels: service: <b>chat</b>"],
+        ["drifted", "-", "-", "-", "1", "a\nb"],
+    ]
+    assert not page.select("tbody th") and not page.select("b")  # no index column; JSON stays text
+    css = page.style.get_text() if page.style else ""
+    (right,) = [rule for rule in css.split("}") if "text-align: right" in rule]
+    assert "row0_col3" in right and "row1_col4" in right and "col0" not in right  # numbers only
+
+
+def test_an_empty_table_is_a_sentence() -> None:
+    empty = pd.DataFrame(columns=["probe", "kind", "field"])
+    assert shown(empty, md("No field changed.")).data == "No field changed."
+    assert isinstance(shown(pd.DataFrame({"a": [1]}), md("none")), Styler)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from IPython.display import Markdown
 
 from workbench import DriftExplorer, HistoryStore
 from workbench.core.config import parse_config
@@ -56,3 +57,18 @@ def test_an_unknown_environment_or_run_lists_what_the_history_holds(history: tup
     assert "reference, reference-drifted" in str(caught.value)
     with pytest.raises(StoreError, match="workbench runs"):
         DriftExplorer.load(run_b="nope", store_url=url)
+
+
+def test_with_nothing_to_compare_each_section_is_a_sentence_not_a_header_only_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: an empty comparison showed tables of column headers and no row."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    config = parse_config('[environments.reference]\nbase_url = "embedded"\n', source=None)
+    with HistoryStore(url) as store:
+        run_probes(config, store=store)
+    explorer = DriftExplorer.load(store_url=url)
+    assert explorer.note
+    for section in (explorer.outcomes(), explorer.shape_drift()):
+        assert isinstance(section, Markdown), section

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pandas.testing as pdt
 
 from workbench import Area, Outcome, ProbeResult, Symptom
 from workbench.probes.catalog import areas_of
 from workbench.render.charts import outcomes_chart, render_html
-from workbench.render.frames import area_matrix, failures_frame, symptom_counts
+from workbench.render.frames import (
+    ablation_matrix,
+    area_matrix,
+    catalog_order,
+    failures_frame,
+    symptom_counts,
+)
+from workbench.render.readiness_view import recorded
 
 
 def result(
@@ -93,9 +102,54 @@ def test_symptom_counts_feed_a_chart_of_counts_not_rows() -> None:
     assert spec["encoding"]["color"]["scale"]["domain"][:3] == ["none", "transport", "auth"]
 
 
-def test_rendered_chart_is_a_static_image_plus_an_upgrade_script() -> None:
+def test_rendered_chart_is_a_static_image_plus_its_spec_as_inert_json() -> None:
     html = render_html(outcomes_chart(symptom_counts(RESULTS)).to_dict())
     assert html.startswith('<div class="wb-chart"')
     assert 'src="data:image/svg+xml;base64,' in html
-    assert "window.vegaEmbed" in html and "</script>" in html
+    assert '<script type="application/json" class="wb-chart-spec"' in html and "</script>" in html
+    assert "vegaEmbed" not in html  # the page's loader draws it: no script of its own
     assert html.count("</script") == 1  # the embedded spec cannot close the script early
+
+
+def test_parser_robustness_rows_follow_the_catalog_not_the_order_they_came_in() -> None:
+    """Issue 13: "usage null" came first and "usage removed" last (rows in the order sources were seen)."""
+    rows = [
+        {"field": "usage", "mode": "null", "result": "extracted", "note": ""},
+        {"field": "choices", "mode": "empty", "result": "classified failure", "note": ""},
+        {"field": "choices[0].message.content", "mode": "null", "result": "no content", "note": ""},
+        {"field": "id", "mode": "removed", "result": "extracted", "note": ""},
+        {"field": "usage", "mode": "removed", "result": "extracted", "note": ""},
+    ]
+    probe = result("a", "response.optional_fields", Area.RESPONSE, Outcome.PASS)
+    probe = dataclasses.replace(probe, facts={"ablation": rows})
+    frame = ablation_matrix([probe], ["a"])
+    assert list(frame.index) == [
+        ("usage", "removed"),
+        ("usage", "null"),
+        ("id", "removed"),
+        ("choices[0].message.content", "null"),
+        ("choices", "empty"),
+    ]
+
+
+def test_results_are_listed_in_catalog_order_whatever_order_they_finished_in() -> None:
+    finished = [
+        result("b", "errors.missing_field", Area.ERRORS, Outcome.PASS),
+        result("a", "auth.missing_key", Area.AUTH, Outcome.PASS),
+        result("b", "endpoint.minimal", Area.ENDPOINT, Outcome.PASS),
+        result("a", "endpoint.minimal", Area.ENDPOINT, Outcome.PASS),
+    ]
+    ordered = [(r.env, r.probe) for r in catalog_order(finished, ["a", "b"])]
+    assert ordered == [
+        ("a", "endpoint.minimal"),
+        ("a", "auth.missing_key"),
+        ("b", "endpoint.minimal"),
+        ("b", "errors.missing_field"),
+    ]
+
+
+def test_a_bundle_part_is_shown_as_settings_not_json() -> None:
+    """Issue 13: the bundle's "recorded" column showed raw JSON (`{"max_retries":2,...}`)."""
+    assert recorded("timeouts", {"timeout_s": 30, "retry": {"max": 2}}) == {"timeout_s": 30, "retry.max": 2}
+    assert recorded("request_template", {"path": "t.json", "sha256": "0123456789abcdef"}) == "sha256 01234567"
+    assert recorded("client", {"package": "openai", "version": "1.2"}) == "openai 1.2"

@@ -15,9 +15,11 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from tests.browser import dump_dom
+from tests.browser import dump_dom, measure
 from tests.canary import canary_key
 from tests.paths import REPO
+from workbench import __version__
+from workbench.render.reportnames import REPORT_NOTEBOOKS
 
 ROOT = REPO
 NOTEBOOKS = ROOT / "notebooks"
@@ -197,7 +199,7 @@ def test_html_shows_every_section_of_the_whole_contract(audit: Audit) -> None:
         "Provenance",
     ]
     streaming = section_after(soup, "Streaming")
-    assert "reference-drifted" in streaming and "chunks" in streaming and "ttft_ms" in streaming
+    assert "reference-drifted" in streaming and "chunks" in streaming and "first token (ms)" in streaming
     robustness = section_after(soup, "Parser robustness")
     assert "usage" in robustness and "removed" in robustness and "extracted" in robustness
     assert "choices[0].message.content" in robustness and "classified failure" in robustness
@@ -215,6 +217,17 @@ def test_html_charts_have_a_static_rendering(audit: Audit) -> None:
     for chart in charts:
         image = chart.select_one("img.wb-chart-static")
         assert image is not None and image["src"].startswith("data:image/svg+xml;base64,")
+
+
+def test_reports_are_small_and_carry_vega_only_with_a_chart(audit: Audit) -> None:
+    """Issue 13: ~1.2 MB per report (vega and JupyterLab's CSS in each), 4.9 MB an audit (observed)."""
+    sizes = {report: audit.path(report).stat().st_size for report in REPORTS}
+    assert sizes["rollback_readiness"] <= 200_000, sizes
+    assert sum(sizes.values()) <= 2_000_000, sizes
+    for report in REPORTS:
+        text = audit.path(report).read_text()
+        assert ('id="wb-vega-gz"' in text) == ('class="wb-chart"' in text), report
+    assert 'class="wb-chart"' not in audit.path("rollback_readiness").read_text()
 
 
 def test_index_lists_the_report_with_its_verdicts(audit: Audit) -> None:
@@ -335,3 +348,51 @@ def test_every_report_draws_its_charts_in_a_real_browser_offline(audit: Audit, r
     drawn = BeautifulSoup(dump_dom(audit.path(report)), "html.parser").select("div.wb-chart svg.marks")
     assert len(drawn) == expected
     assert all(svg.select("path, rect, line") for svg in drawn)
+
+
+RAW = ("True", "False", "None", "nan", "NaN", "<NA>", "NaT")
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+@pytest.mark.parametrize("report", REPORTS)
+def test_a_reviewer_sees_the_title_the_header_and_tables_that_fit(
+    audit: Audit, report: str, width: int
+) -> None:
+    """Issue 13, as a reviewer saw it from screenshots at 800 and 1400 px: every tab titled "Notebook",
+    no header, `True`/`False` and a 0..N index column shown, the Failures table cut at 800 px.
+    Measured by Chromium's layout (tests/measure.js): a table overflows when it reaches past the page's
+    content or its own container (which would then scroll or clip it)."""
+    page = audit.path(report)
+    seen = measure(page, width)
+    title = dict((name, title) for name, title, _ in REPORT_NOTEBOOKS)[report]
+    assert seen["title"] == f"{title} \u2014 reference, reference-drifted, keyed \u2014 {page.parent.name}"
+    run_id = json.loads(next(page.parent.glob("*-audit.json")).read_text())["run_id"]
+    header = seen["header"]
+    for shown in (title, run_id, "UTC", page.parent.name, "environments.toml", __version__):
+        assert shown in header, f"{shown!r} not in the header of {report}: {header!r}"
+    assert seen["pageOverflow"] <= 0
+    assert seen["tables"]
+    cut = [(table["heading"], round(table["overflow"])) for table in seen["tables"] if table["overflow"] > 1]
+    assert not cut, f"{report} at {width} px: tables wider than the page: {cut}"
+    raw = [(table["heading"], cell) for table in seen["tables"] for cell in table["cells"] if cell in RAW]
+    assert not raw, f"{report}: Python values shown: {raw}"
+    numbered = [
+        table["heading"]
+        for table in seen["tables"]
+        if table["firsts"] and table["firsts"] == [str(n) for n in range(len(table["firsts"]))]
+    ]
+    assert not numbered, f"{report}: a 0..N index column in {numbered}"
+    assert all(chart["drawn"] for chart in seen["charts"]), f"{report}: a chart was not drawn"
+    assert all(chart["overflow"] <= 1 for chart in seen["charts"]), f"{report}: a chart wider than the page"
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_no_report_mentions_parameters_its_reader_cannot_see(audit: Audit, report: str) -> None:
+    """Issue 13: the drift explorer said "Set the parameters below and run all" (and "Change the
+    parameters (`run_a`, ...)") in HTML, where the parameters cell is never shown."""
+    soup = BeautifulSoup(audit.path(report).read_text(), "html.parser")
+    for hidden in soup(["script", "style"]):
+        hidden.decompose()
+    text = soup.get_text(" ")
+    for phrase in ("parameters below", "run all", "Change the parameters", "run_a", "env_b", "since_days"):
+        assert phrase not in text, f"{report} mentions {phrase!r}"

@@ -72,6 +72,7 @@ class Redactor:
     needles: Mapping[str, str] = field(default_factory=dict)  # form as echoed -> marker
     _text: re.Pattern[str] | None = None
     _bytes: re.Pattern[bytes] | None = None
+    _shortest: int = 0  # text shorter than every form cannot hold one (most strings in facts)
 
     @classmethod
     def for_keys(cls, values: Mapping[str, str]) -> Redactor:
@@ -84,19 +85,19 @@ class Redactor:
         ordered = sorted(needles, key=len, reverse=True)
         text = re.compile("|".join(re.escape(needle) for needle in ordered))
         binary = re.compile(b"|".join(re.escape(needle.encode()) for needle in ordered))
-        return cls(needles, text, binary)
+        return cls(needles, text, binary, min(len(needle) for needle in needles))
 
     def __bool__(self) -> bool:
         return bool(self.needles)
 
     def __call__(self, text: str) -> str:
-        if self._text is None or not text:
+        if self._text is None or len(text) < self._shortest:
             return text
         return self._text.sub(lambda match: self.needles[match.group(0)], text)
 
     def data(self, data: bytes) -> bytes:
         """`data` redacted byte-wise (a body before it is decoded, so before anything reads it)."""
-        if self._bytes is None or not data:
+        if self._bytes is None or len(data) < self._shortest:
             return data
         return self._bytes.sub(lambda match: self.needles[match.group(0).decode()].encode(), data)
 

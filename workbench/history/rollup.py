@@ -10,6 +10,8 @@ thousand rows. `rebuild` recomputes them from the results (a store filled by oth
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +60,43 @@ def record(connection: Connection, result: ProbeResult) -> None:
             {"day": day, "env": result.env, "bin": latency_bin(result.latency_ms), "count": 1},
         )
     connection.execute(_ignore(dialect, series_table), {"env": result.env, "probe": result.probe})
+
+
+def record_many(connection: Connection, results: Sequence[ProbeResult]) -> None:
+    """`record` for a batch: each rollup key counted once, one statement per table."""
+    outcomes: Counter[tuple[str, str, str, str]] = Counter()
+    latencies: Counter[tuple[str, str, float]] = Counter()
+    series: dict[tuple[str, str], None] = {}
+    for result in results:
+        outcome = str(result.outcome)
+        if outcome not in SAMPLE_OUTCOMES:
+            continue
+        day = result.started_at[:10]
+        outcomes[(day, result.env, outcome, str(result.symptom))] += 1
+        if result.latency_ms is not None:
+            latencies[(day, result.env, latency_bin(result.latency_ms))] += 1
+        series[(result.env, result.probe)] = None
+    if not series:
+        return
+    dialect = connection.dialect.name
+    connection.execute(
+        _upsert(dialect, daily_outcomes_table, ("day", "env", "outcome", "symptom")),
+        [
+            {"day": day, "env": env, "outcome": outcome, "symptom": symptom, "count": count}
+            for (day, env, outcome, symptom), count in outcomes.items()
+        ],
+    )
+    if latencies:
+        connection.execute(
+            _upsert(dialect, daily_latency_table, ("day", "env", "bin")),
+            [
+                {"day": day, "env": env, "bin": bin_, "count": count}
+                for (day, env, bin_), count in latencies.items()
+            ],
+        )
+    connection.execute(
+        _ignore(dialect, series_table), [{"env": env, "probe": probe} for env, probe in series]
+    )
 
 
 def rebuild(connection: Connection) -> None:

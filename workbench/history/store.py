@@ -256,6 +256,14 @@ class HistoryStore:
             connection.execute(_INSERT_RESULT, _result_row(result))  # one cached statement, bound per call
             rollup.record(connection, result)  # the same transaction: the rollups never disagree
 
+    def append_many(self, results: Sequence[ProbeResult]) -> None:
+        """Store results that arrived together in one transaction (the engine's writer, under load)."""
+        if not results:
+            return
+        with self._write() as connection:
+            connection.execute(_INSERT_RESULT, [_result_row(result) for result in results])
+            rollup.record_many(connection, results)
+
     def rebuild_rollups(self) -> None:
         """Recompute the trends rollups from the results (after a bulk load, or to repair them)."""
         with self._write() as connection:

@@ -291,16 +291,14 @@ class _Run:
         if self._cancelled:
             raise asyncio.CancelledError
         recorded = await asyncio.to_thread(self.store.confirmations, self.names)
-        # One writer thread: results are committed one at a time, in order, never contending with
-        # each other for the store's write lock (six pool threads on SQLite spent most of their time
-        # in its busy handler), and the event loop never waits on disk.
-        self._writer = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="workbench-store"
-        )
+        # One writer thread: results are committed in order, never contending with each other for
+        # the store's write lock (six pool threads on SQLite spent most of their time in its busy
+        # handler), and the event loop never waits on disk.
+        self._writer = _BatchWriter(self.store)
         try:
             await self._probe_all(recorded)
         finally:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
         ordered = _catalog_order(self.results, self.names, self.plan.probes)
         verdicts = tuple(verdicts_for(self.names, ordered))
         return RunSummary(self.run_id, self.names, tuple(ordered), verdicts, self.requests, "complete")
@@ -382,11 +380,57 @@ class _Run:
             finding = replace(finding, facts={**finding.facts, "unreachable": True})
         result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact)
         self.requests[ctx.env.name] += ctx.tally.reached
-        # durable before the result is counted
-        await asyncio.get_running_loop().run_in_executor(self._writer, self.store.append, result)
+        await self._writer.write(result)  # durable before the result is counted
         self.results.append(result)
         if self.progress is not None:
             self.progress(result, len(self.results), self.total)
+
+
+class _BatchWriter:
+    """Each result committed the moment it can be: one transaction for whatever arrived while the
+    previous one was committing (fifty environments' results arrive in waves; one transaction per
+    result cost more CPU than the request that produced it)."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self._store = store
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="workbench-store"
+        )
+        self._pending: list[tuple[ProbeResult, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, result: ProbeResult) -> None:
+        """Return once `result` is committed (raises what the store raised)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._pending.append((result, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await loop.run_in_executor(self._pool, self._store.append_many, [r for r, _ in batch])
+            except asyncio.CancelledError:
+                raise  # this batch was handed to the thread and commits; `close` stores the rest
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    def close(self) -> None:
+        """Wait for the commit in flight, then store what is still pending (an interrupted run)."""
+        self._pool.shutdown(wait=True)
+        pending, self._pending = self._pending, []
+        if pending:
+            self._store.append_many([result for result, _ in pending])
 
 
 async def _check(probe: Probe, ctx: ProbeContext) -> Finding:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench import __version__
 from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError, ReportError, UsageError
@@ -26,6 +27,7 @@ from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
     RENDER_ENV_VAR,
     ReportFiles,
+    ReportHeader,
     ensure_kernel,
     execute_notebook,
     export_html,
@@ -125,11 +127,19 @@ def run_audit(
                     on_stage(f"rendering {title}")
                 output = report_notebook(day_dir, stem, name)
                 arguments = {k: parameters[k] for k in declared}
+                header = ReportHeader(
+                    title,
+                    tuple(summary.environments),
+                    now,
+                    summary.run_id,
+                    str(config.source) if config.source else "",
+                    __version__,
+                )
                 reports.append(
                     _render(
                         source_dir / f"{name}.ipynb",
                         output,
-                        title,
+                        header,
                         arguments,
                         timeout_s=timeout_s,
                         session=session,
@@ -181,16 +191,16 @@ def _preload_reporting() -> None:
     import nbconvert  # noqa: F401
     import papermill  # noqa: F401
 
-    from workbench.render.notebooks import html_exporter, vega_bundle
+    from workbench.render.notebooks import html_exporter, vega_bundle_gz
 
     html_exporter()
-    vega_bundle()
+    vega_bundle_gz()
 
 
 def _render(
     notebook: Path,
     output: Path,
-    title: str,
+    header: ReportHeader,
     parameters: Mapping[str, object],
     *,
     timeout_s: int,
@@ -200,9 +210,9 @@ def _render(
     """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
     try:
         execute_notebook(notebook, output, parameters, cwd=project, timeout_s=timeout_s, session=session)
-        return ReportFiles(title, output, export_html(output, output.with_suffix(".html")))
+        return ReportFiles(header.report, output, export_html(output, output.with_suffix(".html"), header))
     except ReportError as exc:
-        return ReportFiles(title, output, None, str(exc))
+        return ReportFiles(header.report, output, None, str(exc))
 
 
 def report_parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:

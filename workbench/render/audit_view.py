@@ -29,10 +29,11 @@ from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme
 from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
-from workbench.render.display import Md, code, join, markdown, md, table
+from workbench.render.display import Md, code, join, markdown, md, shown, table
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
+    catalog_order,
     drift_frame,
     failures_frame,
     latency_frame,
@@ -107,6 +108,7 @@ class AuditView:
                 if baseline is not None:
                     baselines[env] = (baseline, tuple(store.results([baseline], envs=[env])))
             readiness = {env: text for env, text in store.readiness(run_id).items() if env in envs}
+            results = catalog_order(results, envs)
             return cls(
                 run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines, readiness
             )
@@ -152,14 +154,7 @@ class AuditView:
         return table(frame).map(_area_style)
 
     def failures(self) -> Any:
-        frame = failures_frame(self.results)
-        if frame.empty:
-            return markdown(md("No probe failed."))
-        return (
-            table(frame)
-            .hide(axis="index")
-            .set_properties(subset=["detail", "action"], **{"text-align": "left"})
-        )
+        return shown(failures_frame(self.results), md("No probe failed."))
 
     def not_run(self) -> Any:
         """What was skipped or awaits an operator, and why (production guard, no fixtures, no stream)."""
@@ -170,11 +165,7 @@ class AuditView:
         ]
         if not rows:
             return markdown(md("Every probe ran."))
-        return (
-            table(pd.DataFrame(rows))
-            .hide(axis="index")
-            .set_properties(subset=["why"], **{"text-align": "left"})
-        )
+        return table(pd.DataFrame(rows))
 
     def symptom_crosstab(self) -> Styler:
         crosstab = symptom_crosstab(self.results, self.environments)
@@ -191,7 +182,7 @@ class AuditView:
                     "probed; a non-streaming parser proves nothing about streams."
                 )
             )
-        return table(frame).hide(axis="index").map(_outcome_style, subset=["outcome"])
+        return table(frame).map(_outcome_style, subset=["outcome"])
 
     def parser_robustness(self) -> Any:
         frame = ablation_matrix(self.results, self.environments)
@@ -212,7 +203,7 @@ class AuditView:
         ]
         if not rows:
             return markdown(md("Fixture replay was not run."))
-        return table(pd.DataFrame(rows)).hide(axis="index").map(_outcome_style, subset=["outcome"])
+        return table(pd.DataFrame(rows)).map(_outcome_style, subset=["outcome"])
 
     def drift_vs_baseline(self) -> Any:
         """Each environment against its last passing run, and its fresh response against its fixtures."""
@@ -264,7 +255,7 @@ class AuditView:
         frame = drift_frame(between_environments(self.results, self.environments))
         if frame.empty:
             return markdown(md("The environments answer with the same shapes, outcomes and latency bands."))
-        return table(frame).hide(axis="index").set_properties(subset=["change"], **{"text-align": "left"})
+        return table(frame)
 
     def outcomes_chart(self) -> alt.Chart:
         return outcomes_chart(symptom_counts(self.results))
@@ -314,7 +305,7 @@ class AuditView:
                 )
         return markdown(join("\n", lines))
 
-    def provenance(self) -> pd.DataFrame:
+    def provenance(self) -> Styler:
         """Which software and configuration produced this report, and when."""
         rows = [
             ("run id", self.run.run_id),
@@ -331,7 +322,7 @@ class AuditView:
             *((name, _version(name)) for name in ("httpx", "papermill", "nbconvert", "pandas", "altair")),
             ("python", platform.python_version()),
         ]
-        return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+        return table(pd.DataFrame(rows, columns=["item", "value"]))
 
 
 def _outcome_style(value: str) -> str:

@@ -5,8 +5,8 @@ validation. Two renderers instead, chosen by `enable_renderer`:
 
 - reports (`WORKBENCH_RENDER=report`, set by `workbench audit` for the kernel): one `text/html`
   block, a static SVG rendered in the kernel by vl-convert (shown in e-mail, print, untrusted
-  JupyterLab) plus a tiny script that upgrades it to the interactive vega-embed view when the page
-  carries vega (the report template inlines it once per page);
+  JupyterLab) plus the spec as inert JSON, which the report page's loader draws as the interactive
+  vega-embed view (the report template inlines vega, compressed, once per page with a chart);
 - JupyterLab: the Vega-Lite v5 mimetype JupyterLab renders interactively, with the static SVG
   beside it for anything that cannot.
 
@@ -90,20 +90,23 @@ def script_json(value: Any) -> str:
 
 
 def render_html(spec: dict[str, Any]) -> str:
-    """Static image plus the upgrade script: the `text/html` block the renderer emits."""
+    """Static image plus the spec as inert JSON: the `text/html` block the renderer emits.
+
+    No script runs here: the report page's loader (nbconvert template) unpacks vega once and draws
+    every `script.wb-chart-spec` into its chart, hiding the image; without JavaScript, or in a page
+    without vega, the image stays.
+    """
     chart_id = f"wb-chart-{uuid.uuid4().hex[:12]}"
     svg = base64.b64encode(static_svg(spec).encode("utf-8")).decode("ascii")
     title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
     alt_text = html.escape(title if isinstance(title, str) else "chart", quote=True)
-    payload = script_json(spec)
     return (
         f'<div class="wb-chart" id="{chart_id}"><div class="wb-chart-live"></div>'
         f'<img class="wb-chart-static" alt="{alt_text}" src="data:image/svg+xml;base64,{svg}"></div>'
-        "<script>(function(){var root=document.getElementById(" + json.dumps(chart_id) + ");"
-        "if(!root||!window.vegaEmbed){return;}"
-        "window.vegaEmbed(root.firstChild," + payload + ",{actions:false,renderer:'svg'})"
-        ".then(function(){var img=root.querySelector('.wb-chart-static');if(img){img.style.display='none';}})"
-        ".catch(function(){});})();</script>"
+        f'<script type="application/json" class="wb-chart-spec" data-chart="{chart_id}">'
+        f"{script_json(spec)}</script>"
     )
 
 

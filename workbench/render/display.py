@@ -12,10 +12,12 @@ IPython is imported on the first call only, so the views import (and are tested)
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, LiteralString
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
@@ -72,9 +74,70 @@ def markdown(text: Md) -> Any:
 
 def table(frame: pd.DataFrame) -> Styler:
     """`frame` styled for a report, with every cell, index and column label HTML-escaped (pandas'
-    Styler writes them raw by default); style it further with `.map`, `.hide`, `.set_properties`."""
-    return (
-        frame.style.format(escape="html")
-        .format_index(escape="html", axis=0)
-        .format_index(escape="html", axis=1)
+    Styler writes them raw by default); style it further with `.map`, `.hide`, `.set_properties`.
+
+    Read by people, not Python: `True`/`False` show as yes/no, milliseconds rounded, a missing value
+    as "-", a mapping or list as one "key: value" line per item; a row number index (0..N) is never
+    shown; numbers are right-aligned (text is left-aligned by the page) and long text wraps anywhere,
+    so a table fits the page at 800 px instead of being cut.
+    """
+    styler = (
+        frame.style.format(_escaped).format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     )
+    for column in frame.columns:
+        values = frame[column]
+        if _milliseconds(column) and pd.api.types.is_numeric_dtype(values):
+            styler = styler.format(_rounded, subset=[column])
+        if _numeric(values):
+            styler = styler.set_properties(subset=[column], **{"text-align": "right"})
+        elif values.map(lambda value: len(_cell(value))).max() > _PROSE:
+            styler = styler.set_properties(
+                subset=[column], **{"overflow-wrap": "anywhere", "min-width": "8em"}
+            )
+    if isinstance(frame.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    return styler
+
+
+def shown(frame: pd.DataFrame, empty: Md) -> Any:
+    """`table(frame)`, or the sentence `empty` when there is no row (never a header-only table)."""
+    return markdown(empty) if frame.empty else table(frame)
+
+
+_PROSE = 40  # characters: a column holding longer text may wrap anywhere (ids, paths, JSON paths)
+
+
+def _escaped(value: object) -> str:
+    """A cell's text, HTML-escaped here: the formatter sees the raw value (a mapping's keys too)."""
+    return html.escape(_cell(value), quote=True)
+
+
+def _cell(value: object) -> str:
+    """One cell as a person reads it (not yet escaped)."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "-"
+    if isinstance(value, float | np.floating):
+        return "-" if value != value else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, Mapping):
+        return "\n".join(f"{key}: {_cell(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return "\n".join(_cell(item) for item in value) or "-"
+    return str(value)
+
+
+def _rounded(value: object) -> str:
+    """Milliseconds as a whole number: `16.362` is 16."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool) and value == value:
+        return f"{float(value):,.0f}"
+    return _escaped(value)
+
+
+def _milliseconds(column: object) -> bool:
+    name = str(column)
+    return name.endswith("_ms") or name.endswith("(ms)")
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)

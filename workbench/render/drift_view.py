@@ -7,6 +7,7 @@ named without runs come from one run (see `DriftExplorer.load`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,9 @@ from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
 from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
-from workbench.render.display import code, markdown, md
+from workbench.render.display import code, markdown, md, shown
+from workbench.render.frames import catalog_order
+from workbench.render.notebooks import RENDER_ENV_VAR
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ class DriftExplorer:
                 run_b,
                 env_a,
                 env_b,
-                tuple(store.results([run_a], envs=[env_a])),
-                tuple(store.results([run_b], envs=[env_b])),
+                catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
+                catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
             )
 
     @property
@@ -114,8 +117,10 @@ class DriftExplorer:
             md(
                 "**A**: {env_a} in run {run_a}  \n**B**: {env_b} in run {run_b}  \n"
                 "{changed} of {probes} probes differ, {drifted} of them by contract drift (the rest is "
-                "information: new fields, nullability, latency). Change the parameters (`run_a`, `run_b`, "
-                "`env_a`, `env_b`) and re-run to compare others.",
+                "information: new fields, nullability, latency).{howto}",
+                howto=md("")
+                if os.environ.get(RENDER_ENV_VAR) == "report"  # a report's reader sees no parameters
+                else md(" Change `run_a`, `run_b`, `env_a` or `env_b` and re-run to compare others."),
                 env_a=self.env_a,
                 run_a=code(self.run_a),
                 env_b=self.env_b,
@@ -126,23 +131,26 @@ class DriftExplorer:
             )
         )
 
-    def outcomes(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {
-                    "probe": d.probe,
-                    "A": f"{d.outcome_a} ({d.symptom_a})",
-                    "B": f"{d.outcome_b} ({d.symptom_b})",
-                    "latency A": d.band_a,
-                    "latency B": d.band_b,
-                    "change": d.summary() if d.changed else "",
-                }
-                for d in self.drifts
-            ],
-            columns=["probe", "A", "B", "latency A", "latency B", "change"],
+    def outcomes(self) -> Any:
+        return shown(
+            pd.DataFrame(
+                [
+                    {
+                        "probe": d.probe,
+                        "A": f"{d.outcome_a} ({d.symptom_a})",
+                        "B": f"{d.outcome_b} ({d.symptom_b})",
+                        "latency A": d.band_a,
+                        "latency B": d.band_b,
+                        "change": d.summary() if d.changed else "",
+                    }
+                    for d in self.drifts
+                ],
+                columns=["probe", "A", "B", "latency A", "latency B", "change"],
+            ),
+            md("No probe ran on both sides."),
         )
 
-    def shape_drift(self) -> pd.DataFrame:
+    def shape_drift(self) -> Any:
         rows = [
             {"probe": d.probe, "kind": kind, "field": entry}
             for d in self.drifts
@@ -153,7 +161,17 @@ class DriftExplorer:
             )
             for entry in entries
         ]
-        return pd.DataFrame(rows, columns=["probe", "kind", "field"])
+        return shown(
+            pd.DataFrame(rows, columns=["probe", "kind", "field"]),
+            md("No field appeared, disappeared or changed type between A and B."),
+        )
+
+    def recent_runs(self, history: Any, limit: int = 10) -> Any:
+        """The last runs of the store (`wb.History.runs`), as a report table."""
+        runs = history.runs(limit=limit)[
+            ["run_id", "started_at", "status", "scope", "command", "environments"]
+        ]
+        return shown(runs.rename(columns={"run_id": "run", "started_at": "started (UTC)"}), md("No run yet."))
 
     def latency_frame(self) -> pd.DataFrame:
         def side(label: str, results: Sequence[ProbeResult]) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ import pandas as pd
 
 from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
 from workbench.history.drift import ProbeDrift
+from workbench.probes.catalog import CATALOG
+from workbench.probes.parsing import ABLATIONS
 
 RESULT_COLUMNS = [
     "run_id",
@@ -39,6 +41,16 @@ def results_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
             "retry_after_s": "Float64",
             "retryable": "boolean",
         }
+    )
+
+
+def catalog_order(results: Sequence[ProbeResult], envs: Sequence[str]) -> tuple[ProbeResult, ...]:
+    """Results by environment (as configured) then probe (catalog order), whatever order they
+    finished in: every table of every report lists them the same way."""
+    probes = {probe: index for index, probe in enumerate(CATALOG)}
+    places = {env: index for index, env in enumerate(envs)}
+    return tuple(
+        sorted(results, key=lambda r: (places.get(r.env, len(places)), probes.get(r.probe, len(probes))))
     )
 
 
@@ -87,21 +99,21 @@ def area_matrix(
 
 def failures_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
     """Every failed or errored probe with its class, retry advice and the checklist's action."""
-    columns = ["env", "probe", "symptom", "retryable", "http_status", "detail", "action"]
+    columns = ["env", "probe", "symptom", "retry helps", "HTTP", "detail", "action"]
     rows = [
         {
             "env": r.env,
             "probe": r.probe,
             "symptom": str(r.symptom),
-            "retryable": r.retryable,
-            "http_status": r.http_status,
+            "retry helps": r.retryable,
+            "HTTP": r.http_status,
             "detail": r.detail,
             "action": r.action or "Fix the workbench setup and re-run (the probe could not run).",
         }
         for r in results
         if r.outcome in (Outcome.FAIL, Outcome.ERROR)
     ]
-    return pd.DataFrame(rows, columns=columns).astype({"http_status": "Int64"})
+    return pd.DataFrame(rows, columns=columns).astype({"HTTP": "Int64"})
 
 
 def symptom_counts(results: Sequence[ProbeResult]) -> pd.DataFrame:
@@ -132,9 +144,9 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         "outcome",
         "symptom",
         "chunks",
-        "ttft_ms",
-        "latency_ms",
-        "finish_reason",
+        "first token (ms)",
+        "latency (ms)",
+        "finish reason",
         "usage",
         "[DONE]",
         "detail",
@@ -145,9 +157,9 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
             "outcome": str(r.outcome),
             "symptom": str(r.symptom),
             "chunks": r.facts.get("chunks"),
-            "ttft_ms": r.ttft_ms,
-            "latency_ms": r.latency_ms,
-            "finish_reason": r.facts.get("finish_reason"),
+            "first token (ms)": r.ttft_ms,
+            "latency (ms)": r.latency_ms,
+            "finish reason": r.facts.get("finish_reason"),
             "usage": r.facts.get("usage"),
             "[DONE]": r.facts.get("done"),
             "detail": r.detail,
@@ -156,7 +168,7 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         if r.probe == "streaming.sse"
     ]
     return pd.DataFrame(rows, columns=columns).astype(
-        {"chunks": "Int64", "ttft_ms": "Float64", "latency_ms": "Float64"}
+        {"chunks": "Int64", "first token (ms)": "Float64", "latency (ms)": "Float64"}
     )
 
 
@@ -175,11 +187,22 @@ def ablation_matrix(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.D
             outcome = str(row["result"]) + (f": {row['note']}" if row["result"] == "unhandled" else "")
             if previous is None or _SEVERITY[str(row["result"])] > _SEVERITY[previous.split(":")[0]]:
                 cells[key][r.env] = outcome
-    index = pd.MultiIndex.from_tuples(list(cells), names=["field", "ablation"]) if cells else None
+    keys = sorted(cells, key=_ablation_place)  # catalog order, whatever order the sources came in
+    index = pd.MultiIndex.from_tuples(keys, names=["field", "ablation"]) if cells else None
     frame = pd.DataFrame(
-        [[cells[key].get(env, "-") for env in envs] for key in cells], index=index, columns=list(envs)
+        [[cells[key].get(env, "-") for env in envs] for key in keys], index=index, columns=list(envs)
     )
     return frame
+
+
+_FIELDS = {label: index for index, (label, _path) in enumerate(ABLATIONS)}
+_MODES = {"removed": 0, "null": 1, "empty": 2}
+
+
+def _ablation_place(key: tuple[str, str]) -> tuple[int, int]:
+    """Where an ablation row goes: the probe's field order (`ABLATIONS`), removed before null."""
+    field, mode = key
+    return _FIELDS.get(field, len(_FIELDS)), _MODES.get(mode, len(_MODES))
 
 
 def symptom_crosstab(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:

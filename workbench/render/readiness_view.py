@@ -110,7 +110,7 @@ class ReadinessView:
                 "bundle": bundle.label,
                 "part": part,
                 "kind": KINDS.get(part, "evidence"),
-                "recorded": describe_part(part, value),
+                "recorded": recorded(part, value),
             }
             for env, bundle in self.bundles.items()
             if bundle is not None
@@ -123,7 +123,7 @@ class ReadinessView:
                     "`workbench bundle capture --env ENV --release R --manifest FILE`."
                 )
             )
-        return table(pd.DataFrame(rows)).hide(axis="index")
+        return table(pd.DataFrame(rows))
 
     def changes_since_bundle(self) -> Any:
         lines: list[Md] = []
@@ -177,6 +177,28 @@ class ReadinessView:
             .hide(axis="index")
             .map(lambda v: _STATUS_STYLE["fail"] if v == "EXPIRED" else "", subset=["current"])
         )
+
+
+_SUMMARISED = ("client", "endpoint", "parser", "known_good")  # parts `describe_part` puts in words
+
+
+def recorded(part: str, value: Mapping[str, Any] | None) -> str | dict[str, Any]:
+    """What a bundle recorded for a part, readable: a few words for the parts that have them, a
+    file's hash, else every setting as its own `key: value` line (never raw JSON)."""
+    if value is None or value.get("missing") or part in _SUMMARISED or isinstance(value.get("sha256"), str):
+        return describe_part(part, value)
+    return _flat(value) or "-"
+
+
+def _flat(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys: `labels.service: chat`."""
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item:
+            flat.update(_flat(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = item
+    return flat
 
 
 def _changes_since(

@@ -17,6 +17,7 @@ import altair as alt
 import pandas as pd
 
 from workbench.core import clock
+from workbench.core.models import Symptom
 from workbench.history.store import HistoryStore
 from workbench.render import theme
 from workbench.render.charts import symptom_scale
@@ -91,6 +92,12 @@ def _frame(rows: Rows, columns: list[str], types: dict[str, str], bucket: str) -
     return frame
 
 
+_LAYER_COLUMNS = [
+    *("kind", "bucket", "env", "symptom", "failures", "samples", "rate", "threshold", "rule"),
+    *("evidence", "action"),
+]
+
+
 @dataclass(frozen=True)
 class TrendsView:
     """The aggregated history of the selected environments, and the trigger rules judged over it."""
@@ -156,43 +163,126 @@ class TrendsView:
         )
         return chart
 
+    def class_rates(self) -> pd.DataFrame:
+        """Per bucket, environment and symptom class: that class's share of the samples (the rate its
+        own rate rule reads), for every class with a rule or a failure in the history."""
+        columns = ["bucket", "env", "symptom", "failures", "samples", "rate"]
+        if self.symptoms.empty:
+            return pd.DataFrame(columns=columns)
+        totals = self.symptoms.groupby(["bucket", "env"], sort=False)["count"].sum()
+        classes = self.watched_classes()
+        wide = self.symptoms.pivot_table(
+            index=["bucket", "env"],
+            columns="symptom",
+            values="count",
+            aggfunc="sum",
+            fill_value=0,
+            sort=False,
+        )
+        rows = [
+            {
+                "bucket": bucket,
+                "env": env,
+                "symptom": symptom,
+                "failures": int(wide.loc[(bucket, env)].get(symptom, 0)),
+                "samples": int(totals.loc[(bucket, env)]),
+                "rate": float(wide.loc[(bucket, env)].get(symptom, 0))
+                / max(int(totals.loc[(bucket, env)]), 1),
+            }
+            for symptom in classes
+            for bucket, env in wide.index
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def watched_classes(self) -> list[str]:
+        """Symptom classes in catalog order that a rule watches or the history shows failing."""
+        failing = set(self.symptoms["symptom"]) if not self.symptoms.empty else set()
+        watched = {str(rule.symptom) for rule in self.rules}
+        return [str(s) for s in Symptom if s is not Symptom.NONE and (str(s) in watched or str(s) in failing)]
+
     def failure_rate_chart(self) -> Any:
-        """Failure rate per environment, with each rate rule's threshold drawn as a dashed line."""
+        """One panel per symptom class: each environment's rate of that class against the class's own
+        rate threshold (dashed); a rule that fired (rate or consecutive) is a red mark, with its action."""
+        rates = self.class_rates()
+        classes = self.watched_classes()
+        last = rates.groupby("env", sort=False)["bucket"].max().to_dict() if not rates.empty else {}
+        layers: list[dict[str, Any]] = [{**row, "kind": "rate"} for row in rates.to_dict("records")]
+        for rule in self.rules:
+            label = (
+                f"{rule.name}: > {rule.rate:.0%} (at least {rule.min_samples} samples)"
+                if rule.rate is not None
+                else f"{rule.name}: {rule.consecutive} in a row"
+            )
+            layers.append(
+                {"kind": "rule", "symptom": str(rule.symptom), "threshold": rule.rate, "rule": label}
+            )
+        for firing in self.firings:
+            if not firing.fired or firing.env not in last:
+                continue
+            bucket = last[firing.env]
+            here = rates[(rates["env"] == firing.env) & (rates["bucket"] == bucket)]
+            here = here[here["symptom"] == str(firing.rule.symptom)]
+            layers.append(
+                {
+                    "kind": "fired",
+                    "symptom": str(firing.rule.symptom),
+                    "env": firing.env,
+                    "bucket": bucket,
+                    "rate": float(here["rate"].iloc[0]) if not here.empty else 1.0,
+                    "rule": firing.rule.name,
+                    "evidence": firing.evidence,
+                    "action": firing.action,
+                }
+            )
+        data = pd.DataFrame(
+            layers,
+            columns=_LAYER_COLUMNS,
+        )
+        x = alt.X("bucket:N", title=self.bucket, sort=None)
+        y = alt.Y("rate:Q", title="share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
         lines = (
-            alt.Chart(self.rates)
+            alt.Chart()
+            .transform_filter(alt.datum.kind == "rate")
             .mark_line(point=True)
             .encode(
-                x=alt.X("bucket:N", title=self.bucket, sort=None),
-                y=alt.Y("rate:Q", title="share of probes failing", axis=alt.Axis(format="%")),
+                x=x,
+                y=y,
                 color=alt.Color("env:N", title="environment"),
-                tooltip=["env:N", "bucket:N", alt.Tooltip("rate:Q", format=".0%"), "failures:Q", "samples:Q"],
+                tooltip=[
+                    "env:N",
+                    "symptom:N",
+                    "bucket:N",
+                    alt.Tooltip("rate:Q", format=".0%"),
+                    "failures:Q",
+                    "samples:Q",
+                ],
             )
         )
-        by_rate: dict[float, list[str]] = {}  # one line per threshold, naming every class that uses it
-        for rule in self.rules:
-            if rule.rate is not None:
-                by_rate.setdefault(rule.rate, []).append(str(rule.symptom))
-        thresholds = pd.DataFrame(
-            [
-                {"rule": f"{', '.join(classes)} > {rate:.0%}", "rate": rate}
-                for rate, classes in by_rate.items()
-            ],
-            columns=["rule", "rate"],
-        )
-        rules = (
-            alt.Chart(thresholds)
+        thresholds = (
+            alt.Chart()
+            .transform_filter((alt.datum.kind == "rule") & alt.expr.isValid(alt.datum.threshold))
             .mark_rule(strokeDash=[6, 4], color=theme.THRESHOLD_COLOUR)
-            .encode(y="rate:Q", tooltip=["rule:N"])
+            .encode(y="threshold:Q", tooltip=["rule:N"])
         )
         labels = (
-            alt.Chart(thresholds)
-            .mark_text(align="left", dx=4, dy=-6, color=theme.THRESHOLD_COLOUR, fontSize=10)
-            .encode(y="rate:Q", text="rule:N", x=alt.value(0))
+            alt.Chart()
+            .transform_filter(alt.datum.kind == "rule")
+            .mark_text(align="left", baseline="top", dx=4, dy=4, color=theme.THRESHOLD_COLOUR, fontSize=10)
+            .encode(text="rule:N", x=alt.value(0), y=alt.value(0))
         )
-        layered = alt.layer(lines, rules, labels)
-        return layered.properties(
-            title="Failure rate over time, with the trigger thresholds", width=560, height=220
+        fired = (
+            alt.Chart()
+            .transform_filter(alt.datum.kind == "fired")
+            .mark_point(shape="triangle-up", size=180, filled=True, color=theme.THRESHOLD_COLOUR)
+            .encode(x=x, y=y, tooltip=["rule:N", "env:N", "evidence:N", "action:N"])
         )
+        chart = alt.layer(lines, thresholds, labels, fired, data=data).properties(width=440, height=90)
+        return chart.facet(
+            row=alt.Row(
+                "symptom:N", title=None, sort=classes, header=alt.Header(labelAngle=0, labelAlign="left")
+            ),
+            title="Rate of each symptom class, against that class's trigger",
+        ).resolve_scale(x="shared")
 
     def latency_chart(self) -> alt.Chart:
         """Latency percentiles (nearest rank) per environment over time."""
@@ -212,19 +302,21 @@ class TrendsView:
         return chart
 
     def triggers(self) -> Any:
+        order = {str(symptom): index for index, symptom in enumerate(Symptom)}
+        firings = sorted(self.firings, key=lambda f: order.get(str(f.rule.symptom), len(order)))
         rows = [
             {
                 "rule": f.rule.name,
-                "rule says": f.rule.describe(),
+                "rule says": f.rule.describe().removeprefix(f"{f.rule.name}: "),
                 "env": f.env,
                 "fired": f.fired,
                 "evidence": f.evidence,
-                "action": f.action if f.fired else "",
+                "action": f.action,
             }
-            for f in self.firings
+            for f in firings
         ]
         frame = pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
+        if frame.empty:
+            return markdown(md("No trigger rule to judge."))
         fired_style = theme.css(theme.BAD_FILL, theme.BAD_TEXT, theme.BOLD)
-        return (
-            table(frame).hide(axis="index").map(lambda fired: fired_style if fired else "", subset=["fired"])
-        )
+        return table(frame).map(lambda fired: fired_style if fired is True else "", subset=["fired"])

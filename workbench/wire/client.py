@@ -197,6 +197,7 @@ class ProbeClient:
         self._given = transport
         self._transports: dict[str | None, httpx.AsyncBaseTransport] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy, looked up once
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: every probe of an environment posts to one URL
 
     def _transport(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
         if self._given is not None:
@@ -242,8 +243,11 @@ class ProbeClient:
         value = key() if key is not None else None
         if value is not None:
             headers["Authorization"] = f"Bearer {value}"
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = self._urls[url] = httpx.URL(url)
         return httpx.Request(
-            method, url, content=content, headers=headers, extensions={"timeout": self._timeout}
+            method, parsed, content=content, headers=headers, extensions={"timeout": self._timeout}
         )
 
     async def exchange(self, request: httpx.Request) -> Exchange:
