@@ -232,4 +232,4 @@ def test_strict_types_are_not_coerced_but_paths_are_read_from_text(tmp_path: Pat
     config = load_config(write(tmp_path, text + '[workbench]\nfixtures_dir = "fx"\n'))
     env = config.environments["a"]
     assert env.manifest == tmp_path / "m.toml" and env.production is True and env.timeout_s == 30.0
-    assert config.settings.fixtures_dir == Path("fx")
+    assert config.settings.fixtures_dir.resolve() == (tmp_path / "fx").resolve()  # in the project (issue 13)

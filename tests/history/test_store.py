@@ -462,6 +462,7 @@ def test_a_relative_sqlite_path_is_made_absolute_for_other_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()  # a folder named in a URL must exist (issue 13)
     with HistoryStore("sqlite:///data/h.sqlite") as store:
         assert store.absolute_url == f"sqlite:///{tmp_path / 'data' / 'h.sqlite'}"
 

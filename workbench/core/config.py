@@ -26,11 +26,19 @@ from workbench.core.tomlfile import parse_toml, read_text
 
 EMBEDDED = "embedded"
 DEFAULT_CONFIG_PATH = Path("data/environments.toml")
+DEFAULT_TRIGGERS = Path("data/triggers.toml")  # the trigger rules, when the file exists
 CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
 DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
 # The two names of a request's token budget: OpenAI's reasoning models take only the second.
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+# Text left from a template (README's `REPLACE_WITH_APPROVED_MODEL_ID`, `<model>`, `your-model`):
+# sent as is, it would only earn a 404 and read as the endpoint's fault.
+_PLACEHOLDER = re.compile(
+    r"replace[_ -]?(with|me)|change[_ -]?me|\byour[_ -]|placeholder"
+    r"|^<[^<>]*>$|^\{[^{}]*\}$|^(todo|tbd|fixme|x{3,}|model[_-]?id)$",
+    re.IGNORECASE,
+)
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -85,6 +93,16 @@ class Environment(_Strict):
         if not parts.hostname:
             raise ValueError(f"must name a host, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str | None) -> str | None:
+        if value is not None and _PLACEHOLDER.search(value):
+            raise ValueError(
+                f"{value!r} is a placeholder, not a model id: set the approved model id "
+                "(the provider's model list names it)"
+            )
+        return value
 
     @field_validator("path")
     @classmethod
@@ -205,6 +223,11 @@ class Config:
     source: Path | None  # None: the built-in embedded default
     digest: str  # sha256 of the file's bytes: provenance without content
 
+    @property
+    def project(self) -> Path:
+        """The folder whose data/ and reports/ this configuration's runs use (see `project_folder`)."""
+        return project_folder(self.source)
+
     def select(self, names: Sequence[str] = ()) -> list[Environment]:
         """The named environments (all when none are named), refusing unknown names."""
         if not names:
@@ -250,13 +273,45 @@ def default_config() -> Config:
 
 
 def resolve_config_path(explicit: Path | None) -> Path | None:
-    """`--config`, else `$WORKBENCH_CONFIG`, else `data/environments.toml` if present, else None."""
+    """`--config`, else `$WORKBENCH_CONFIG`, else the nearest `data/environments.toml` here or in a
+    folder above (run from `notebooks/` or any folder of the project, as the notebooks find it),
+    else None (the built-in default)."""
     if explicit is not None:
         return explicit
     from_env = os.environ.get(CONFIG_ENV_VAR)
     if from_env:
         return Path(from_env)
-    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_PATH
+        if candidate.is_file():
+            return candidate if folder == here else _shortest(candidate)
+    return None
+
+
+def project_folder(source: Path | None) -> Path:
+    """Where `data/` and `reports/` are for a configuration file: its project.
+
+    `PROJECT/data/environments.toml` gives PROJECT; a file elsewhere gives its own folder; the
+    built-in default gives the current folder. So a run from another folder writes its history,
+    fixtures, bundles and reports in the project, never where the shell happens to be, as the
+    notebooks do. Relative to the current folder when inside it, so printed paths stay short.
+    """
+    if source is None:
+        return Path()
+    folder = source.resolve().parent
+    if folder.name == DEFAULT_CONFIG_PATH.parent.name:
+        folder = folder.parent
+    return _shortest(folder)
+
+
+def _shortest(path: Path) -> Path:
+    """`path` relative to the current folder when it lies inside it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return absolute
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -302,7 +357,22 @@ def parse_config(text: str, *, source: Path | None) -> Config:
         if env.manifest is not None and source is not None and not env.manifest.is_absolute():
             object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Config(environments=environments, settings=parsed.workbench, source=source, digest=digest)
+    settings = (
+        _in_project(parsed.workbench, project_folder(source)) if source is not None else parsed.workbench
+    )
+    return Config(environments=environments, settings=settings, source=source, digest=digest)
+
+
+def _in_project(settings: Settings, project: Path) -> Settings:
+    """The settings' relative folders and files (fixtures, bundles, triggers) taken in the project."""
+    moved = {
+        name: project / value
+        for name in ("fixtures_dir", "bundles_dir", "triggers")
+        if isinstance(value := getattr(settings, name), Path) and not value.is_absolute()
+    }
+    if settings.triggers is None and (project / DEFAULT_TRIGGERS).is_file():
+        moved["triggers"] = project / DEFAULT_TRIGGERS
+    return settings.model_copy(update=moved)
 
 
 def _config_error(exc: ValidationError, where: Path, prefix: tuple[str, ...] = ()) -> ConfigError:

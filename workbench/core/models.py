@@ -83,8 +83,31 @@ ACTIONS: Mapping[Symptom, str] = {
 }
 
 
-def action_for(symptom: Symptom) -> str:
-    """The checklist's suggested rollback action for a symptom class."""
+# How a probe not sent to an unreachable host begins its detail (the engine writes it, readiness reads it).
+NOT_SENT = "not sent: "
+
+# A host no request reached (DNS, refused, no route, TLS): the cause may be the auditor's own machine.
+UNREACHABLE_ACTION = (
+    "Nothing reached the host: check the base_url, then this machine's DNS, network and proxy; only "
+    "if the host answers from elsewhere and the release changed the HTTP client, base URL or proxy, "
+    "roll that change back."
+)
+
+# A 429 no retry fixes (quota, credits, billing exhausted): backing off would only wait.
+QUOTA_EXHAUSTED_ACTION = (
+    "Not retryable: the quota, credits or billing limit is exhausted. Raise the quota or fix billing "
+    "with the account owner (backing off will not help), then re-probe before shifting traffic."
+)
+
+
+def action_for(symptom: Symptom, *, retryable: bool | None = None) -> str:
+    """The checklist's suggested rollback action for a symptom class.
+
+    `retryable=False` on a rate limit is quota exhaustion: its action says to raise the quota, not to
+    back off (the classifier and the action never contradict each other).
+    """
+    if symptom is Symptom.RATE_LIMIT and retryable is False:
+        return QUOTA_EXHAUSTED_ACTION
     return ACTIONS[symptom]
 
 

@@ -97,22 +97,26 @@ class RunRecord:
     config_path: str = ""  # the environments file read ("" for the built-in default)
 
 
-def resolve_store_url(explicit: str | None = None) -> str:
-    """`--store`, else `$WORKBENCH_STORE`, else SQLite at `data/history.sqlite` (relative to here)."""
+def resolve_store_url(explicit: str | None = None, *, project: Path | None = None) -> str:
+    """`--store`, else `$WORKBENCH_STORE`, else SQLite at `data/history.sqlite` in `project` (the
+    configuration's project folder; default: here)."""
     url = explicit or os.environ.get(STORE_ENV_VAR)
     if url:
         return url
-    return f"sqlite:///{DEFAULT_STORE_PATH}"
+    return f"sqlite:///{(project or Path()) / DEFAULT_STORE_PATH}"
 
 
 class HistoryStore:
     """Append-only history of runs and results behind one SQLAlchemy engine."""
 
-    def __init__(self, url: str | None = None) -> None:
-        parsed = _parse_url(resolve_store_url(url))
+    def __init__(self, url: str | None = None, *, project: Path | None = None) -> None:
+        """`url` as `resolve_store_url` reads it. Only the default location's folder is created: a
+        folder named in a URL must exist (a typo must not grow a tree of folders and a new history)."""
+        parsed = _parse_url(resolve_store_url(url, project=project))
         self.url = parsed.render_as_string(hide_password=False)
         self._password = _password_of(parsed)
-        self._engine = _create_engine(parsed)
+        default = not (url or os.environ.get(STORE_ENV_VAR))
+        self._engine = _create_engine(parsed, create_folder=default)
         self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
         self._ensure_schema()
 
@@ -548,12 +552,18 @@ def _parse_url(url: str) -> sa.URL:
     return parsed
 
 
-def _create_engine(url: sa.URL) -> Engine:
+def _create_engine(url: sa.URL, *, create_folder: bool) -> Engine:
     shown = display_url(url.render_as_string(hide_password=False))
     if url.get_backend_name() == "sqlite":
         database = url.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).parent
+            if create_folder:
+                folder.mkdir(parents=True, exist_ok=True)
+            elif not folder.is_dir():
+                raise StoreError(
+                    f"store folder {folder} does not exist (from {shown}): create it, or fix the URL"
+                )
         engine = sa.create_engine(url, connect_args={"timeout": 60})
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)

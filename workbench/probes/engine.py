@@ -22,7 +22,16 @@ from workbench import __version__
 from workbench.core import clock
 from workbench.core.config import Config, Environment, check_keys_present
 from workbench.core.errors import UsageError
-from workbench.core.models import Outcome, ProbeResult, Symptom, Verdict, VerdictStatus, action_for
+from workbench.core.models import (
+    NOT_SENT,
+    UNREACHABLE_ACTION,
+    Outcome,
+    ProbeResult,
+    Symptom,
+    Verdict,
+    VerdictStatus,
+    action_for,
+)
 from workbench.core.redaction import Redactor
 from workbench.core.secrets import check_probe_prompts
 from workbench.history.confirmations import Confirmation, current_by_item
@@ -367,6 +376,8 @@ class _Run:
                 detail="; ".join([finding.detail, *notes]),
                 facts={**finding.facts, "notes": notes},
             )
+        if _found_unreachable(finding, ctx):
+            finding = replace(finding, facts={**finding.facts, "unreachable": True})
         result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact)
         self.requests[ctx.env.name] += ctx.tally.reached
         await self._writer.write(result)  # durable before the result is counted
@@ -432,7 +443,7 @@ async def _check(probe: Probe, ctx: ProbeContext) -> Finding:
         return Finding(
             Outcome.SKIP,
             Symptom.NONE,
-            f"not sent: {ctx.gate.unreachable} (an earlier probe found the host unreachable; nothing has "
+            f"{NOT_SENT}{ctx.gate.unreachable} (an earlier probe found the host unreachable; nothing has "
             "reached it this run)",
         )
     try:
@@ -445,6 +456,21 @@ async def _check(probe: Probe, ctx: ProbeContext) -> Finding:
         return Finding(
             Outcome.ERROR, Symptom.NONE, f"workbench fault in {probe.id}: {type(exc).__name__}: {exc}"
         )
+
+
+def _found_unreachable(finding: Finding, ctx: ProbeContext) -> bool:
+    """This failure is the host being unreachable (nothing ever reached it), not a bad answer."""
+    gate = ctx.gate
+    return (
+        gate is not None
+        and bool(gate.unreachable)
+        and not gate.reached
+        and finding.outcome is Outcome.FAIL
+        and finding.symptom is Symptom.TRANSPORT
+        and finding.http_status is None
+        and ctx.tally.sent > 0
+        and ctx.tally.reached == 0
+    )
 
 
 def _result(
@@ -462,13 +488,22 @@ def _result(
         http_status=finding.http_status,
         latency_ms=finding.latency_ms,
         detail=redact(finding.detail),
-        action=action_for(finding.symptom) if finding.outcome is Outcome.FAIL else "",
+        action=_action(finding),
         started_at=started,
         ttft_ms=finding.ttft_ms,
         retry_after_s=finding.retry_after_s,
         shape=redact.deep(finding.shape),
         facts=redact.deep(dict(finding.facts)),
     )
+
+
+def _action(finding: Finding) -> str:
+    """The checklist's action for a failure; an unreachable host is first the auditor's to check."""
+    if finding.outcome is not Outcome.FAIL:
+        return ""
+    if finding.facts.get("unreachable"):
+        return UNREACHABLE_ACTION
+    return action_for(finding.symptom, retryable=finding.retryable)
 
 
 def _catalog_order(

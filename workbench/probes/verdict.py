@@ -7,12 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
+from workbench.core.models import NOT_SENT, Outcome, ProbeResult, Verdict, VerdictStatus
 from workbench.history.store import HistoryStore, RunRecord
+from workbench.probes.catalog import CATALOG
 
 
 def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     """Ready only when nothing failed, errored or awaits an operator; a failure makes it not ready."""
+    results = in_catalog_order(results)
     counts = Counter(str(result.outcome) for result in results)
     failures = [result for result in results if result.outcome is Outcome.FAIL]
     errors = [result for result in results if result.outcome is Outcome.ERROR]
@@ -20,8 +22,10 @@ def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     if failures:
         reasons = tuple(f"{result.probe}: {result.symptom} - {result.detail}" for result in failures)
         return Verdict(env, VerdictStatus.NOT_READY, reasons + _error_reasons(errors), dict(counts))
-    if errors or not ran:
-        reasons = _error_reasons(errors) or ("no probe ran (all skipped)",)
+    # probes not sent because their host was found unreachable (by another environment on it)
+    unsent = [r for r in results if r.outcome is Outcome.SKIP and r.detail.startswith(NOT_SENT)]
+    if errors or not ran or unsent:
+        reasons = _error_reasons(errors) + _unsent_reason(unsent) or ("no probe ran (all skipped)",)
         return Verdict(env, VerdictStatus.COULD_NOT_RUN, reasons, dict(counts))
     pending = tuple(
         f"{result.probe}: {result.detail}" for result in results if result.outcome is Outcome.NEEDS_OPERATOR
@@ -31,9 +35,23 @@ def verdict_for(env: str, results: Sequence[ProbeResult]) -> Verdict:
     return Verdict(env, VerdictStatus.READY, ("every probe passed",), dict(counts))
 
 
+def in_catalog_order(results: Sequence[ProbeResult]) -> list[ProbeResult]:
+    """Results as the catalog lists probes (the store keeps completion order); unknown ids last."""
+    rank = {probe_id: index for index, probe_id in enumerate(CATALOG)}
+    return sorted(results, key=lambda result: rank.get(result.probe, len(rank)))
+
+
 def verdicts_for(envs: Iterable[str], results: Sequence[ProbeResult]) -> list[Verdict]:
     """One verdict per environment, in the order given."""
     return [verdict_for(env, [result for result in results if result.env == env]) for env in envs]
+
+
+def _unsent_reason(unsent: Sequence[ProbeResult]) -> tuple[str, ...]:
+    """One line for every probe not sent to an unreachable host: the cause is the same."""
+    if not unsent:
+        return ()
+    cause = unsent[0].detail.removeprefix(NOT_SENT).split(" (an earlier probe")[0]
+    return (f"{len(unsent)} probe(s) not sent: {cause}",)
 
 
 def _error_reasons(errors: Sequence[ProbeResult]) -> tuple[str, ...]:

@@ -74,10 +74,12 @@ class AuditOutcome:
         return 0 if self.readiness and all(r.ready for r in self.readiness.values()) else 1
 
 
-def notebooks_dir(explicit: Path | None = None) -> Path:
-    """`notebooks/` here, else the one beside the installed package (an editable install)."""
+def notebooks_dir(explicit: Path | None = None, *, project: Path | None = None) -> Path:
+    """The project's `notebooks/` (default: here), else the one beside the installed package."""
     candidates = (
-        [explicit] if explicit else [Path("notebooks"), Path(__file__).resolve().parents[2] / "notebooks"]
+        [explicit]
+        if explicit
+        else [(project or Path()) / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
     )
     for candidate in candidates:
         if candidate is not None and (candidate / f"{CONTRACT_AUDIT}.ipynb").exists():
@@ -101,10 +103,11 @@ def run_audit(
 ) -> AuditOutcome:
     """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
     check_audit_inputs(config, reports_dir)
-    source_dir = notebooks_dir(notebooks)
+    source_dir = notebooks_dir(notebooks, project=config.project)
     kernel_env = _kernel_env(store)
     # The report kernel starts and imports everything while the probes run: paid once per audit.
-    with KernelSession(ensure_kernel(), cwd=Path.cwd(), env=kernel_env) as session:
+    # the kernel works from the project folder, as a notebook opened in JupyterLab does
+    with KernelSession(ensure_kernel(), cwd=config.project.resolve(), env=kernel_env) as session:
         summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
         # The report machinery loads while readiness is judged and the kernel finishes warming up
         # (not earlier: importing competes for this process's CPU with the probes' timing).
@@ -140,6 +143,7 @@ def run_audit(
                         arguments,
                         timeout_s=timeout_s,
                         session=session,
+                        project=config.project.resolve(),
                     )
                 )
         except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
@@ -201,10 +205,11 @@ def _render(
     *,
     timeout_s: int,
     session: KernelSession,
+    project: Path,
 ) -> ReportFiles:
     """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
     try:
-        execute_notebook(notebook, output, parameters, cwd=Path.cwd(), timeout_s=timeout_s, session=session)
+        execute_notebook(notebook, output, parameters, cwd=project, timeout_s=timeout_s, session=session)
         return ReportFiles(header.report, output, export_html(output, output.with_suffix(".html"), header))
     except ReportError as exc:
         return ReportFiles(header.report, output, None, str(exc))

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from workbench.core.models import Outcome, ProbeResult
+from workbench.core.models import NOT_SENT, Outcome, ProbeResult
 from workbench.history.confirmations import OPERATOR_ITEMS, Confirmation
 
 
@@ -184,18 +184,29 @@ def _probes(number: int, by_probe: Mapping[str, ProbeResult], probes: Sequence[s
     results = [by_probe[probe] for probe in probes if probe in by_probe]
     failed = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     if failed:
-        return _step(
-            number, StepStatus.FAIL, "; ".join(f"{r.probe}: {r.symptom} - {r.detail}" for r in failed)
-        )
+        return _step(number, StepStatus.FAIL, "; ".join(_failure(r) for r in failed))
     not_run = [probe for probe in probes if probe not in by_probe or by_probe[probe].outcome is Outcome.SKIP]
     if not_run:
-        reasons = "; ".join(
+        unsent = [p for p in not_run if p in by_probe and by_probe[p].detail.startswith(NOT_SENT)]
+        reasons = [
             f"{probe}: {by_probe[probe].detail if probe in by_probe else 'not in this run'}"
             for probe in not_run
-        )
-        return _step(number, StepStatus.NOT_RUN, reasons)
+            if probe not in unsent
+        ]
+        if unsent:  # one line for the host, not one per probe: the cause is the same
+            host = by_probe[unsent[0]].detail.removeprefix(NOT_SENT).split(" (")[0]
+            reasons.append(f"{', '.join(unsent)}: not sent, the host was unreachable ({host})")
+        return _step(number, StepStatus.NOT_RUN, "; ".join(reasons))
     run_id = results[0].run_id if results else "?"
     return _step(number, StepStatus.PASS, f"{', '.join(probes)} passed in run {run_id}")
+
+
+def _failure(result: ProbeResult) -> str:
+    """A failed probe as step evidence; an unreachable host says what to check first."""
+    text = f"{result.probe}: {result.symptom} - {result.detail}"
+    if result.facts.get("unreachable"):
+        text += f" ({result.action})"
+    return text
 
 
 def _negatives(evidence: Evidence, by_probe: Mapping[str, ProbeResult]) -> Step:

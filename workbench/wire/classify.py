@@ -60,7 +60,7 @@ class Classification:
 
     @property
     def action(self) -> str:
-        return action_for(self.symptom)
+        return action_for(self.symptom, retryable=self.retryable)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON `workbench classify` prints."""
