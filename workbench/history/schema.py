@@ -51,7 +51,9 @@ runs_table = sa.Table(
     sa.Column("config_digest", sa.String(64), nullable=False),
     sa.Column("command", sa.String(32), nullable=False),
     sa.Column("workbench_version", sa.String(32), nullable=False),
-    sa.Column("requests", sa.Text, nullable=False, default="{}"),  # JSON: requests sent per environment
+    sa.Column(
+        "requests", sa.Text, nullable=False, default="{}"
+    ),  # JSON: requests that reached a server, per environment
     sa.Column("host", sa.String(255), nullable=False, default=""),  # the machine running it
     sa.Column("pid", sa.Integer),  # its process there
     # v2: every probe of the catalog was planned (no --probe selection): only such a run is a baseline

@@ -313,7 +313,7 @@ class AuditView:
             ("started (UTC)", self.run.started_at),
             ("finished (UTC)", self.run.finished_at or "-"),
             (
-                "requests sent",
+                "requests that reached a server",
                 ", ".join(f"{env}: {n}" for env, n in (self.run.requests or {}).items()) or "-",
             ),
             ("config sha256", self.run.config_digest),
