@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.canary import canary_key
 from tests.commands import workbench
 from tests.oneslot import OneSlotServer
 from workbench import HistoryStore, Outcome, RunSummary, Symptom, run_probes
@@ -18,7 +19,7 @@ from workbench.core.scenarios import Scenario
 from workbench.reference.endpoint import EmbeddedEndpoint
 
 KEY_VAR = "WB_ONESLOT_KEY"
-KEY = "wb-oneslot-test-credential-0001"  # the upstream's own key: a test fixture, not a secret
+KEY = canary_key("oneslot")  # built at run time: no key-shaped text is ever committed
 
 
 @pytest.fixture
