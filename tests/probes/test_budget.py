@@ -95,6 +95,28 @@ def test_an_answer_cut_at_the_apps_own_budget_is_a_quality_finding(tmp_path: Pat
     assert "the app's own max_tokens = 8" in app.detail
 
 
+def test_the_apps_own_budget_replaces_the_workbench_s_whatever_its_name() -> None:
+    """One budget per request: the app's `max_tokens` is not sent beside the probe's own
+    `max_completion_tokens` (an endpoint would take the smaller one: the wrong budget judged)."""
+    from workbench.probes.base import ProbeContext
+    from workbench.wire.client import ProbeClient
+    from workbench.wire.parser import reference_parser
+
+    config = parse_config(
+        '[environments.ref]\nbase_url = "embedded"\ntoken_param = "max_completion_tokens"\n', source=None
+    )
+    ctx = ProbeContext(
+        env=config.environments["ref"],
+        client=ProbeClient(timeout_s=1, max_bytes=1024),
+        url="http://127.0.0.1:9/v1/chat/completions",
+        key=lambda: None,
+        parser=reference_parser,
+    )
+    assert ctx.request_body()["max_completion_tokens"] == 16
+    app_body = ctx.request_body(max_tokens=40)
+    assert app_body["max_tokens"] == 40 and "max_completion_tokens" not in app_body
+
+
 def test_a_custom_acceptance_check_never_judges_an_answer_cut_at_the_probes_budget(tmp_path: Path) -> None:
     table = 'scenario = "verbose-model"\nacceptance = "tests.plugins.parsers:whole_answers"\n'
     _, results = run(tmp_path, table, "endpoint.minimal")

@@ -113,6 +113,8 @@ class ProbeContext:
             "stream": False,
             self.token_param: self.env.max_tokens,
         }
+        if any(name in overrides for name in TOKEN_PARAMS):
+            del body[self.token_param]  # a budget given here (the app's, a larger one) replaces ours
         for name, value in overrides.items():
             if value is None:
                 body.pop(name, None)
