@@ -64,22 +64,24 @@ def _offline_prefix() -> list[str]:
     return []
 
 
+def _offline_command(profile: str, *args: str) -> list[str]:
+    """Headless Chromium with a fresh profile and no network, then `args`."""
+    return [
+        *_offline_prefix(),
+        chromium(),
+        *_FLAGS,
+        f"--user-data-dir={profile}",
+        # even without a namespace, nothing resolves and every proxy is dead
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=http://127.0.0.1:9",
+        *args,
+    ]
+
+
 def dump_dom(page: Path, *extra: str) -> str:
     """The rendered DOM of `page`, loaded with networking off; every external fetch would fail."""
-    browser = chromium()
     with tempfile.TemporaryDirectory() as profile:
-        command = [
-            *_offline_prefix(),
-            browser,
-            *_FLAGS,
-            f"--user-data-dir={profile}",
-            # even without a namespace, nothing resolves and every proxy is dead
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=http://127.0.0.1:9",
-            *extra,
-            "--dump-dom",
-            page.resolve().as_uri(),
-        ]
+        command = _offline_command(profile, *extra, "--dump-dom", page.resolve().as_uri())
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -160,20 +162,14 @@ def measure(page: Path, width: int) -> dict[str, Any]:
 
 def screenshot(page: Path, width: int, height: int, output: Path) -> Path:
     """A PNG of `page` opened offline in a `width` x `height` window."""
-    browser = chromium()
     with tempfile.TemporaryDirectory() as profile:
-        command = [
-            *_offline_prefix(),
-            browser,
-            *_FLAGS,
-            f"--user-data-dir={profile}",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=http://127.0.0.1:9",
+        command = _offline_command(
+            profile,
             "--hide-scrollbars",
             f"--window-size={width},{height}",
             f"--screenshot={output.resolve()}",
             page.resolve().as_uri(),
-        ]
+        )
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and output.exists(), done.stderr[-2000:]
     return output

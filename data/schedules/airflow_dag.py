@@ -45,9 +45,6 @@ PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
 SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
 KERNEL = "contract-workbench"  # registered by `workbench kernel` in the project's .venv
 PROBE_TASK = "probe"
-# The kernel's environment for report notebooks (what `workbench audit` gives its kernel): charts
-# rendered as static SVG plus the offline interactive view, as the exported HTML needs.
-REPORT_KERNEL_ENV = {"WORKBENCH_RENDER": "report"}
 
 # How reports are named and what the notebook is given come from the workbench itself, so this DAG
 # writes where `workbench audit` writes, and the store decides whether its URL carries a password.
@@ -214,7 +211,7 @@ def kernel_environment(project: Path, environ: Mapping[str, str] = os.environ) -
     kernel `make install` registered there is found from Airflow's own Python."""
     jupyter = str(project / ".venv" / "share" / "jupyter")
     path = [jupyter, *(p for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != jupyter)]
-    return {**REPORT_KERNEL_ENV, "JUPYTER_PATH": os.pathsep.join(path)}
+    return {**reportnames.REPORT_KERNEL_ENV, "JUPYTER_PATH": os.pathsep.join(path)}
 
 
 def audit_bash_command(project: Path, environments: Sequence[str] = ()) -> str:
@@ -242,17 +239,9 @@ def build_dags() -> tuple[Any, Any]:
         """The provider's operator, run with the kernel environment `workbench audit` uses."""
 
         def execute(self, context: Any) -> Any:
-            added = kernel_environment(PROJECT)
-            saved = {name: os.environ.get(name) for name in added}
-            os.environ.update(added)  # papermill's kernel inherits this process's environment
-            try:
+            # papermill's kernel inherits this process's environment
+            with reportnames.environment_set(kernel_environment(PROJECT)):
                 return super().execute(context)
-            finally:
-                for name, value in saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
 
     common: dict[str, Any] = {
         "schedule": SCHEDULE,

@@ -60,13 +60,17 @@ def run(rounds: int = 5, warmup: int = 1) -> list[Figure]:
     return figures
 
 
-def _default(rounds: int, warmup: int) -> Figure:
+def _measure(
+    environments: int, limit: int, rounds: int, warmup: int
+) -> tuple[float, float, dict[str, float]]:
+    """(median wall ms, median harness CPU ms per request, each probe's unloaded duration) of runs of
+    `environments` environments on as many ports, `limit` requests at a time each."""
     with (
-        reference_endpoints(ENVIRONMENTS, latency_ms=LATENCY_MS) as (urls, served),
+        reference_endpoints(environments, latency_ms=LATENCY_MS) as (urls, served),
         tempfile.TemporaryDirectory() as folder,
     ):
         store = HistoryStore(f"sqlite:///{Path(folder) / 'history.sqlite'}")
-        text = _config(urls, served.key_variable, 1)
+        text = _config(urls, served.key_variable, limit)
         walls, cpus = [], []
         for index in range(warmup + rounds):
             wall, cpu, summary = _timed(text, store)
@@ -74,12 +78,15 @@ def _default(rounds: int, warmup: int) -> Figure:
                 walls.append(wall)
                 cpus.append(cpu / sum(summary.requests.values()))
         # What each probe takes the endpoint alone: one environment, one probe at a time.
-        _, _, alone = _timed(text, store, ("env00",))
+        _, _, alone = _timed(_config(urls[:1], served.key_variable, 1), store, ("env00",))
         durations = _durations(store, alone.run_id)
         store.close()
+    return median(walls), median(cpus), durations
+
+
+def _default(rounds: int, warmup: int) -> Figure:
+    measured, cpu_per_request, durations = _measure(ENVIRONMENTS, 1, rounds, warmup)
     ideal = ideal_ms(durations, 1)
-    measured = median(walls)
-    cpu_per_request = median(cpus)
     return Figure(
         f"concurrency ({ENVIRONMENTS} envs on {ENVIRONMENTS} ports x catalog, 1 at a time each, "
         "100 ms endpoint)",
@@ -94,22 +101,8 @@ def _default(rounds: int, warmup: int) -> Figure:
 
 def _old_default(rounds: int, warmup: int) -> Figure:
     """The previous default for comparison: 20 environments, 4 requests at a time each."""
-    with (
-        reference_endpoints(OLD_ENVIRONMENTS, latency_ms=LATENCY_MS) as (urls, served),
-        tempfile.TemporaryDirectory() as folder,
-    ):
-        store = HistoryStore(f"sqlite:///{Path(folder) / 'history.sqlite'}")
-        text = _config(urls, served.key_variable, 4)
-        walls = []
-        for index in range(warmup + rounds):
-            wall, _, _ = _timed(text, store)
-            if index >= warmup:
-                walls.append(wall)
-        _, _, alone = _timed(_config(urls[:1], served.key_variable, 1), store, ("env00",))
-        durations = _durations(store, alone.run_id)
-        store.close()
+    measured, _, durations = _measure(OLD_ENVIRONMENTS, 4, rounds, warmup)
     ideal = ideal_ms(durations, 4)
-    measured = median(walls)
     return Figure(
         f"concurrency, old default ({OLD_ENVIRONMENTS} envs, 4 at a time each)",
         measured / ideal,

@@ -92,7 +92,8 @@ def aggregate(url: str, since_days: float) -> float:
 
 def report_bytes(url: str, folder: Path, since_days: float) -> int:
     """The symptom_trends report rendered exactly as `workbench audit` renders it; its HTML size."""
-    from workbench.render.notebooks import RENDER_ENV_VAR, execute_notebook, export_html
+    from workbench.render.notebooks import execute_notebook, export_html
+    from workbench.render.reportnames import REPORT_KERNEL_ENV
 
     notebook = Path(__file__).resolve().parents[2] / "notebooks" / "symptom_trends.ipynb"
     output = folder / f"trends-{abs(hash(url))}.ipynb"
@@ -101,7 +102,7 @@ def report_bytes(url: str, folder: Path, since_days: float) -> int:
         output,
         {"store_url": url, "since_days": since_days},
         cwd=Path.cwd(),
-        kernel_env={RENDER_ENV_VAR: "report"},
+        kernel_env=REPORT_KERNEL_ENV,
     )
     html = export_html(output, output.with_suffix(".html"))
     output.unlink()

@@ -25,7 +25,6 @@ from workbench.history.store import STORE_ENV_VAR, HistoryStore
 from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
 from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
-    RENDER_ENV_VAR,
     ReportFiles,
     ReportHeader,
     ensure_kernel,
@@ -35,6 +34,7 @@ from workbench.render.notebooks import (
 )
 from workbench.render.reportnames import (
     CONTRACT_AUDIT,
+    REPORT_KERNEL_ENV,
     REPORT_NOTEBOOKS,
     audit_manifest,
     day_folder,
@@ -231,8 +231,7 @@ def _kernel_env(store: HistoryStore) -> dict[str, str]:
     """What the report kernel gets through its environment: a store URL with a password (never a
     parameter, so never in a notebook), and the report chart renderer."""
     environment = {STORE_ENV_VAR: store.absolute_url} if store.has_password else {}
-    environment[RENDER_ENV_VAR] = "report"  # charts as static SVG plus the offline interactive upgrade
-    return environment
+    return {**environment, **REPORT_KERNEL_ENV}
 
 
 def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:

@@ -26,7 +26,7 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-from workbench.render.notebooks import RENDER_ENV_VAR
+from workbench.render.reportnames import RENDER_ENV_VAR
 from workbench.render.theme import OUTCOME_COLOURS, SYMPTOM_COLOURS
 
 RENDERER = "workbench"

@@ -21,7 +21,7 @@ from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
 from workbench.render.display import code, markdown, md, shown
 from workbench.render.frames import catalog_order
-from workbench.render.notebooks import RENDER_ENV_VAR
+from workbench.render.reportnames import RENDER_ENV_VAR
 
 
 @dataclass(frozen=True)

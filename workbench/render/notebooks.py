@@ -29,9 +29,8 @@ from workbench.core.errors import ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
-from workbench.render.reportnames import MANIFEST_SUFFIX
+from workbench.render.reportnames import MANIFEST_SUFFIX, environment_set
 
-RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -115,43 +114,37 @@ def execute_notebook(
     from papermill.exceptions import PapermillExecutionError
 
     kernel = ensure_kernel()
-    saved = {name: os.environ.get(name) for name in (kernel_env or {})}
-    os.environ.update(kernel_env or {})  # the kernel inherits these; they never enter the notebook
-    try:
-        shared = {"engine_name": register_engine(), "session": session} if session is not None else {}
-        papermill.execute_notebook(
-            str(source),
-            str(output),
-            parameters=dict(parameters),
-            kernel_name=kernel,
-            cwd=str(cwd),
-            progress_bar=False,
-            execution_timeout=timeout_s,
-            report_mode=True,
-            request_save_on_cell_execute=False,  # one write at the end (and on failure), not one per cell
-            **shared,
-        )
-    except PapermillExecutionError as exc:
-        first_line = str(exc.evalue).splitlines()[0][:200] if exc.evalue else ""
-        cell = _failed_cell(output)
-        where = f"cell {cell if cell is not None else '?'} of {output} (In [{exc.exec_count}])"
-        raise ReportError(
-            f"{source.name}: {where} failed: {exc.ename}: {first_line}; open it to see the traceback",
-            output_path=output,
-            cell_index=cell,
-        ) from None
-    except ReportError:
-        raise
-    except Exception as exc:  # kernel died, timeout, invalid notebook: still an audit failure
-        raise ReportError(
-            f"{source.name}: execution failed: {type(exc).__name__}: {exc}; see {output}", output_path=output
-        ) from None
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with environment_set(kernel_env or {}):  # the kernel inherits these; they never enter the notebook
+        try:
+            shared = {"engine_name": register_engine(), "session": session} if session is not None else {}
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=dict(parameters),
+                kernel_name=kernel,
+                cwd=str(cwd),
+                progress_bar=False,
+                execution_timeout=timeout_s,
+                report_mode=True,
+                request_save_on_cell_execute=False,  # one write at the end (and on failure), not one per cell
+                **shared,
+            )
+        except PapermillExecutionError as exc:
+            first_line = str(exc.evalue).splitlines()[0][:200] if exc.evalue else ""
+            cell = _failed_cell(output)
+            where = f"cell {cell if cell is not None else '?'} of {output} (In [{exc.exec_count}])"
+            raise ReportError(
+                f"{source.name}: {where} failed: {exc.ename}: {first_line}; open it to see the traceback",
+                output_path=output,
+                cell_index=cell,
+            ) from None
+        except ReportError:
+            raise
+        except Exception as exc:  # kernel died, timeout, invalid notebook: still an audit failure
+            raise ReportError(
+                f"{source.name}: execution failed: {type(exc).__name__}: {exc}; see {output}",
+                output_path=output,
+            ) from None
 
 
 def _failed_cell(output: Path) -> int | None:

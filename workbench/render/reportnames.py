@@ -9,14 +9,38 @@ DAG file imports it on the scheduler.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 from workbench.core import clock
 
 CONTRACT_AUDIT = "contract_audit"
+RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
+# What every report kernel gets through its environment (`workbench audit` and the Airflow recipe):
+# charts rendered as static SVG plus the offline interactive view, as the exported HTML needs.
+REPORT_KERNEL_ENV: Mapping[str, str] = {RENDER_ENV_VAR: "report"}
+
+
+@contextmanager
+def environment_set(values: Mapping[str, str]) -> Iterator[None]:
+    """`os.environ` holds `values` for the block (a kernel started in it inherits them), then again
+    exactly what it held before: papermill starts its kernel from this process's environment."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 # (notebook, title, the parameters the audit passes it) in the order reports are written and listed.
 # They are the ones its parameters cell declares that the audit can supply (the others keep their
 # defaults); tests/render/test_report_notebooks.py holds every notebook to this with papermill.
