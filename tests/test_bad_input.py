@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.commands import cli, workbench
 
 GOOD_ENV = '[environments.ref]\nbase_url = "embedded"\n'
 
@@ -231,14 +230,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
-    done = subprocess.run(
-        [sys.executable, "-m", "workbench", *command],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ},
-    )
+    done = cli(*command, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
@@ -246,6 +238,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
         assert word in lines[0], lines[0]
     after = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert after == before, "something was written"
+
+
+@pytest.mark.parametrize(("files", "command", "words"), [pytest.param(*CASES[0][1:], id=CASES[0][0])])
+def test_a_shell_sees_the_same_one_line_and_exit_2(
+    tmp_path: Path, files: dict[str, str], command: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    """The table above runs in-process; one case runs as a shell runs it, no traceback either."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    done = workbench(*command, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and all(word in line for word in words), line
 
 
 def test_there_are_at_least_ten_kinds_of_bad_input() -> None:

@@ -66,10 +66,11 @@ def subpackages() -> list[Path]:
 
 
 def layers() -> list[list[str]]:
-    """The layers contract of pyproject.toml, top first, each layer's (independent) packages."""
+    """The package's layers contract in pyproject.toml, top first, each layer's (independent) packages
+    (the command line's own layers are another contract, inside `workbench.cli`)."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     contracts = config["tool"]["importlinter"]["contracts"]
-    (layered,) = [c for c in contracts if c["type"] == "layers"]
+    (layered,) = [c for c in contracts if c["type"] == "layers" and c["containers"] == ["workbench"]]
     return [[name.strip() for name in layer.split("|")] for layer in layered["layers"]]
 
 

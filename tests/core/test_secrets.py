@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from workbench import ConfigError, HistoryStore, run_probes
 from workbench.core.config import parse_config
 from workbench.core.secrets import mask, scan_paths, scan_personal_data, scan_text
@@ -127,10 +127,10 @@ def test_scan_command_names_file_and_line_and_never_prints_the_secret(tmp_path: 
     )
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "clean.html").write_text("<p>ok</p>")
-    clean = workbench("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
+    clean = cli("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
     assert clean.returncode == 0 and "no secret in reports" in clean.stdout
     (tmp_path / "reports" / "leak.html").write_text(f"<p>one</p>\n<p>{key}</p>\n")
-    leaked = workbench("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
+    leaked = cli("scan", "reports", "--config", "env.toml", cwd=tmp_path, env={"WB_SCAN_KEY": key})
     assert leaked.returncode == 1
     assert "reports/leak.html:2: value of $WB_SCAN_KEY" in leaked.stdout
     assert key not in leaked.stdout + leaked.stderr
@@ -145,14 +145,14 @@ def test_scan_command_finds_personal_data_in_a_prompt_template(tmp_path: Path) -
     (tmp_path / "env.toml").write_text(
         '[environments.s]\nbase_url = "embedded"\nmanifest = "integration/manifest.toml"\n'
     )
-    done = workbench("scan", "integration", "--config", "env.toml", cwd=tmp_path)
+    done = cli("scan", "integration", "--config", "env.toml", cwd=tmp_path)
     assert done.returncode == 1 and "prompt.txt:2: e-mail address" in done.stdout
 
 
 def test_verbose_logs_requests_with_the_key_redacted(tmp_path: Path) -> None:
     key = canary_key("verbose")
     (tmp_path / "env.toml").write_text('[environments.s]\nbase_url = "embedded"\napi_key_env = "WB_V_KEY"\n')
-    done = workbench(
+    done = cli(
         "-v",
         "probe",
         "--config",

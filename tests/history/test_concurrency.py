@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
+from tests.commands import default_signals
 from tests.paths import REPO
 from workbench import HistoryStore, run_probes
 from workbench.core.config import parse_config
@@ -38,11 +39,9 @@ TWO_ENVS = (
 SLOW = '[environments.slow]\nbase_url = "embedded"\nscenario = "slow"\nlatency_ms = 2000\n'
 FAST = '[environments.fast]\nbase_url = "embedded"\n'
 
-# The CLI with Ctrl-C restored: a child started from a shell's background job inherits SIGINT ignored.
-CLI = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from workbench.cli import main; sys.argv[0] = 'workbench'; main()"
-)
+# The CLI, in a child whose Ctrl-C is restored first (`default_signals`: a child started from a
+# shell's background job inherits SIGINT ignored).
+CLI = "import sys; from workbench.cli import main; sys.argv[0] = 'workbench'; main()"
 
 # Open (or fill) each store given, all processes at once: a line on stdin is the starting shot.
 AT_ONCE = """
@@ -239,6 +238,7 @@ def start_slow_probe(tmp_path: Path, store_url: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=child_env(),
+        preexec_fn=default_signals,
     )
 
 
@@ -304,6 +304,7 @@ def test_an_interrupt_in_a_notebook_stops_the_run_instead_of_waiting_for_it(tmp_
         text=True,
         timeout=120,
         env=child_env(),
+        preexec_fn=default_signals,  # the test interrupts it: Ctrl-C must not be ignored
     )
     assert done.stdout.startswith("interrupted after "), done.stdout + done.stderr
     assert float(done.stdout.split()[2]) < 6  # not after the whole run

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from tests.oneslot import OneSlotServer
 from workbench import HistoryStore, Outcome, RunSummary, Symptom, run_probes
 from workbench.core.config import parse_config
@@ -116,7 +116,7 @@ def test_the_dry_run_lists_what_would_be_sent_and_sends_nothing(
 ) -> None:
     config = tmp_path / "environments.toml"
     config.write_text(_config(one_slot.base_url) + "production = true\n")
-    result = workbench(
+    result = cli(
         "probe", "--dry-run", "--format", "json", "--config", str(config), cwd=tmp_path, env={KEY_VAR: ""}
     )
     assert result.returncode == 0, result.stderr
@@ -128,5 +128,5 @@ def test_the_dry_run_lists_what_would_be_sent_and_sends_nothing(
     assert "--allow-production-negatives" in planned["auth.missing_key"]["skipped"]
     assert plan["requests"] == 4  # minimal, app-realistic, one fresh response to ablate, the stream
     assert plan["requested_tokens"] == 4 * 16
-    table = workbench("probe", "--dry-run", "--config", str(config), cwd=tmp_path, env={KEY_VAR: ""})
+    table = cli("probe", "--dry-run", "--config", str(config), cwd=tmp_path, env={KEY_VAR: ""})
     assert "nothing was sent" in table.stdout and f"${KEY_VAR} (NOT SET" in table.stdout

@@ -21,9 +21,11 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletionChunk
 
 from tests.canary import canary_key
+from tests.commands import default_signals
 from tests.paths import REPO
+from workbench.core.errors import ConfigError
 from workbench.core.scenarios import Scenario
-from workbench.reference.endpoint import EmbeddedEndpoint, serve_forever
+from workbench.reference.endpoint import EmbeddedEndpoint, ForegroundEndpoint
 from workbench.reference.server import REPLIES
 
 KEY = canary_key("reference")  # recognisable, so a leak is easy to find
@@ -944,13 +946,14 @@ def test_busy_port_is_a_clear_error() -> None:
         second.stop()
 
 
-def test_serve_forever_reports_a_busy_port() -> None:
+def test_serve_forever_reports_a_busy_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WB_TEST_SERVE_KEY", KEY)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        with pytest.raises(RuntimeError, match="cannot listen"):
-            serve_forever(frozenset({Scenario.CONFORMANT}), api_key=KEY, port=port)
+        with pytest.raises(ConfigError, match=f"--port: cannot listen on 127.0.0.1:{port}"):
+            ForegroundEndpoint(["conformant"], api_key_env="WB_TEST_SERVE_KEY", port=port)
 
 
 def test_serve_forever_serves_and_returns_on_ctrl_c(http: httpx.Client) -> None:
@@ -958,14 +961,17 @@ def test_serve_forever_serves_and_returns_on_ctrl_c(http: httpx.Client) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "from workbench.reference.endpoint import serve_forever; "
-        "from workbench.core.scenarios import Scenario; "
-        f"serve_forever(frozenset({{Scenario.CONTENT_MOVED}}), api_key={KEY!r}, port={port}); "
+        "from workbench.reference.endpoint import ForegroundEndpoint; "
+        f"ForegroundEndpoint(['content-moved'], api_key_env='WB_TEST_SERVE_KEY', port={port}).run(); "
         "print('returned')"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WB_TEST_SERVE_KEY": KEY}
     child = subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_signals,  # the test interrupts it: Ctrl-C must not be ignored
     )
     try:
         url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 10

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import workbench
+from tests.commands import cli
 from tests.hostile import ECHO_MODES, HostileServer
 from tests.probes.test_echoed_key import KEY, VARIABLE, echo_config, leaks_in
 from tests.render.test_report import NOTEBOOKS, copy_project_data
@@ -31,7 +31,7 @@ def echoed_audit(
     with ExitStack() as stack:
         servers = {mode: stack.enter_context(HostileServer("echo_key", mode=mode)) for mode in ECHO_MODES}
         (workdir / "data" / "environments.toml").write_text(echo_config(servers, workdir / "data"))
-        done = workbench(
+        done = cli(
             "audit",
             "--notebooks",
             str(NOTEBOOKS),
@@ -39,7 +39,6 @@ def echoed_audit(
             "junit.xml",
             cwd=workdir,
             env={VARIABLE: KEY},
-            timeout=600,
         )
         assert all(server.requests for server in servers.values())
     yield workdir, done

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import default_signals
 from tests.paths import REPO
 from workbench.render.notebooks import write_index
 
@@ -54,6 +55,7 @@ def test_ctrl_c_while_rendering_marks_the_audit_interrupted(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,  # the test interrupts it: Ctrl-C must not be ignored
     )
     deadline = time.monotonic() + 120
     assert child.stderr is not None

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from tests.paths import REPO
 from workbench import Area, Outcome, ProbeResult, Readiness, Symptom, UsageError, default_config
 from workbench.probes.engine import RunSummary
@@ -331,7 +331,7 @@ def test_probe_writes_junit_into_a_new_folder_and_keeps_its_exit_code(workdir: P
     config += '[environments.drifted]\nbase_url = "embedded"\nscenario = "content-moved"\n\n'
     config += '[environments.keyed]\nbase_url = "embedded"\napi_key_env = "WB_JUNIT_KEY"\n'
     (workdir / "env.toml").write_text(config)
-    done = workbench(
+    done = cli(
         "probe",
         "--config",
         "env.toml",
@@ -355,7 +355,7 @@ def test_probe_writes_junit_into_a_new_folder_and_keeps_its_exit_code(workdir: P
 
 def test_probe_with_an_unwritable_junit_path_fails_before_any_request(workdir: Path) -> None:
     (workdir / "file").write_text("x")
-    done = workbench("probe", "--env", "reference", "--junit", "file/probe.xml", cwd=workdir)
+    done = cli("probe", "--env", "reference", "--junit", "file/probe.xml", cwd=workdir)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --junit file/probe.xml: cannot write"), done.stderr
@@ -363,7 +363,7 @@ def test_probe_with_an_unwritable_junit_path_fails_before_any_request(workdir: P
 
 
 def test_audit_with_an_unwritable_junit_path_fails_before_the_audit(workdir: Path) -> None:
-    done = workbench("audit", "--notebooks", str(ROOT / "notebooks"), "--junit", str(workdir), cwd=workdir)
+    done = cli("audit", "--notebooks", str(ROOT / "notebooks"), "--junit", str(workdir), cwd=workdir)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write the JUnit file there: Is a directory" in lines[0], done.stderr

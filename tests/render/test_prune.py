@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from typer.testing import CliRunner
 
-from tests.commands import workbench
+from tests.commands import cli
 from workbench import UsageError
 from workbench.render.prune import human_size, prune_reports
 from workbench.render.reportnames import folder_day
@@ -202,7 +202,7 @@ def test_command_prunes_by_utc_date_prints_and_rebuilds(tmp_path: Path) -> None:
         audit_folder(reports, day(days_ago, today))
     (reports / "notes").mkdir()
     size = human_size(sum(path.stat().st_size for path in (reports / day(100, today)).iterdir()))
-    done = workbench("reports", "prune", "--keep-days", "30", cwd=tmp_path)
+    done = cli("reports", "prune", "--keep-days", "30", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert names(reports) == {day(0, today), day(5, today), "notes", "index.html"}
     out = done.stdout.splitlines()
@@ -217,9 +217,7 @@ def test_command_dry_run_and_explicit_folder(tmp_path: Path) -> None:
     reports = tmp_path / "elsewhere"
     audit_folder(reports, day(100, today))
     size = human_size(sum(path.stat().st_size for path in (reports / day(100, today)).iterdir()))
-    done = workbench(
-        "reports", "prune", "--keep-days", "0", "--reports", str(reports), "--dry-run", cwd=tmp_path
-    )
+    done = cli("reports", "prune", "--keep-days", "0", "--reports", str(reports), "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"would remove {reports / day(100, today)}")
     assert f"would free {size}" in done.stdout
@@ -238,7 +236,7 @@ def test_command_dry_run_and_explicit_folder(tmp_path: Path) -> None:
     ],
 )
 def test_command_refuses_bad_input_with_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    done = workbench("reports", "prune", *args, cwd=tmp_path)
+    done = cli("reports", "prune", *args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
 

@@ -26,7 +26,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.browser import dump_dom
-from tests.commands import workbench
+from tests.commands import cli
 from tests.hostile import HostileServer
 from tests.paths import REPO
 
@@ -95,15 +95,15 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reports]:
             'api_key_env = "WB_EVIL_KEY"\nmodel = "m"\nstream = true\n'
         )
         env = {"WB_EVIL_KEY": KEY}
-        confirmed = workbench(
+        confirmed = cli(
             *("confirm", "rate-limits", "--env", "evil", "--by", planted("by"), "--note", planted("note")),
             cwd=workdir,
             env=env,
         )
         assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
-        captured = workbench("bundle", "capture", "--env", "evil", "--release", "r1", cwd=workdir, env=env)
+        captured = cli("bundle", "capture", "--env", "evil", "--release", "r1", cwd=workdir, env=env)
         assert captured.returncode == 0, captured.stdout + captured.stderr
-        audit = workbench("audit", "--notebooks", str(REPO / "notebooks"), cwd=workdir, env=env)
+        audit = cli("audit", "--notebooks", str(REPO / "notebooks"), cwd=workdir, env=env)
         assert server.errors == []
     yield Reports(workdir, audit)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import workbench
+from tests.commands import cli
 from workbench.core.config import Settings
 from workbench.core.models import Symptom
 from workbench.wire import boundedjson
@@ -99,14 +99,14 @@ def test_workbench_classify_prints_the_finding_not_a_traceback(
     tmp_path: Path, name: str, body: bytes, words: str
 ) -> None:
     (tmp_path / name).write_bytes(body)
-    done = workbench("classify", name, cwd=tmp_path, timeout=60)
+    done = cli("classify", name, cwd=tmp_path)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     printed = json.loads(done.stdout)
     assert printed["symptom"] == "parser" and words in printed["detail"]
 
 
 def test_workbench_classify_of_dev_zero_ends_at_the_cap(tmp_path: Path) -> None:
-    done = workbench("classify", "/dev/zero", cwd=tmp_path, timeout=60)
+    done = cli("classify", "/dev/zero", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "byte cap" in json.loads(done.stdout)["detail"]
 
@@ -116,7 +116,7 @@ def test_workbench_watch_skips_a_line_past_the_limits_as_malformed(tmp_path: Pat
     deep = '{"timestamp": "2026-01-01T00:00:01Z", "status": 200, "extra": ' + DEEP.decode() + "}\n"
     number = '{"timestamp": "2026-01-01T00:00:02Z", "status": 2' + "0" * 5000 + "}\n"
     (tmp_path / "app.jsonl").write_text(good + deep + number + good)
-    done = workbench("watch", "app.jsonl", cwd=tmp_path, timeout=60)
+    done = cli("watch", "app.jsonl", cwd=tmp_path)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
     assert "2 request(s) read" in done.stdout
     assert "line 2: not read: JSON nested deeper than 128 levels" in done.stderr
@@ -124,7 +124,7 @@ def test_workbench_watch_skips_a_line_past_the_limits_as_malformed(tmp_path: Pat
 
 
 def test_workbench_watch_of_dev_zero_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = workbench("watch", "/dev/zero", "--format", "jsonl", cwd=tmp_path, timeout=60)
+    done = cli("watch", "/dev/zero", "--format", "jsonl", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == [
         f"error: /dev/zero: line 1 is longer than the {DEFAULT_MAX_BODY_BYTES:,}-byte cap: not a request log"

@@ -305,6 +305,18 @@ def project_folder(source: Path | None) -> Path:
     return _shortest(folder)
 
 
+def project_of(config: Path | None) -> Path:
+    """The project folder of the configuration `--config` (or, when None, the defaults) picks, for
+    verbs that need no environment: where its data/ and reports/ are."""
+    return project_folder(resolve_config_path(config))
+
+
+def project_triggers(project: Path) -> Path | None:
+    """The project's data/triggers.toml when it exists (else the built-in example rules apply)."""
+    path = project / DEFAULT_TRIGGERS
+    return path if path.is_file() else None
+
+
 def _shortest(path: Path) -> Path:
     """`path` relative to the current folder when it lies inside it, else absolute."""
     absolute = path.resolve()

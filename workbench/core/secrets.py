@@ -161,6 +161,21 @@ def scan_paths(paths: Sequence[Path], *, secrets: dict[str, str] | None = None) 
     return findings
 
 
+def scan_project(config: Any, paths: Sequence[Path] = ()) -> tuple[list[Path], list[SecretFinding]]:
+    """`workbench scan`: `paths` (default: the project's reports/ and data/) for secrets, and the probe
+    prompts for personal data; returns (what was scanned, the findings). A path that does not exist
+    is a `ConfigError`: a typo must not read as "no secret" when nothing was scanned."""
+    from workbench.core.errors import ConfigError
+
+    for path in paths:
+        if not path.exists():
+            raise ConfigError("not found: nothing to scan there", path=path)
+    defaults = (config.project / "reports", config.project / "data")
+    targets = list(paths) or [path for path in defaults if path.exists()]
+    findings = scan_paths(targets, secrets=config.key_values()) + personal_data_in_prompts(config)
+    return targets, findings
+
+
 def _binary_findings(path: Path, data: bytes, secrets: dict[str, str]) -> Iterator[SecretFinding]:
     """One finding per key variable found in a binary file, naming the first form seen."""
     reported: set[str] = set()

@@ -17,10 +17,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
 from workbench.wire.shape import ShapeDiff, diff_shapes
+
+if TYPE_CHECKING:
+    from workbench.history.store import HistoryStore
 
 # Probes whose shape is a response's shape (the others send errors or nothing).
 SHAPED_PROBES = ("endpoint.minimal", "request.app_realistic", "streaming.sse", "response.fixture_replay")
@@ -172,6 +176,14 @@ def compare_runs(
     return [
         drift for env_a, env_b in pair_environments(envs_a, envs_b) for drift in compare(a, b, env_a, env_b)
     ]
+
+
+def compare_stored_runs(store: HistoryStore, run_a: str, run_b: str) -> list[ProbeDrift]:
+    """`workbench compare`: two stored runs (an unknown id is a `UsageError` listing what is there)."""
+    first, second = store.run(run_a), store.run(run_b)
+    return compare_runs(
+        store.results([run_a]), store.results([run_b]), first.environments, second.environments
+    )
 
 
 def between_environments(results: Sequence[ProbeResult], envs: Iterable[str]) -> list[ProbeDrift]:

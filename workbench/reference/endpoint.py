@@ -3,13 +3,14 @@
 It is a real HTTP server (the Starlette app of `_reference_server`, served by uvicorn) rather than a
 mock transport, so sockets, headers, streaming and timeouts behave as they do against a provider.
 Several endpoints can run at once in one process (one per environment), each on its own port.
-This module is the public face: `create_app`, `EmbeddedEndpoint` and `serve_forever`.
+This module is the public face: `create_app`, `EmbeddedEndpoint` and `ForegroundEndpoint`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 import time
@@ -18,7 +19,9 @@ from collections.abc import Sequence
 import uvicorn
 from starlette.applications import Starlette
 
-from workbench.core.scenarios import Scenario
+from workbench.core.config import DEFAULT_PATH
+from workbench.core.errors import ConfigError
+from workbench.core.scenarios import SCENARIO_HELP, Scenario, parse_scenarios
 from workbench.reference.server import DEFAULT_MODELS, create_app
 
 
@@ -34,7 +37,7 @@ class _QuietShutdown(logging.Filter):
 
 logging.getLogger("uvicorn.error").addFilter(_QuietShutdown())
 
-__all__ = ["DEFAULT_MODELS", "EmbeddedEndpoint", "create_app", "serve_forever"]
+__all__ = ["DEFAULT_MODELS", "EmbeddedEndpoint", "ForegroundEndpoint", "create_app"]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -135,21 +138,60 @@ class EmbeddedEndpoint:
         self.stop()
 
 
-def serve_forever(
-    scenarios: frozenset[Scenario],
-    *,
-    api_key: str,
-    latency_ms: float = 0.0,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    models: Sequence[str] = DEFAULT_MODELS,
-) -> None:
-    """Serve in the foreground (`workbench serve`) until Ctrl-C or SIGTERM, then return."""
-    sock = _bind(host, port)
-    server = _server(create_app(frozenset(scenarios), api_key=api_key, latency_ms=latency_ms, models=models))
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the captured SIGINT once it has shut down
-        pass
-    finally:
-        sock.close()
+class ForegroundEndpoint:
+    """`workbench serve`: checked and bound first, so a bad scenario, an unset key variable or a busy
+    port is one `ConfigError` before anything is printed; then served until Ctrl-C or SIGTERM."""
+
+    def __init__(
+        self,
+        scenario_names: Sequence[str],
+        *,
+        api_key_env: str,
+        latency_ms: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        models: Sequence[str] = DEFAULT_MODELS,
+    ) -> None:
+        try:
+            self.scenarios = parse_scenarios(scenario_names or ["conformant"])
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="--scenario") from None
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise ConfigError(
+                f"environment variable {api_key_env} is not set: export the key clients must send, e.g. "
+                f"export {api_key_env}=$(python -c 'import secrets; print(secrets.token_urlsafe())')",
+                field="--api-key-env",
+            )
+        try:
+            self._sock = _bind(host, port)
+        except RuntimeError as exc:
+            raise ConfigError(f"{exc}: pick another --port", field="--port") from None
+        self.api_key_env, self.models = api_key_env, tuple(models)
+        self.base_url = f"http://{host}:{self._sock.getsockname()[1]}"
+        self._app = create_app(self.scenarios, api_key=key, latency_ms=latency_ms, models=models)
+
+    def banner(self) -> list[str]:
+        """What a person needs to call it: base URL, model, key variable, scenarios, a curl line."""
+        names = ", ".join(sorted(str(s) for s in self.scenarios))
+        return [
+            f"serving the reference endpoint: base URL {self.base_url} (chat completions at {DEFAULT_PATH})",
+            f"model: {', '.join(self.models)} (a request naming another model gets 404)",
+            f"key: clients send `Authorization: Bearer KEY`, KEY being the value of ${self.api_key_env}",
+            f"scenarios: {names}",
+            *(f"  {item}: {SCENARIO_HELP[item]}" for item in sorted(self.scenarios)),
+            f'try: curl -s {self.base_url}{DEFAULT_PATH} -H "Authorization: Bearer ${self.api_key_env}" '
+            "-H 'Content-Type: application/json' "
+            f"""-d '{{"model": "{self.models[0]}", "messages": [{{"role": "user", "content": "hi"}}]}}'""",
+            "Ctrl-C stops",
+        ]
+
+    def run(self) -> None:
+        """Serve in the foreground until Ctrl-C or SIGTERM, then return."""
+        server = _server(self._app)
+        try:
+            server.run(sockets=[self._sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the captured SIGINT once it has shut down
+            pass
+        finally:
+            self._sock.close()

@@ -21,7 +21,7 @@ from pandas.io.formats.style import Styler
 
 from workbench import __version__
 from workbench.core.config import load_config
-from workbench.core.models import Outcome, ProbeResult, Verdict, VerdictStatus
+from workbench.core.models import Outcome, ProbeResult, Verdict
 from workbench.history.drift import ProbeDrift, between_environments, compare
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import areas_of
@@ -29,7 +29,7 @@ from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme
 from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
-from workbench.render.display import Md, code, join, markdown, md, shown, table
+from workbench.render.display import Md, code, join, markdown, md, next_steps, shown, table
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
@@ -42,6 +42,7 @@ from workbench.render.frames import (
     symptom_crosstab,
     verdict_frame,
 )
+from workbench.rollback.advice import RunState, advise, common_options
 from workbench.rollback.readiness import Readiness
 from workbench.wire.shape import diff_shapes
 
@@ -84,6 +85,7 @@ class AuditView:
     store_url: str
     baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
     readiness: Mapping[str, str] = field(default_factory=dict)  # env -> stored ten-step assessment (JSON)
+    config_path: str = ""  # the environments file the report was given: repeated in its next steps
 
     @classmethod
     def load(
@@ -110,7 +112,13 @@ class AuditView:
             readiness = {env: text for env, text in store.readiness(run_id).items() if env in envs}
             results = catalog_order(results, envs)
             return cls(
-                run, results, tuple(verdicts_for(envs, results)), store.display_url, baselines, readiness
+                run,
+                results,
+                tuple(verdicts_for(envs, results)),
+                store.display_url,
+                baselines,
+                readiness,
+                config_path,
             )
 
     @property
@@ -264,46 +272,18 @@ class AuditView:
         return latency_chart(latency_frame(self.results))
 
     def next_steps(self) -> Any:
-        """What to do now, per environment, from the verdicts."""
-        lines = []
-        for verdict in self.verdicts:
-            if verdict.status is VerdictStatus.READY:
-                lines.append(
-                    md(
-                        "- **{env}**: the contract holds; keep this run ({run_id}) "
-                        "as the known-good probe result in the rollback bundle.",
-                        env=verdict.env,
-                        run_id=self.run.run_id,
-                    )
-                )
-            elif verdict.status is VerdictStatus.NOT_READY:
-                actions = " ".join(
-                    sorted({r.action for r in self.results if r.env == verdict.env and r.action})
-                )
-                lines.append(
-                    md(
-                        "- **{env}**: do not ship; {actions} Then re-run {command}.",
-                        env=verdict.env,
-                        actions=actions,
-                        command=code(f"workbench audit --env {verdict.env}"),
-                    )
-                )
-            elif verdict.status is VerdictStatus.NEEDS_OPERATOR:
-                lines.append(
-                    md(
-                        "- **{env}**: the contract holds; an operator must confirm what software cannot "
-                        "infer (the reasons above give the exact `workbench confirm` commands).",
-                        env=verdict.env,
-                    )
-                )
-            else:
-                lines.append(
-                    md(
-                        "- **{env}**: the audit could not run; fix the reasons above and re-run.",
-                        env=verdict.env,
-                    )
-                )
-        return markdown(join("\n", lines))
+        """What to do now: the advisor's steps, the same ones `workbench` prints after this run."""
+        readiness = {env: Readiness.from_json(env, text) for env, text in self.readiness.items()}
+        state = RunState(
+            "audit" if readiness else "probe",
+            self.run.run_id,
+            self.run.complete,
+            self.verdicts,
+            self.results,
+            readiness=readiness or None,
+            common=common_options(self.config_path, None),
+        )
+        return next_steps(advise(state))
 
     def provenance(self) -> Styler:
         """Which software and configuration produced this report, and when."""

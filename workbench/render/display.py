@@ -15,11 +15,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString
 
 import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
+
+if TYPE_CHECKING:
+    from workbench.rollback.advice import NextStep
 
 # Characters that make markup in HTML or inline (GitHub-flavoured) Markdown, and `$` (math in JupyterLab).
 # Written as numeric character references: HTML and every CommonMark renderer (nbconvert's mistune,
@@ -70,6 +73,22 @@ def markdown(text: Md) -> Any:
     if not isinstance(text, Md):  # a runtime check too: notebooks are not type-checked
         raise TypeError("markdown() takes text built with md(), which escapes every value")
     return Markdown(str(text))
+
+
+def next_steps(steps: Iterable[NextStep]) -> Any:
+    """The advisor's next steps as a Markdown list: the action in bold, why, then each command."""
+    lines = [
+        md(
+            "- **{what}**{why}{commands}",
+            what=step.what,
+            why=md(" ({why})", why=step.why) if step.why else md(""),
+            commands=md(": {list}", list=join("; ", (code(command) for command in step.commands)))
+            if step.commands
+            else md(""),
+        )
+        for step in steps
+    ]
+    return markdown(join("\n", lines))
 
 
 def table(frame: pd.DataFrame) -> Styler:

@@ -18,14 +18,14 @@ import os
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from workbench.core import clock
-from workbench.core.errors import ReportError
+from workbench.core.errors import ConfigError, ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
@@ -201,6 +201,21 @@ def has_charts(node: Any) -> bool:
             if CHART_MARK in ("".join(html) if isinstance(html, list) else html):
                 return True
     return False
+
+
+def export_notebooks_html(notebooks: Sequence[Path]) -> list[Path]:
+    """`workbench reports html`: the offline HTML of executed report notebooks, beside each. All are
+    checked first, so a typo is a `ConfigError` before any file is written, never a half-done batch."""
+    for notebook in notebooks:
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            raise ConfigError("not an executed notebook (.ipynb file)", path=notebook)
+    written = []
+    for notebook in notebooks:
+        try:
+            written.append(export_html(notebook, notebook.with_suffix(".html")))
+        except (OSError, ValueError) as exc:  # unreadable, or not a notebook (nbformat's errors)
+            raise ConfigError(f"cannot export: {exc}", path=notebook) from None
+    return written
 
 
 def export_html(notebook: Path, html_path: Path, header: ReportHeader | None = None) -> Path:

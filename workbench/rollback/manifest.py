@@ -130,6 +130,23 @@ def capture_bundle(
     return bundle
 
 
+def manifest_for(config: Config, env_name: str, explicit: Path | None) -> Path:
+    """The manifest a bundle of `env_name` is captured from (`--manifest`, else the environment's),
+    read and resolved: none, or a bad one, is a `ConfigError` before any side effect. A bundle of
+    the config alone would miss parts that `bundle verify` then rejects."""
+    (environment,) = config.select([env_name])
+    manifest = explicit or environment.manifest
+    if manifest is None:
+        raise ConfigError(
+            f"no integration manifest for environment {env_name!r}: pass --manifest FILE, or set manifest = "
+            f'"FILE" in [environments.{env_name}] (README, "Rollback bundles"); nothing was written',
+            path=config.source or "<built-in default>",
+            field=f"environments.{env_name}.manifest",
+        )
+    validate_manifest(manifest)
+    return manifest
+
+
 def validate_manifest(path: Path) -> None:
     """Read and resolve a manifest (files, parser, client) so bad input fails before any side effect."""
     _manifest_parts(_Manifest.load(path), [])

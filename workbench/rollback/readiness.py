@@ -30,6 +30,8 @@ class Step:
     title: str
     status: StepStatus
     evidence: str
+    # what moves the step forward, as `workbench` arguments (the advisor adds the person's options)
+    commands: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,13 @@ class Readiness:
     @classmethod
     def from_json(cls, env: str, text: str) -> Readiness:
         steps = tuple(
-            Step(int(s["number"]), str(s["title"]), StepStatus(s["status"]), str(s["evidence"]))
+            Step(
+                int(s["number"]),
+                str(s["title"]),
+                StepStatus(s["status"]),
+                str(s["evidence"]),
+                tuple(tuple(str(arg) for arg in args) for args in s.get("commands") or ()),
+            )
             for s in json.loads(text)
         )
         return cls(env, steps)
@@ -137,14 +145,14 @@ def assess(env: str, evidence: Evidence) -> Readiness:
     """Judge the ten steps for `env` from `evidence`."""
     by_probe = {result.probe: result for result in evidence.results}
     steps = (
-        _operator(1, evidence, ("docs-reviewed",)),
+        _operator(1, env, evidence, ("docs-reviewed",)),
         _probes(2, by_probe, ("endpoint.minimal",)),
         _probes(3, by_probe, ("request.app_realistic",)),
         _negatives(evidence, by_probe),
-        _parser_compatibility(by_probe, evidence.drift),
+        _parser_compatibility(env, by_probe, evidence.drift),
         _scan(evidence.scan),
         _bundle(env, evidence.bundle),
-        _operator(8, evidence, ("rate-limits", "billing", "traffic-shift")),
+        _operator(8, env, evidence, ("rate-limits", "billing", "traffic-shift")),
         _watch(evidence.triggers),
         _reprobe(evidence.triggers, evidence.results, evidence.drift),
     )
@@ -157,22 +165,22 @@ def _listed(items: Sequence[str], shown: int = 5) -> str:
     return "; ".join(items[:shown]) + more
 
 
-def _step(number: int, status: StepStatus, evidence: str) -> Step:
-    return Step(number, TITLES[number - 1], status, evidence)
+def _step(number: int, status: StepStatus, evidence: str, commands: Sequence[tuple[str, ...]] = ()) -> Step:
+    return Step(number, TITLES[number - 1], status, evidence, tuple(commands))
 
 
-def _operator(number: int, evidence: Evidence, items: Sequence[str]) -> Step:
+def _operator(number: int, env: str, evidence: Evidence, items: Sequence[str]) -> Step:
     if evidence.embedded:
         return _step(
             number, StepStatus.PASS, "embedded reference endpoint: nothing for an operator to confirm"
         )
     missing = [item for item in items if item not in evidence.confirmations]
     if missing:
-        env = evidence.results[0].env if evidence.results else "ENV"
         asks = "; ".join(
             f"`workbench confirm {item} --env {env} --by NAME` ({OPERATOR_ITEMS[item]})" for item in missing
         )
-        return _step(number, StepStatus.NEEDS_OPERATOR, f"missing or expired: {asks}")
+        commands = [("confirm", item, "--env", env, "--by", "NAME") for item in missing]
+        return _step(number, StepStatus.NEEDS_OPERATOR, f"missing or expired: {asks}", commands)
     return _step(
         number, StepStatus.PASS, "; ".join(evidence.confirmations[item].describe() for item in items)
     )
@@ -243,6 +251,7 @@ def _bundle(env: str, bundle: BundleEvidence | None) -> Step:
             StepStatus.NOT_RUN,
             f"no rollback bundle: `workbench bundle capture --env {env} --release R "
             "--manifest FILE` once the release is known-good",
+            [("bundle", "capture", "--env", env, "--release", "R", "--manifest", "FILE")],
         )
     if bundle.problems:
         return _step(7, StepStatus.FAIL, f"{bundle.label}: " + _listed(bundle.problems))
@@ -259,17 +268,29 @@ def _watch(triggers: TriggerEvidence | None) -> Step:
     )
 
 
-def _parser_compatibility(by_probe: Mapping[str, ProbeResult], drift: DriftEvidence | None) -> Step:
+def _parser_compatibility(env: str, by_probe: Mapping[str, ProbeResult], drift: DriftEvidence | None) -> Step:
     """The parser probes pass, and no response shape drifted from the baseline's."""
     step = _probes(5, by_probe, ("response.fixture_replay", "response.optional_fields", "endpoint.minimal"))
     if drift is not None and drift.response_drift and step.status is not StepStatus.FAIL:
+        run_id = next(iter(by_probe.values())).run_id if by_probe else "RUN"
         return _step(
             5,
             StepStatus.FAIL,
             f"response shapes drifted from the baseline {drift.baseline}: "
             + "; ".join(drift.response_drift)
             + "; check the parser against them, or roll back the release that changed them",
+            [("compare", drift.baseline, run_id)],
         )
+    fixtures = by_probe.get("response.fixture_replay")
+    skipped = fixtures is not None and fixtures.outcome is Outcome.SKIP
+    if (
+        step.status is StepStatus.NOT_RUN
+        and skipped
+        and fixtures
+        and not fixtures.detail.startswith(NOT_SENT)
+    ):
+        # no known-good fixtures yet: capture them
+        return _step(5, step.status, step.evidence, [("fixtures", "capture", "--env", env, "--release", "R")])
     return step
 
 
@@ -292,6 +313,7 @@ def _reprobe(
             + "; ".join(drift.contract_drift)
             + f"; roll back the part its symptom class names, or confirm the change, then re-probe "
             f"(`workbench compare {drift.baseline} {run_id}` lists it)",
+            [("compare", drift.baseline, run_id)],
         )
     since = f"; no contract drift since the baseline {drift.baseline}" if drift and drift.baseline else ""
     return _step(10, StepStatus.PASS, f"not triggered; this run ({run_id}) is the re-probe{since}")

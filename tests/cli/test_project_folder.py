@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.commands import workbench
+from tests.commands import cli
+from tests.paths import REPO
 
 CONFIG = '[environments.only]\nbase_url = "embedded"\n'
 ONE_PROBE = ("--probe", "endpoint.minimal", "--format", "json")
@@ -32,17 +33,17 @@ def test_a_run_from_another_folder_writes_the_history_in_the_config_files_projec
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     config = str(project / "data" / "environments.toml")
-    done = workbench("probe", "--config", config, *ONE_PROBE, cwd=elsewhere)
+    done = cli("probe", "--config", config, *ONE_PROBE, cwd=elsewhere)
     assert done.returncode == 0, done.stderr
     assert (project / "data" / "history.sqlite").is_file()
     assert list(elsewhere.iterdir()) == []  # nothing written where the shell happened to be
-    listed = workbench("runs", "--format", "json", cwd=elsewhere, env={"WORKBENCH_CONFIG": config})
+    listed = cli("runs", "--format", "json", cwd=elsewhere, env={"WORKBENCH_CONFIG": config})
     assert '"only"' in listed.stdout  # `runs` reads the same project's history
     assert list(elsewhere.iterdir()) == []
 
 
 def test_a_run_from_a_folder_inside_the_project_finds_its_configuration(project: Path) -> None:
-    done = workbench("probe", *ONE_PROBE, cwd=project / "notebooks")
+    done = cli("probe", *ONE_PROBE, cwd=project / "notebooks")
     assert done.returncode == 0, done.stderr
     assert '"env": "only"' in done.stdout  # the project's environments, not the built-in default
     assert (project / "data" / "history.sqlite").is_file()
@@ -51,14 +52,12 @@ def test_a_run_from_a_folder_inside_the_project_finds_its_configuration(project:
 
 def test_a_store_folder_that_does_not_exist_is_an_error_naming_it(workdir: Path) -> None:
     missing = workdir / "no" / "such" / "dir"
-    done = workbench("probe", "--store", f"sqlite:///{missing}/x.sqlite", *ONE_PROBE, cwd=workdir)
+    done = cli("probe", "--store", f"sqlite:///{missing}/x.sqlite", *ONE_PROBE, cwd=workdir)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and f"store folder {missing} does not exist" in lines[0], done.stderr
     assert not (workdir / "no").exists()
-    from_env = workbench(
-        "probe", *ONE_PROBE, cwd=workdir, env={"WORKBENCH_STORE": f"sqlite:///{missing}/x.sqlite"}
-    )
+    from_env = cli("probe", *ONE_PROBE, cwd=workdir, env={"WORKBENCH_STORE": f"sqlite:///{missing}/x.sqlite"})
     assert from_env.returncode == 2 and "does not exist" in from_env.stderr
     assert not (workdir / "no").exists()
 
@@ -69,8 +68,8 @@ def test_an_audit_from_another_folder_writes_its_reports_in_the_project(
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    repo_notebooks = Path(__file__).resolve().parent.parent / "notebooks"
-    done = workbench(
+    repo_notebooks = REPO / "notebooks"
+    done = cli(
         "audit",
         "--config",
         str(project / "data" / "environments.toml"),

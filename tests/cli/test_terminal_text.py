@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from tests.hostile import HostileServer
 
 KEY = canary_key("terminal")
@@ -36,7 +36,7 @@ def test_probe_prints_a_servers_escape_sequences_as_text(tmp_path: Path) -> None
     with HostileServer("status", status=500, body=body) as server:
         config = (tmp_path / "env.toml").read_text().replace("{url}", server.base_url)
         (tmp_path / "env.toml").write_text(config)
-        done = workbench(
+        done = cli(
             "probe",
             "--config",
             "env.toml",
@@ -46,7 +46,6 @@ def test_probe_prints_a_servers_escape_sequences_as_text(tmp_path: Path) -> None
             f"sqlite:///{tmp_path / 'h.sqlite'}",
             cwd=tmp_path,
             env={"WB_TERMINAL_KEY": KEY},
-            timeout=120,
         )
     assert done.returncode == 1, done.stdout + done.stderr
     assert_nothing_raw(done.stdout + done.stderr)
@@ -58,7 +57,7 @@ def test_probe_prints_a_servers_escape_sequences_as_text(tmp_path: Path) -> None
 def test_classify_json_carries_escapes_not_controls(tmp_path: Path, suffix: str) -> None:
     body = json.dumps({"error": {"message": PAYLOAD}}, ensure_ascii=False) if suffix == ".json" else PAYLOAD
     (tmp_path / f"body{suffix}").write_text(body)
-    done = workbench("classify", f"body{suffix}", "--status", "500", cwd=tmp_path, timeout=60)
+    done = cli("classify", f"body{suffix}", "--status", "500", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert_nothing_raw(done.stdout)
     printed = json.loads(done.stdout)

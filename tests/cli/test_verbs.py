@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli, workbench
 from tests.paths import DATA, REPO
 
 KEY_CANARY = canary_key("cli")
@@ -17,7 +17,7 @@ SKIPPED_WITHOUT_SETUP = ("response.fixture_replay", "limits.operator_confirmatio
 
 
 def test_probe_json_is_one_array_of_records(workdir: Path) -> None:
-    done = workbench("probe", "--env", "reference", "--format", "json", cwd=workdir)
+    done = cli("probe", "--env", "reference", "--format", "json", cwd=workdir)
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)
     assert isinstance(records, list) and len(records) == 11
@@ -43,6 +43,7 @@ def test_probe_json_is_one_array_of_records(workdir: Path) -> None:
 
 
 def test_probe_table_exits_1_on_a_contract_failure_and_says_what_to_do(workdir: Path) -> None:
+    """End to end, as a shell runs the README's command: a fresh process, its exit code and streams."""
     done = workbench("probe", cwd=workdir)
     assert done.returncode == 1
     assert "reference: ready" in done.stdout
@@ -53,7 +54,7 @@ def test_probe_table_exits_1_on_a_contract_failure_and_says_what_to_do(workdir: 
 
 
 def test_a_single_probe_can_be_selected(workdir: Path) -> None:
-    done = workbench(
+    done = cli(
         "probe",
         "--env",
         "reference-drifted",
@@ -101,7 +102,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(
     if config_text is not None:
         (workdir / "data").mkdir()
         (workdir / "data" / "environments.toml").write_text(config_text)
-    done = workbench("probe", *args, cwd=workdir, env={"WB_TEST_UNSET_KEY": ""})
+    done = cli("probe", *args, cwd=workdir, env={"WB_TEST_UNSET_KEY": ""})
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
@@ -114,7 +115,7 @@ def test_an_unset_key_variable_is_named_but_a_set_key_never_printed(workdir: Pat
     (workdir / "env.toml").write_text(
         '[environments.staging]\nbase_url = "embedded"\napi_key_env = "WB_TEST_KEY"\n'
     )
-    done = workbench(
+    done = cli(
         "probe", "--config", "env.toml", "--format", "json", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY}
     )
     assert done.returncode == 0, done.stderr
@@ -124,8 +125,8 @@ def test_an_unset_key_variable_is_named_but_a_set_key_never_printed(workdir: Pat
 
 
 def test_version_and_help(workdir: Path) -> None:
-    assert workbench("--version", cwd=workdir).stdout.startswith("contract-workbench ")
-    helped = workbench("--help", cwd=workdir)
+    assert cli("--version", cwd=workdir).stdout.startswith("contract-workbench ")
+    helped = cli("--help", cwd=workdir)
     for verb in ("audit", "probe", "serve"):
         assert verb in helped.stdout
 
@@ -153,7 +154,7 @@ FIXTURES = DATA / "classify"
 def test_classify_prints_the_class_as_json(
     workdir: Path, name: str, args: tuple[str, ...], symptom: str, retryable: bool
 ) -> None:
-    done = workbench("classify", str(FIXTURES / name), *args, cwd=workdir)
+    done = cli("classify", str(FIXTURES / name), *args, cwd=workdir)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
     assert set(printed) >= {"symptom", "retryable", "action", "content", "detail"}
@@ -165,7 +166,7 @@ def test_classify_prints_the_class_as_json(
 
 
 def test_classify_a_missing_file_is_exit_2(workdir: Path) -> None:
-    done = workbench("classify", "nowhere.json", cwd=workdir)
+    done = cli("classify", "nowhere.json", cwd=workdir)
     assert done.returncode == 2 and "nowhere.json: cannot read" in done.stderr
 
 
@@ -176,17 +177,15 @@ def test_compare_reports_drift_between_two_runs_and_exits_1(workdir: Path) -> No
     )
     runs = []
     for name in ("a.toml", "b.toml", "b.toml"):
-        done = workbench(
-            "probe", "--config", name, "--probe", "endpoint.minimal", "--format", "json", cwd=workdir
-        )
+        done = cli("probe", "--config", name, "--probe", "endpoint.minimal", "--format", "json", cwd=workdir)
         runs.append(json.loads(done.stdout)[0]["run_id"])
-    drifted = workbench("compare", runs[0], runs[1], cwd=workdir)
+    drifted = cli("compare", runs[0], runs[1], cwd=workdir)
     assert drifted.returncode == 1, drifted.stdout + drifted.stderr
     assert "removed usage" in drifted.stdout and "contract drift" in drifted.stdout
     assert "latency" in drifted.stdout  # the slow release's latency: reported, beside the drift
-    same = workbench("compare", runs[1], runs[2], cwd=workdir)
+    same = cli("compare", runs[1], runs[2], cwd=workdir)
     assert same.returncode == 0 and "no drift" in same.stdout
-    unknown = workbench("compare", runs[0], "nope", cwd=workdir)
+    unknown = cli("compare", runs[0], "nope", cwd=workdir)
     assert unknown.returncode == 2 and "no run 'nope'" in unknown.stderr
 
 
@@ -195,7 +194,7 @@ def probe_runs(workdir: Path, config: str, *probes: str, times: int = 1) -> list
     selected = [part for probe in probes for part in ("--probe", probe)]
     runs = []
     for _ in range(times):
-        done = workbench("probe", "--config", config, *selected, "--format", "json", cwd=workdir)
+        done = cli("probe", "--config", config, *selected, "--format", "json", cwd=workdir)
         assert done.returncode in (0, 1), done.stderr
         runs.append(json.loads(done.stdout)[0]["run_id"])
     return runs
@@ -211,7 +210,7 @@ def test_a_latency_only_change_is_information_and_compare_exits_0(workdir: Path)
     fast, slow = probe_runs(workdir, "a.toml", "endpoint.minimal") + probe_runs(
         workdir, "b.toml", "endpoint.minimal"
     )
-    done = workbench("compare", fast, slow, cwd=workdir)
+    done = cli("compare", fast, slow, cwd=workdir)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "information" in done.stdout and "latency" in done.stdout and "no contract drift" in done.stdout
 
@@ -224,7 +223,7 @@ def test_error_envelope_drift_is_contract_drift(workdir: Path) -> None:
     before, after = probe_runs(workdir, "a.toml", "errors.missing_field") + probe_runs(
         workdir, "b.toml", "errors.missing_field"
     )
-    done = workbench("compare", before, after, cwd=workdir)
+    done = cli("compare", before, after, cwd=workdir)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "errors.missing_field" in done.stdout and "removed error" in done.stdout, done.stdout
 
@@ -237,18 +236,18 @@ def test_runs_lists_what_compare_needs_and_a_partial_run_is_never_a_baseline(wor
         '[environments.reference]\nbase_url = "embedded"\n'
         '[environments.reference-drifted]\nbase_url = "embedded"\nscenario = "missing-usage"\n'
     )
-    whole = workbench("probe", "--env", "reference", "--format", "json", cwd=workdir)  # built-in default
+    whole = cli("probe", "--env", "reference", "--format", "json", cwd=workdir)  # built-in default
     complete = json.loads(whole.stdout)[0]["run_id"]
     (partial,) = probe_runs(workdir, str(config), "auth.missing_key")  # newer, passing, partial
-    listed = workbench("runs", "--format", "json", cwd=workdir)
+    listed = cli("runs", "--format", "json", cwd=workdir)
     assert listed.returncode == 0, listed.stderr
     rows = {row["run_id"]: row for row in json.loads(listed.stdout)}
     assert rows[partial]["scope"] == "partial" and rows[complete]["scope"] == "complete"
     assert rows[complete]["environments"] == {"reference": "ready"} and rows[complete]["config_path"] == ""
     assert rows[partial]["config_path"] == str(config.resolve())
-    only = workbench("runs", "--env", "reference-drifted", "--format", "json", cwd=workdir)
+    only = cli("runs", "--env", "reference-drifted", "--format", "json", cwd=workdir)
     assert [row["run_id"] for row in json.loads(only.stdout)] == [partial]  # it ran both environments
-    table = workbench("runs", "--limit", "1", cwd=workdir)
+    table = cli("runs", "--limit", "1", cwd=workdir)
     assert partial in table.stdout and complete not in table.stdout and "workbench compare" in table.stdout
 
     from workbench import HistoryStore
@@ -268,7 +267,7 @@ def test_confirm_records_and_the_limits_probe_reads_it(workdir: Path) -> None:
         env = {"WB_TEST_KEY": KEY_CANARY}
 
         def limits() -> dict[str, str]:
-            done = workbench(
+            done = cli(
                 "probe",
                 "--config",
                 "env.toml",
@@ -285,7 +284,7 @@ def test_confirm_records_and_the_limits_probe_reads_it(workdir: Path) -> None:
         assert (pending["outcome"], pending["rc"]) == ("needs_operator", 1)
         assert "workbench confirm rate-limits --env stage" in pending["detail"]
         for item in ("rate-limits", "billing"):
-            done = workbench(
+            done = cli(
                 "confirm",
                 item,
                 "--env",
@@ -304,20 +303,18 @@ def test_confirm_records_and_the_limits_probe_reads_it(workdir: Path) -> None:
         confirmed = limits()
         assert (confirmed["outcome"], confirmed["rc"]) == ("pass", 0)
         assert "billing confirmed by ops-oncall" in confirmed["detail"]
-        bad = workbench(
-            "confirm", "vibes", "--env", "stage", "--by", "x", "--config", "env.toml", cwd=workdir
-        )
+        bad = cli("confirm", "vibes", "--env", "stage", "--by", "x", "--config", "env.toml", cwd=workdir)
         assert bad.returncode == 2 and "unknown confirmation item 'vibes'" in bad.stderr
 
 
 def test_fixtures_capture_then_probe_replays_them(workdir: Path) -> None:
-    done = workbench("fixtures", "capture", "--env", "reference", "--release", "2026.11", cwd=workdir)
+    done = cli("fixtures", "capture", "--env", "reference", "--release", "2026.11", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert (workdir / "data" / "fixtures" / "reference" / "2026.11" / "stream_minimal.sse").exists()
-    refused = workbench("fixtures", "capture", "--env", "reference-drifted", "--release", "x", cwd=workdir)
+    refused = cli("fixtures", "capture", "--env", "reference-drifted", "--release", "x", cwd=workdir)
     assert refused.returncode == 1 and "not known-good" in refused.stderr
     assert not (workdir / "data" / "fixtures" / "reference-drifted").exists()
-    replay = workbench(
+    replay = cli(
         "probe", "--env", "reference", "--probe", "response.fixture_replay", "--format", "json", cwd=workdir
     )
     assert json.loads(replay.stdout)[0]["outcome"] == "pass"
@@ -330,19 +327,17 @@ def test_bundle_capture_verify_diff_and_plan_from_the_command_line(workdir: Path
     (workdir / "env.toml").write_text(
         '[environments.ref]\nbase_url = "embedded"\nmanifest = "integration/manifest.toml"\n'
     )
-    assert workbench("probe", "--config", "env.toml", cwd=workdir).returncode == 0
-    first = workbench(
-        "bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r1", cwd=workdir
-    )
+    assert cli("probe", "--config", "env.toml", cwd=workdir).returncode == 0
+    first = cli("bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r1", cwd=workdir)
     assert first.returncode == 0 and "bundle ref/r1 written" in first.stdout, first.stderr
-    assert workbench("bundle", "verify", "--config", "env.toml", "ref/r1", cwd=workdir).returncode == 0
+    assert cli("bundle", "verify", "--config", "env.toml", "ref/r1", cwd=workdir).returncode == 0
     prompt = workdir / "integration" / "system_prompt.txt"
     prompt.write_text(prompt.read_text() + "Answer in French.\n")
-    workbench("bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r2", cwd=workdir)
-    diff = workbench("bundle", "diff", "--config", "env.toml", "ref/r1", "ref/r2", cwd=workdir)
+    cli("bundle", "capture", "--config", "env.toml", "--env", "ref", "--release", "r2", cwd=workdir)
+    diff = cli("bundle", "diff", "--config", "env.toml", "ref/r1", "ref/r2", cwd=workdir)
     assert diff.returncode == 1 and "prompt_template: sha256" in diff.stdout
     # a rollback to r1 that restored nothing: the prompt template is still new
-    plan = workbench(
+    plan = cli(
         "bundle",
         "plan",
         "--config",
@@ -361,7 +356,7 @@ def test_bundle_capture_verify_diff_and_plan_from_the_command_line(workdir: Path
         and "still new: prompt_template" in plan.stdout
     )
     prompt.write_text(prompt.read_text().replace("Answer in French.\n", ""))
-    restored = workbench(
+    restored = cli(
         "bundle",
         "plan",
         "--config",
@@ -383,23 +378,23 @@ def test_trends_exit_1_when_a_rule_fires(workdir: Path) -> None:
     )
     (workdir / "rules.toml").write_text('[[rule]]\nsymptom = "parser"\nconsecutive = 3\n')
     for _ in range(2):
-        workbench("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
-    quiet = workbench("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
+        cli("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
+    quiet = cli("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
     assert quiet.returncode == 0 and "no trigger fired" in quiet.stdout
-    workbench("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
-    fired = workbench("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
+    cli("probe", "--config", "env.toml", "--probe", "endpoint.minimal", cwd=workdir)
+    fired = cli("trends", "--config", "env.toml", "--triggers", "rules.toml", cwd=workdir)
     assert fired.returncode == 1
     assert "FIRED parser-consecutive on gw" in fired.stdout and "Roll back response parser" in fired.stdout
 
 
 def test_watch_reads_an_app_log_reports_malformed_lines_and_gates(workdir: Path) -> None:
     logs = DATA / "logs"
-    done = workbench("watch", str(logs / "parser-run.jsonl"), cwd=workdir)
+    done = cli("watch", str(logs / "parser-run.jsonl"), cwd=workdir)
     assert done.returncode == 1 and "FIRED parser-consecutive" in done.stdout
-    mixed = workbench("watch", str(logs / "app-requests.jsonl"), cwd=workdir)
+    mixed = cli("watch", str(logs / "app-requests.jsonl"), cwd=workdir)
     assert "malformed line(s) skipped" in mixed.stderr and "line " in mixed.stderr
     assert "request(s) read" in mixed.stdout
-    missing = workbench("watch", "nowhere.jsonl", cwd=workdir)
+    missing = cli("watch", "nowhere.jsonl", cwd=workdir)
     assert missing.returncode == 2 and "nowhere.jsonl" in missing.stderr
 
 
@@ -414,7 +409,7 @@ def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> N
             f'[environments.local]\nbase_url = "{endpoint.base_url}"\napi_key_env = "WB_TEST_KEY"\n'
             'model = "wb-reference-1"\n'
         )
-        done = workbench("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY})
+        done = cli("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY})
     assert done.returncode == 1, done.stdout + done.stderr
     step = next(line for line in done.stdout.splitlines() if "8. Perform a small traffic shift" in line)
     for item in ("rate-limits", "billing", "traffic-shift"):
@@ -438,7 +433,7 @@ def test_reports_html_refuses_what_is_not_a_notebook_in_one_line(
     """`workbench reports html` (the Airflow papermill DAG's HTML task): exit 2, nothing written."""
     if content is not None:
         (workdir / name).write_text(content)
-    done = workbench("reports", "html", name, cwd=workdir)
+    done = cli("reports", "html", name, cwd=workdir)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {name}: {message}"), done.stderr

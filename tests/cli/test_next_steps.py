@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from tests.paths import DATA
 from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.probes.catalog import CATALOG
@@ -30,7 +30,7 @@ def test_only_an_operator_confirmation_pending_asks_for_it_not_for_a_rollback(wo
             f'[environments.stage]\nbase_url = "{endpoint.base_url}"\napi_key_env = "WB_TEST_KEY"\n'
             'model = "wb-reference-1"\n'
         )
-        done = workbench("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+        done = cli("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "limits.operator_confirmation" in done.stdout and "fail " not in done.stdout
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
@@ -39,7 +39,7 @@ def test_only_an_operator_confirmation_pending_asks_for_it_not_for_a_rollback(wo
 
 
 def test_the_retry_column_says_yes_or_no_for_every_failure(workdir: Path) -> None:
-    done = workbench("probe", "--env", "reference-drifted", cwd=workdir)
+    done = cli("probe", "--env", "reference-drifted", cwd=workdir)
     assert done.returncode == 1
     rows = [
         [cell.strip() for cell in line.split("│")[1:-1]]
@@ -54,7 +54,7 @@ def test_the_retry_column_says_yes_or_no_for_every_failure(workdir: Path) -> Non
 
 
 def test_a_quota_exhausted_429_is_not_told_to_back_off(workdir: Path) -> None:
-    done = workbench(
+    done = cli(
         "classify",
         str(DATA / "classify" / "openai_insufficient_quota_429.json"),
         "--status",
@@ -65,7 +65,7 @@ def test_a_quota_exhausted_429_is_not_told_to_back_off(workdir: Path) -> None:
     assert (printed["symptom"], printed["retryable"]) == ("rate_limit", False)
     assert "back off" not in printed["action"].lower().replace("backing off will not help", "")
     assert re.search(r"raise the quota|billing", printed["action"], re.I), printed["action"]
-    retryable = workbench(
+    retryable = cli(
         "classify",
         str(DATA / "classify" / "openai_rate_limit_429.json"),
         "--status",
@@ -76,7 +76,7 @@ def test_a_quota_exhausted_429_is_not_told_to_back_off(workdir: Path) -> None:
 
 
 def test_verdict_reasons_follow_the_catalog_not_completion_order(workdir: Path) -> None:
-    done = workbench("probe", "--env", "reference-drifted", cwd=workdir)
+    done = cli("probe", "--env", "reference-drifted", cwd=workdir)
     reasons = [line[4:].split(":")[0] for line in done.stdout.splitlines() if line.startswith("  - ")]
     order = list(CATALOG)
     assert reasons == sorted(reasons, key=order.index), reasons

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 
 KEY = canary_key("unreachable")
 
@@ -41,7 +41,7 @@ def dead(workdir: Path) -> str:
 def test_an_unreachable_host_is_one_line_naming_it_and_nothing_counts_as_sent(
     workdir: Path, dead: str
 ) -> None:
-    done = workbench("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+    done = cli("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
     assert done.returncode == 1, done.stdout + done.stderr
     connect_lines = [line for line in done.stdout.splitlines() if "could not connect" in line]
     assert len(connect_lines) == 1 and dead in connect_lines[0], done.stdout
@@ -52,9 +52,7 @@ def test_an_unreachable_host_is_one_line_naming_it_and_nothing_counts_as_sent(
 
 
 def test_the_unreachable_failure_says_to_check_this_side_first(workdir: Path, dead: str) -> None:
-    done = workbench(
-        "probe", "--config", "env.toml", "--format", "json", cwd=workdir, env={"WB_TEST_KEY": KEY}
-    )
+    done = cli("probe", "--config", "env.toml", "--format", "json", cwd=workdir, env={"WB_TEST_KEY": KEY})
     failed = [record for record in json.loads(done.stdout) if record["outcome"] == "fail"]
     assert [record["probe"] for record in failed] == ["endpoint.minimal"]
     assert failed[0]["facts"]["unreachable"] is True
@@ -63,7 +61,7 @@ def test_the_unreachable_failure_says_to_check_this_side_first(workdir: Path, de
 
 @pytest.mark.slow
 def test_the_readiness_steps_name_the_unreachable_host_once_per_step(workdir: Path, dead: str) -> None:
-    done = workbench("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+    done = cli("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
     assert done.returncode == 1, done.stdout + done.stderr
     steps = {line.split(".")[0].strip(): line for line in done.stdout.splitlines() if line.startswith("  ")}
     assert steps["4"].count("could not connect") == 1, steps["4"]  # five probes, one line
@@ -79,7 +77,7 @@ def test_a_second_environment_on_the_unreachable_host_could_not_run(workdir: Pat
     port = _closed_port()
     table = f'base_url = "http://127.0.0.1:{port}"\napi_key_env = "WB_TEST_KEY"\nmodel = "wb-reference-1"\n'
     (workdir / "env.toml").write_text(f"[environments.staging]\n{table}[environments.production]\n{table}")
-    done = workbench("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+    done = cli("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
     assert done.returncode == 1, done.stdout + done.stderr
     verdicts = {
         line.split(":")[0]: line

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.canary import canary_key
-from tests.commands import workbench
+from tests.commands import cli
 from workbench.core.scenarios import SCENARIO_HELP
 
 VERBS = (
@@ -48,7 +48,7 @@ PYTHON_TYPES = re.compile(r"<(list\[|str>|int>|float>|path>)|\{[a-z_]+\}")
 
 @pytest.mark.parametrize("verb", VERBS, ids=" ".join)
 def test_help_is_in_words_with_an_example(workdir: Path, verb: tuple[str, ...]) -> None:
-    done = workbench(*verb, "--help", cwd=workdir)
+    done = cli(*verb, "--help", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert not PYTHON_TYPES.search(done.stdout), done.stdout
     assert "Examples:" in done.stdout
@@ -57,7 +57,7 @@ def test_help_is_in_words_with_an_example(workdir: Path, verb: tuple[str, ...]) 
 
 
 def test_serve_help_lists_every_scenario_with_what_it_does(workdir: Path) -> None:
-    done = workbench("serve", "--help", cwd=workdir)
+    done = cli("serve", "--help", cwd=workdir)
     for scenario, text in SCENARIO_HELP.items():
         assert f"{scenario}: {text}" in done.stdout
 
@@ -65,20 +65,18 @@ def test_serve_help_lists_every_scenario_with_what_it_does(workdir: Path) -> Non
 def test_verbose_and_common_options_work_before_or_after_the_verb(workdir: Path) -> None:
     (workdir / "env.toml").write_text('[environments.only]\nbase_url = "embedded"\n')
     select = ("--probe", "endpoint.minimal", "--format", "json")
-    after = workbench("probe", *select, "--config", "env.toml", "-v", cwd=workdir)
-    before = workbench("--config", "env.toml", "-v", "probe", *select, cwd=workdir)
+    after = cli("probe", *select, "--config", "env.toml", "-v", cwd=workdir)
+    before = cli("--config", "env.toml", "-v", "probe", *select, cwd=workdir)
     for done in (after, before):
         assert done.returncode == 0, done.stderr
         assert [r["env"] for r in json.loads(done.stdout)] == ["only"]
         assert "POST http://127.0.0.1:" in done.stderr  # the request log -v turns on
-    quiet = workbench("probe", *select, "--config", "env.toml", cwd=workdir)
+    quiet = cli("probe", *select, "--config", "env.toml", cwd=workdir)
     assert "POST http://127.0.0.1:" not in quiet.stderr
 
 
 def test_an_option_value_that_looks_like_a_flag_stays_a_value(workdir: Path) -> None:
-    done = workbench(
-        "confirm", "docs-reviewed", "--env", "reference", "--by", "me", "--note", "-v", cwd=workdir
-    )
+    done = cli("confirm", "docs-reviewed", "--env", "reference", "--by", "me", "--note", "-v", cwd=workdir)
     assert done.returncode == 0, done.stderr
     assert "-v" in done.stdout  # recorded as the note, not taken as --verbose
 

@@ -1,0 +1,228 @@
+"""Terminal output: the two consoles, text from outside made safe to print, tables, progress, and
+what an interrupt prints.
+
+Every verb prints through here, so a result reads the same way from any verb: text from servers,
+logs, files and the store goes through `shown` (control characters escaped, rich markup printed,
+not applied), lines wrap at the terminal's width, and logs (cron, CI) get room for tables instead
+of rich's 80-column default.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
+from rich.table import Table
+
+from workbench.core.terminaltext import printable
+
+if TYPE_CHECKING:  # the heavy modules load only when a command needs them
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
+
+    from workbench.core.models import ProbeResult
+    from workbench.probes.engine import RunSummary
+    from workbench.rollback.advice import NextStep
+    from workbench.signals.triggers import Firing
+
+LOG_WIDTH = 132  # logs (cron, CI) are not terminals: tables get room instead of rich's 80 columns
+
+
+class _Console(Console):
+    """A console fitted to where it writes, looked up at each print: on a terminal, lines wrap at
+    its width; in a log or a pipe, tables are `LOG_WIDTH` wide and a line is never broken (one
+    message, one line to grep). Rich would take the width of any terminal the process has."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, _value: bool) -> None:
+        pass
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if not self.is_terminal:
+            return ConsoleDimensions(LOG_WIDTH, 25)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
+
+
+def shown(text: object) -> str:
+    """Text from outside (servers, logs, files, the store) as the consoles must print it: control
+    characters escaped (`printable`), rich markup such as `[bold]` printed, not applied."""
+    return escape(printable(str(text)))
+
+
+OUTCOME_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "skip": "dim",
+    "needs_operator": "yellow",
+    "error": "magenta",
+}
+VERDICT_STYLE = {
+    "ready": "bold green",
+    "needs_operator": "bold yellow",
+    "not_ready": "bold red",
+    "could_not_run": "bold yellow",
+}
+
+
+def print_results(summary: RunSummary) -> None:
+    """One compact row per result; the details of failures follow under the verdicts."""
+    table = Table(title=f"run {summary.run_id}", title_justify="left")
+    for column, justify in (
+        ("env", "left"),
+        ("probe", "left"),
+        ("outcome", "left"),
+        ("symptom", "left"),
+        ("retry", "left"),
+        ("status", "right"),
+        ("ms", "right"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for result in summary.results:
+        table.add_row(
+            shown(result.env),
+            result.probe,
+            f"[{OUTCOME_STYLE.get(result.outcome, '')}]{result.outcome}[/]",
+            "" if result.symptom == "none" else str(result.symptom),
+            retry_cell(result),
+            "" if result.http_status is None else str(result.http_status),
+            "" if result.latency_ms is None else f"{result.latency_ms:.0f}",
+        )
+    out.print(table)
+
+
+def retry_cell(result: ProbeResult) -> str:
+    """Retry advice where there is something to retry (a failure or an error): yes or no, never blank."""
+    if result.outcome in ("fail", "error"):
+        return "yes" if result.retryable else "no"
+    return ""
+
+
+def print_verdicts(summary: RunSummary) -> None:
+    for verdict in summary.verdicts:
+        style = VERDICT_STYLE.get(verdict.status, "")
+        out.print(f"[{style}]{shown(verdict.env)}: {shown(verdict.label)}[/]")
+        if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
+            for reason in verdict.reasons:
+                out.print(f"  - {shown(reason)}")
+    counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
+    out.print(
+        f"requests that reached a server: {shown(counts)}; run id {summary.run_id}"
+        + (f" ({summary.status})" if summary.status != "complete" else "")
+    )
+
+
+def print_next_steps(steps: Sequence[NextStep]) -> None:
+    """The advisor's steps, one `next:` line each, whole."""
+    for step in steps:
+        out.print(f"next: {shown(step.line())}")
+
+
+def print_firings(firings: Sequence[Firing], *, source: str, triggers_file: str | None) -> None:
+    """What the trigger rules said, fired ones first with their action, then what to do next."""
+    source = shown(source)
+    fired = [firing for firing in firings if firing.fired]
+    for firing in fired:
+        where = shown(f"{firing.env} ({firing.series})")
+        out.print(f"[bold red]FIRED[/] {shown(firing.rule.name)} on {where}: {shown(firing.evidence)}")
+        out.print(f"      action: {firing.action}")
+    quiet = len(firings) - len(fired)
+    if fired:
+        out.print(
+            f"{len(fired)} trigger(s) fired over {source}; next: roll back what each action names, then "
+            "re-probe (`workbench audit`) and compare structure with the known-good run."
+        )
+    else:
+        tune = f"tune {shown(triggers_file)}" if triggers_file else "write data/triggers.toml"
+        out.print(
+            f"no trigger fired over {source} ({quiet} rule evaluation(s)); the thresholds are examples: "
+            f"{tune} for your traffic."
+        )
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's timeout, `systemctl stop`): stop the way Ctrl-C does."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def stops_cleanly() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: the run is marked interrupted and its results kept; say so, exit 130 or 143."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        err.print(
+            "interrupted: the results stored so far are kept and the run is marked interrupted; re-run it"
+        )
+        raise typer.Exit(143 if isinstance(stop, _Terminated) else 130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Progress:
+    """Progress on stderr: a live bar on a terminal, one line per result in logs (cron, CI)."""
+
+    def __init__(self) -> None:
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> Progress:
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("probing", total=None)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, result: ProbeResult, done: int, total: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(
+                self._task,
+                completed=done,
+                total=total,
+                description=f"probing ({shown(result.env)} {result.probe})",
+            )
+            return
+        latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+        symptom = "" if result.symptom == "none" else f" ({result.symptom})"
+        err.print(f"[{done}/{total}] {shown(result.env)} {result.probe}: {result.outcome}{symptom}{latency}")
+
+    def stage(self, description: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=description, total=None)
+        else:
+            err.print(description)

@@ -1,0 +1,174 @@
+"""`workbench serve`, `scan`, `classify`, `kernel` and `reports prune|html`: the tools around an audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workbench.cli.options import ConfigOption, WordsCommand, examples
+from workbench.cli.terminal import err, out, shown
+from workbench.core.terminaltext import printable
+
+commands = typer.Typer()
+
+
+def _scenario_list() -> str:
+    """`serve --help`: what each scenario of the reference endpoint does, one line each."""
+    from workbench.core.scenarios import SCENARIO_HELP
+
+    lines = [f"  {scenario}: {text}" for scenario, text in SCENARIO_HELP.items()]
+    return (
+        "\b\nScenarios (--scenario, repeatable; they compose):\n"
+        + "\n".join(lines)
+        + "\n\n\b\nExamples:\n  export WORKBENCH_REFERENCE_KEY="
+        + "$(python -c 'import secrets; print(secrets.token_urlsafe())')"
+        + "\n  workbench serve --scenario missing-usage --scenario slow --port 8000"
+    )
+
+
+@commands.command(cls=WordsCommand, epilog=_scenario_list())
+def serve(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", metavar="NAME", help="Scenario (repeatable: they compose)."),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1.")] = 8000,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", metavar="MS", help="Delay before every response.")
+    ] = 0.0,
+    api_key_env: Annotated[
+        str,
+        typer.Option("--api-key-env", metavar="VARIABLE", help="Variable holding the key clients must send."),
+    ] = "WORKBENCH_REFERENCE_KEY",
+) -> None:
+    """Run the embedded reference endpoint in the foreground (Ctrl-C stops it)."""
+    from workbench.reference.endpoint import ForegroundEndpoint
+
+    endpoint = ForegroundEndpoint(scenario or (), api_key_env=api_key_env, latency_ms=latency_ms, port=port)
+    for line in endpoint.banner():
+        err.print(shown(line))
+    endpoint.run()
+
+
+@commands.command(
+    cls=WordsCommand,
+    epilog=examples(
+        'workbench classify body.json --status 429 --header "Retry-After: 20"',
+        "workbench classify page.html --status 502",
+    ),
+)
+def classify(
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A saved response body: JSON, SSE, HTML or plain text.")
+    ],
+    status: Annotated[
+        int, typer.Option("--status", metavar="CODE", help="The HTTP status it came with.")
+    ] = 200,
+    content_type: Annotated[
+        str | None,
+        typer.Option(
+            "--content-type", metavar="TYPE", help="Its Content-Type (default: guessed from the extension)."
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header", metavar="'NAME: VALUE'", help="A response header, 'Name: value' (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Classify a saved response: prints JSON {symptom, retryable, action, content, detail}."""
+    from workbench.wire.classify import classify_file
+
+    result = classify_file(file, status, content_type=content_type, headers=header or ())
+    sys.stdout.write(printable(json.dumps(result.to_dict(), indent=2, ensure_ascii=False)) + "\n")
+
+
+@commands.command(cls=WordsCommand, epilog=examples("workbench scan", "workbench scan reports/ logs/app.log"))
+def scan(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="PATH...", help="Files or folders (default: reports/ and data/)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
+    from workbench.core.config import load_config
+    from workbench.core.secrets import scan_project
+
+    targets, findings = scan_project(load_config(config), paths or ())
+    for finding in findings:
+        out.print(f"[bold red]found[/] {shown(str(finding))}")
+    checked = ", ".join(str(path) for path in targets) or "nothing"
+    if findings:
+        out.print(
+            f"{len(findings)} finding(s) in {shown(checked)} and the probe prompts; next: remove each value "
+            "(rotate a key that was written anywhere), then scan again."
+        )
+    else:
+        out.print(f"no secret in {shown(checked)}; no personal data in the probe prompts.")
+    raise typer.Exit(1 if findings else 0)
+
+
+@commands.command(cls=WordsCommand)
+def kernel() -> None:
+    """Register this environment's Python as the `contract-workbench` Jupyter kernel (make does this)."""
+    from workbench.render.notebooks import install_kernel
+
+    out.print(f"kernel registered: {shown(install_kernel())}")
+
+
+reports = typer.Typer(no_args_is_help=True, help="Dated report folders under reports/.")
+commands.add_typer(reports, name="reports")
+
+
+@reports.command(
+    "prune", cls=WordsCommand, epilog=examples("workbench reports prune --keep-days 30 --dry-run")
+)
+def reports_prune(
+    keep_days: Annotated[
+        int,
+        typer.Option(
+            "--keep-days", metavar="N", min=0, help="Keep folders dated within N days (UTC); 0: only today."
+        ),
+    ],
+    reports_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports",
+            metavar="DIR",
+            help="Folder of dated reports and index.html (default: the project's reports/).",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
+) -> None:
+    """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
+    from workbench.core.config import project_of
+    from workbench.render.prune import prune_reports
+
+    result = prune_reports(reports_dir or project_of(None) / "reports", keep_days, dry_run=dry_run)
+    for line in result.lines():
+        (err if line.startswith("error: ") else out).print(shown(line))
+    raise typer.Exit(2 if result.failed else 0)
+
+
+@reports.command(
+    "html",
+    cls=WordsCommand,
+    epilog=examples("workbench reports html reports/2026-11-27/051953-contract_audit.ipynb"),
+)
+def reports_html(
+    notebooks: Annotated[
+        list[Path], typer.Argument(metavar="NOTEBOOK...", help="Executed report notebooks (.ipynb).")
+    ],
+) -> None:
+    """Write the offline HTML of executed report notebooks beside them (what a scheduler's papermill
+    task needs after executing one); exit 2 when a notebook is missing or cannot be read."""
+    from workbench.render.notebooks import export_notebooks_html
+
+    for html in export_notebooks_html(notebooks):
+        out.print(f"report: {shown(html)}")

@@ -1,0 +1,77 @@
+"""`workbench watch`: an application's own request log after a traffic shift, judged by the same
+symptom classes and trigger rules as the probes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workbench.cli.options import TriggersOption, WordsCommand, examples
+from workbench.cli.terminal import err, out, print_firings, shown
+
+commands = typer.Typer()
+
+
+class LogFormat(StrEnum):
+    auto = "auto"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@commands.command(
+    cls=WordsCommand,
+    epilog=examples(
+        "workbench watch app-requests.jsonl",
+        "workbench watch requests.csv --column status=http_code --column latency_ms=duration",
+    ),
+)
+def watch(
+    logfile: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LOGFILE", help="The application's request log: JSON lines or CSV with a header."
+        ),
+    ],
+    triggers: TriggersOption = None,
+    log_format: Annotated[
+        LogFormat, typer.Option("--format", metavar="auto|jsonl|csv", help="The log's format.")
+    ] = LogFormat.auto,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            metavar="FIELD=NAME",
+            help="FIELD=NAME: the log's column for timestamp, status, error, exception or "
+            "latency_ms (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Classify an application's own request log into symptom classes and apply the trigger rules."""
+    from workbench.core.config import project_of, project_triggers
+    from workbench.signals.triggers import load_rules
+    from workbench.signals.watch import LogColumns
+    from workbench.signals.watch import watch as watch_log
+
+    columns = LogColumns.parse(column or ())
+    rules_file = triggers or project_triggers(project_of(None))
+    rules = load_rules(rules_file)
+    report = watch_log(logfile, rules=rules, columns=columns, fmt=log_format.value)
+    counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
+    out.print(f"{shown(logfile)}: {report.samples} request(s) read ({counts or 'none'})")
+    for line, reason in report.malformed[:20]:
+        err.print(f"  line {line}: not read: {shown(reason)}")
+    if report.malformed:
+        err.print(f"  {len(report.malformed)} malformed line(s) skipped; the rest was read")
+    if report.samples == 0:  # an empty or rotated log must not pass a gate: nothing was judged
+        err.print(
+            f"error: {shown(logfile)}: no request in this log (empty, rotated, or no line readable): "
+            "nothing could be judged; point watch at the log that holds the traffic"
+        )
+        raise typer.Exit(2)
+    print_firings(
+        report.firings, source=str(logfile), triggers_file=None if rules_file is None else str(rules_file)
+    )
+    raise typer.Exit(1 if report.fired else 0)

@@ -1,0 +1,251 @@
+"""What to do next after a run: one advisor for the command line and the report notebooks.
+
+`advise` reads a run's verdicts, results and (after `workbench audit`) its readiness, and returns
+structured next steps: what to do, why this run calls for it, and the exact commands. The CLI
+prints them and the notebooks render them, so the two never give different advice. Commands carry
+the common options the person gave (`--config`, `--store`) so they run as printed.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.core.models import NOT_SENT, Outcome, ProbeResult, Verdict, VerdictStatus
+from workbench.history.confirmations import OPERATOR_ITEMS
+from workbench.history.store import url_has_password
+from workbench.rollback.readiness import Readiness, StepStatus
+
+LIMITS_PROBE = "limits.operator_confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """One thing to do: the action, what in this run calls for it, and the commands that do it."""
+
+    what: str
+    why: str
+    commands: tuple[str, ...] = ()  # whole command lines, `workbench ...`, to run as printed
+    envs: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """The step as one line of plain text (the terminal's `next:` lines)."""
+        text = f"{self.what} ({self.why})" if self.why else self.what
+        return text + (": " + "; ".join(f"`{command}`" for command in self.commands) if self.commands else "")
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """What the advisor reads of one run."""
+
+    verb: str  # the command that re-runs it: "probe" or "audit"
+    run_id: str
+    complete: bool  # every catalog probe planned (a baseline candidate); False: a --probe selection
+    verdicts: Sequence[Verdict]
+    results: Sequence[ProbeResult]
+    readiness: Mapping[str, Readiness] | None = None  # judged by `workbench audit`; None after `probe`
+    leaks: Sequence[str] = ()  # files the audit wrote that hold a secret (never expected)
+    failed_reports: Sequence[str] = ()  # report notebooks that failed to render
+    common: Sequence[str] = field(default_factory=tuple)  # the person's common options, repeated
+
+
+def common_options(config: str | Path | None, store: str | None) -> tuple[str, ...]:
+    """The common options a printed step repeats so it runs as printed: `--config` as given, and
+    `--store` unless its URL holds a password (that one stays in $WORKBENCH_STORE, never printed)."""
+    options: list[str] = []
+    if config:
+        options += ["--config", str(config)]
+    if store and not url_has_password(store):
+        options += ["--store", store]
+    return tuple(options)
+
+
+def command(state: RunState, *args: str) -> str:
+    """`workbench ARGS` with the person's common options, quoted so it runs as printed."""
+    return shlex.join(("workbench", *args, *state.common))
+
+
+def advise(state: RunState) -> tuple[NextStep, ...]:
+    """The next steps for this run, most urgent first; one step when all is well."""
+    steps: list[NextStep] = []
+    if state.failed_reports:
+        steps.append(
+            NextStep(
+                f"fix what stopped the report notebooks, then re-run `workbench {state.verb}`",
+                "report notebooks failed: " + ", ".join(state.failed_reports),
+                (command(state, state.verb),),
+            )
+        )
+    if state.leaks:
+        steps.append(
+            NextStep(
+                "delete each file named above, rotate the key it held, and report a bug",
+                f"a secret was written to {len(state.leaks)} file(s) (the values are not shown)",
+            )
+        )
+    unreachable = unreachable_envs(state.results)
+    if unreachable:
+        steps.append(
+            NextStep(
+                "check the base_url, then this machine's DNS, network and proxy, before any rollback",
+                f"nothing reached {', '.join(unreachable)}; the failure names the host and the cause",
+                tuple(
+                    command(state, "probe", "--env", env, "--probe", "endpoint.minimal", "-v")
+                    for env in unreachable
+                ),
+                tuple(unreachable),
+            )
+        )
+    steps += _failures(state, set(unreachable))
+    # an environment nothing reached: the network first; its other steps wait until a request lands
+    steps += [
+        s
+        for s in (*_failing_steps(state), *_operator(state), *_not_run_steps(state))
+        if not set(s.envs) & set(unreachable)
+    ]
+    could_not = [
+        v.env for v in state.verdicts if v.status is VerdictStatus.COULD_NOT_RUN and v.env not in unreachable
+    ]
+    if could_not:
+        steps.append(
+            NextStep(
+                f"fix what the reasons above name, then re-run `workbench {state.verb}`",
+                f"no probe could judge {', '.join(could_not)}",
+                (command(state, state.verb, *_env_args(could_not)),),
+                tuple(could_not),
+            )
+        )
+    return tuple(steps) or (_all_well(state),)
+
+
+def unreachable_envs(results: Sequence[ProbeResult]) -> list[str]:
+    """Environments whose host no request reached: a failure found it, or probes were not sent."""
+    return sorted({r.env for r in results if r.facts.get("unreachable") or r.detail.startswith(NOT_SENT)})
+
+
+def _env_args(envs: Sequence[str]) -> tuple[str, ...]:
+    return tuple(part for env in envs for part in ("--env", env))
+
+
+def _failures(state: RunState, unreachable: set[str]) -> list[NextStep]:
+    """Environments whose probes failed: the checklist's actions, environments with the same grouped."""
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    probes: dict[tuple[str, ...], set[str]] = {}
+    for verdict in state.verdicts:
+        failed = [
+            r
+            for r in state.results
+            if r.env == verdict.env and r.outcome is Outcome.FAIL and not r.facts.get("unreachable")
+        ]
+        if verdict.status is not VerdictStatus.NOT_READY or not failed or verdict.env in unreachable:
+            continue
+        actions = tuple(sorted({r.action for r in failed if r.action}))
+        by_actions.setdefault(actions, []).append(verdict.env)
+        probes.setdefault(actions, set()).update(r.probe for r in failed)
+    return [
+        NextStep(
+            "do not ship; fix or roll back what the failures name: " + " ".join(actions),
+            f"{', '.join(envs)}: {', '.join(sorted(probes[actions]))} failed",
+            (command(state, state.verb, *_env_args(envs)),),
+            tuple(envs),
+        )
+        for actions, envs in by_actions.items()
+    ]
+
+
+def _blocking(state: RunState, status: StepStatus) -> list[tuple[str, int, str, tuple[tuple[str, ...], ...]]]:
+    """(env, step number, evidence, commands) of every step in `status`, in step order."""
+    if state.readiness is None:
+        return []
+    return [
+        (env, step.number, step.evidence, step.commands)
+        for env, readiness in state.readiness.items()
+        for step in readiness.steps
+        if step.status is status
+    ]
+
+
+def _failing_steps(state: RunState) -> list[NextStep]:
+    """Readiness steps that fail for reasons other than a failed probe: drift, triggers, the scan."""
+    failed_probes = {(r.env, r.probe) for r in state.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    steps: list[NextStep] = []
+    for env, number, evidence, commands in _blocking(state, StepStatus.FAIL):
+        if any(f"{probe}:" in evidence for e, probe in failed_probes if e == env):
+            continue  # the probe failure above already says what to do
+        rerun = (command(state, state.verb, "--env", env),)
+        steps.append(
+            NextStep(
+                f"step {number} fails: do what it names, then re-run `workbench {state.verb}`",
+                f"{env}: {evidence}",
+                tuple(command(state, *args) for args in commands) or rerun,
+                (env,),
+            )
+        )
+    return steps
+
+
+def _operator(state: RunState) -> list[NextStep]:
+    """Confirmations only an operator can record, from the limits probe and readiness steps 1 and 8."""
+    asks: dict[str, list[str]] = {}  # env -> missing items, in the order they are asked
+    for result in state.results:
+        if result.probe == LIMITS_PROBE and result.outcome is Outcome.NEEDS_OPERATOR:
+            asks.setdefault(result.env, []).extend(result.facts.get("missing") or ())
+    for env, _number, _evidence, step_commands in _blocking(state, StepStatus.NEEDS_OPERATOR):
+        for args in step_commands:
+            if args[:1] == ("confirm",) and len(args) > 1:
+                asks.setdefault(env, []).append(args[1])
+    if not asks:
+        return []
+    commands = tuple(
+        command(state, "confirm", item, "--env", env, "--by", "NAME")
+        for env, items in asks.items()
+        for item in dict.fromkeys(items)
+        if item in OPERATOR_ITEMS
+    )
+    return [
+        NextStep(
+            "an operator records what no response proves (quota, billing, docs, traffic shift), "
+            f"then re-run `workbench {state.verb}`",
+            f"waiting for an operator: {', '.join(asks)}",
+            commands,
+            tuple(asks),
+        )
+    ]
+
+
+def _not_run_steps(state: RunState) -> list[NextStep]:
+    """Steps no evidence could judge yet: a bundle to capture, fixtures to save."""
+    steps: list[NextStep] = []
+    for env, number, evidence, commands in _blocking(state, StepStatus.NOT_RUN):
+        if evidence.startswith(NOT_SENT) or "not sent, the host was unreachable" in evidence:
+            continue  # the network step above covers it
+        steps.append(
+            NextStep(
+                f"step {number} was not run: do what it names",
+                f"{env}: {evidence}",
+                tuple(command(state, *args) for args in commands),
+                (env,),
+            )
+        )
+    return steps
+
+
+def _all_well(state: RunState) -> NextStep:
+    if state.readiness is not None:
+        return NextStep(
+            "keep this report with the release",
+            f"every environment is rollback-ready in run {state.run_id}",
+        )
+    if not state.complete:
+        return NextStep(
+            f"run `workbench {state.verb}` without --probe for a complete run",
+            f"run {state.run_id} passed, but a --probe selection is partial: never a baseline",
+            (command(state, state.verb),),
+        )
+    return NextStep(
+        "record this run id as the known-good probe result; `workbench audit` judges rollback readiness",
+        f"every environment passed in run {state.run_id}",
+        (command(state, "audit"),),
+    )
