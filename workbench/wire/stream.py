@@ -10,7 +10,7 @@ usage-only final chunk with `choices: []`, usage on every chunk (vLLM) or on the
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -78,8 +78,13 @@ class StreamAssembly:
         return self.done
 
 
-def assemble(events: Iterable[SSEEvent]) -> StreamAssembly:
-    """Fold events into a `StreamAssembly`; stops at `[DONE]`, an error, garbage or JSON past its limits."""
+def assemble(
+    events: Iterable[SSEEvent], *, on_chunk: Callable[[Any], None] | None = None
+) -> StreamAssembly:
+    """Fold events into a `StreamAssembly`; stops at `[DONE]`, an error, garbage or JSON past its limits.
+
+    `on_chunk` sees every decoded chunk once, as it is folded (the spec check reads the same decode).
+    """
     result = StreamAssembly()
     for index, sse in enumerate(events):
         data = sse.data
@@ -104,6 +109,8 @@ def assemble(events: Iterable[SSEEvent]) -> StreamAssembly:
             result.error = error
             break
         result.chunks += 1
+        if on_chunk is not None:
+            on_chunk(chunk)
         try:
             carried = _fold_chunk(result, chunk)
         except ParserError as exc:
