@@ -9,6 +9,7 @@ import pytest
 
 from workbench import HistoryStore, Outcome, RunSummary, Symptom, run_probes
 from workbench.core.config import parse_config
+from workbench.probes.catalog import CATALOG
 
 PROBES = (
     "endpoint.minimal",
@@ -162,8 +163,19 @@ def test_production_environments_skip_negative_probes_unless_allowed(tmp_path: P
         allowed = run_probes(config, store=store, allow_production_negatives=True)
     skipped = {r.probe for r in guarded.results if r.outcome is Outcome.SKIP}
     negatives = {p for p in PROBES if p.split(".")[0] in ("auth", "errors")}
-    assert skipped == negatives | {"streaming.sse", "response.fixture_replay", "limits.operator_confirmation"}
+    # no tools, no response_format, no stream: the app's contract has nothing these probes judge
+    (prod,) = config.select()
+    not_applicable = {p for p, probe in CATALOG.items() if not probe.applies_to(prod, frozenset())}
+    assert not_applicable == {
+        "request.tool_call",
+        "request.tool_round_trip",
+        "request.structured_output",
+        "streaming.sse",
+        "streaming.tool_call",
+    }
+    unchanged = not_applicable | {"response.fixture_replay", "limits.operator_confirmation"}
+    assert skipped == negatives | unchanged
     assert all("--allow-production-negatives" in r.detail for r in guarded.results if r.probe in negatives)
     assert guarded.requests == {"prod": 3}  # minimal, app-realistic, one fresh response to ablate
     ran = {r.probe for r in allowed.results if r.outcome is Outcome.PASS}
-    assert ran == set(PROBES) - {"streaming.sse", "response.fixture_replay", "limits.operator_confirmation"}
+    assert ran == set(CATALOG) - unchanged

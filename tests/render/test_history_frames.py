@@ -10,6 +10,7 @@ import pytest
 import workbench as wb
 from workbench.core.config import parse_config
 from workbench.core.errors import StoreError
+from workbench.probes.catalog import CATALOG
 from workbench.probes.engine import run_probes
 from workbench.render.frames import RESULT_COLUMNS
 from workbench.render.history_frames import RUN_COLUMNS, SHAPE_COLUMNS
@@ -36,9 +37,9 @@ def test_runs_results_and_shapes_are_the_documented_frames(
         results = history.results(env="prod", probe="endpoint.minimal")
         assert list(results.columns) == RESULT_COLUMNS
         assert results["run_id"].tolist() == [whole, partial] and set(results["outcome"]) == {"pass"}
-        assert len(history.results(run_id=whole)) == 22  # 11 probes x 2 environments
+        assert len(history.results(run_id=whole)) == 2 * len(CATALOG)  # every probe x 2 environments
         assert history.results(since=datetime(2999, 1, 1, tzinfo=UTC)).empty
-        assert len(history.results(since="2000-01-01")) == 23
+        assert len(history.results(since="2000-01-01")) == 2 * len(CATALOG) + 1  # and the partial run
 
         shapes = history.shapes(whole)
         assert list(shapes.columns) == SHAPE_COLUMNS

@@ -13,7 +13,7 @@ from tests.canary import canary_key
 from tests.history.test_store import result
 from workbench import HistoryStore
 from workbench.core.config import Config, parse_config
-from workbench.history.drift import compare_runs
+from workbench.probes.drift import compare_runs
 from workbench.probes.engine import run_probes
 from workbench.rollback.evidence import assess_run, scan_evidence
 from workbench.rollback.readiness import StepStatus

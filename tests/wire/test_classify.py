@@ -48,10 +48,11 @@ def test_a_stream_assembles_tool_call_fragments_into_whole_calls() -> None:
         content_type="text/event-stream",
     )
     assert result.stream is not None and result.symptom is Symptom.NONE
-    calls = result.stream.choices[0].tool_calls
-    assert calls and all(call["id"] and call["name"] for call in calls.values())
-    for call in calls.values():
-        assert isinstance(json.loads(call["arguments"]), dict)  # the fragments join into valid JSON
+    calls = result.stream.tool_calls()
+    assert calls and all(call.id and call.name and call.type == "function" for call in calls)
+    for call in calls:
+        assert isinstance(json.loads(call.arguments), dict)  # the fragments join into valid JSON
+    assert result.stream.call_problems == []
     assert result.stream.finish_reason == "tool_calls"
 
 

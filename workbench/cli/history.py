@@ -87,8 +87,8 @@ def compare(
 ) -> None:
     """Compare two runs: outcomes, classes, shapes (never text); exit 1 on contract drift, not latency."""
     from workbench.core.config import project_of
-    from workbench.history.drift import compare_stored_runs
     from workbench.history.store import HistoryStore
+    from workbench.probes.drift import compare_stored_runs
 
     with HistoryStore(store, project=project_of(None)) as history:
         drifts = compare_stored_runs(history, run_a, run_b)

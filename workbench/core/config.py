@@ -7,6 +7,7 @@ value is read only when a request is sent (see `Environment.api_key`). Every pro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -18,6 +19,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from workbench.core.appcontract import (
+    AppContract,
+    AppRequestError,
+    app_contract,
+    check_app_request,
+    check_uses,
+)
 from workbench.core.errors import ConfigError
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
@@ -76,6 +84,10 @@ class Environment(_Strict):
     max_tokens: int = Field(default=16, ge=1, le=4096)
     token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     max_tokens_retry: int = Field(default=1024, ge=2, le=32768)
+    # what the app reads of an answer, beyond what its app_request asks for (see core.appcontract)
+    uses: list[str] = Field(default_factory=list)
+    # every deviation from the documented schema fails, not only those in fields the app reads
+    strict_schema: bool = False
 
     @field_validator("base_url")
     @classmethod
@@ -143,6 +155,12 @@ class Environment(_Strict):
             )
         return value
 
+    @field_validator("uses")
+    @classmethod
+    def _check_uses(cls, value: list[str]) -> list[str]:
+        check_uses(value)
+        return value
+
     @model_validator(mode="after")
     def _check_budgets(self) -> Environment:
         if self.max_tokens_retry <= self.max_tokens:
@@ -173,6 +191,11 @@ class Environment(_Strict):
     @property
     def is_embedded(self) -> bool:
         return self.base_url == EMBEDDED
+
+    @functools.cached_property
+    def app(self) -> AppContract:
+        """What the app's request uses and what it reads of the answer: what the probes judge."""
+        return app_contract(self.app_request, self.uses)
 
     @property
     def scenarios(self) -> frozenset[Scenario]:
@@ -360,6 +383,11 @@ def parse_config(text: str, *, source: Path | None) -> Config:
         except ValidationError as exc:
             raise _config_error(exc, where, prefix=("environments", name)) from None
     for env in environments.values():
+        try:
+            check_app_request(env.app_request, env.uses)
+        except AppRequestError as exc:
+            field = f"environments.{env.name}.app_request.{exc.path}"
+            raise ConfigError(exc.message, path=where, field=field) from None
         if env.negatives_from is not None and env.negatives_from not in environments:
             raise ConfigError(
                 f"names no configured environment ({env.negatives_from!r})",

@@ -1,5 +1,5 @@
-"""The history of every run: the store (schema, migrations, rollups), operator confirmations, and
-drift between runs. Other layers use the store through `HistoryStore`'s methods only.
+"""The history of every run: the store (schema, migrations, rollups) and operator confirmations.
+Other layers use the store through `HistoryStore`'s methods only.
 
 May import: `workbench.wire`, `workbench.core`.
 """

@@ -17,6 +17,7 @@ from workbench.core.config import TOKEN_PARAMS, Environment
 from workbench.core.errors import ParserError
 from workbench.core.models import Area, Outcome, Symptom
 from workbench.history.confirmations import Confirmation
+from workbench.probes.answers import STRUCTURED_BUDGET, Asked, judge_answer
 from workbench.probes.traffic import HostGate, Spend, Tally
 from workbench.wire.acceptance import Acceptance
 from workbench.wire.classify import Classification, classify_exchange, rejected_field
@@ -26,6 +27,7 @@ from workbench.wire.shape import shape_of
 
 # The checklist's sanitized probe prompt: no production data, no exact phrase expected back.
 PROBE_PROMPT = "Return a short acknowledgement for a contract probe."
+NOTHING_ASKED = Asked()  # a request that asks for no tool call, format or usage chunk
 
 # Top-level, choice and message fields the spec marks required; absence is noted, not failed,
 # because real providers omit several of them (see contract/SUMMARY.md section C).
@@ -59,6 +61,7 @@ class Learned:
 
     param: str
     dropped: set[str] = field(default_factory=set)
+    tool_names: list[str] | None = None  # the tools a non-streamed forced call called (streams compare)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,18 +204,39 @@ class ProbeContext:
             self.gate.unreachable = exchange.failure_detail
         return exchange
 
-    def budget(self, app_fields: Mapping[str, Any] = {}) -> Budget:
-        """The budget a request built from `app_fields` carries, and whose choice it was."""
+    def budget(self, app_fields: Mapping[str, Any] = {}, *, structured: bool = False) -> Budget:
+        """The budget a request built from `app_fields` carries, and whose choice it was: the app's
+        when it sets one; else the workbench's, larger for a tool call or a JSON answer."""
         for name in TOKEN_PARAMS:
             value = app_fields.get(name)
             if isinstance(value, int):
                 return Budget(name, value, "app")
-        return Budget(self.token_param, self.env.max_tokens, "workbench")
+        return Budget(self.token_param, STRUCTURED_BUDGET if structured else self.env.max_tokens, "workbench")
+
+    def budget_fields(self, app_fields: Mapping[str, Any], asked: Asked) -> dict[str, Any]:
+        """The token field a request adds for `asked`: the larger structured budget when the
+        workbench picks it (the app's own budget is already among its fields)."""
+        budget = self.budget(app_fields, structured=asked.structured)
+        return {budget.param: budget.value} if budget.owner == "workbench" and asked.structured else {}
+
+
+def app_budget(env: Environment, *, structured: bool) -> int:
+    """Tokens a request built from the app's fields asks for (the dry run and the spend cap count it)."""
+    for name in TOKEN_PARAMS:
+        value = env.app_request.get(name)
+        if isinstance(value, int):
+            return value
+    return STRUCTURED_BUDGET if structured else env.max_tokens
 
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """A named check in one contract area. `negative` probes never run on production by default."""
+    """A named check in one contract area, with the traits every other part reads from the catalog:
+    the readiness steps it gates, whether its shape is an answer's (compared between environments),
+    what of the app's contract it exercises, and its version. Adding a probe edits no list elsewhere.
+
+    `negative` probes never run on production by default.
+    """
 
     id: str
     area: Area
@@ -226,6 +250,17 @@ class Probe:
     judges_answer: bool = False  # may ask once more with the larger budget (an empty, cut answer)
     # why it does not apply to an environment (given the ids asked for explicitly), or None
     applies: Callable[[Environment, frozenset[str]], str | None] | None = None
+    steps: tuple[int, ...] = ()  # the readiness steps (1-10) whose evidence it is
+    shaped: bool = False  # its shape is an answer's (a body or stream chunks), compared between environments
+    exercises: frozenset[str] = frozenset()  # what of the app's contract it judges (core.appcontract.USES)
+    version: int = 1  # bumped when what it sends or judges changes: drift compares equal versions only
+    # tokens each of its requests asks for (default: the environment's max_tokens)
+    budget: Callable[[Environment], int] | None = None
+
+    def tokens_per_request(self, env: Environment) -> int:
+        if not self.carries_budget:
+            return 0
+        return self.budget(env) if self.budget is not None else env.max_tokens
 
     def skip_reason(self, env: Environment, requested: frozenset[str], allow_negatives: bool) -> str:
         """Why this probe is skipped on `env` ("" when it runs): the one home of every skip rule."""
@@ -234,6 +269,11 @@ class Probe:
         if self.applies is not None:
             return self.applies(env, requested) or ""
         return ""
+
+    def applies_to(self, env: Environment, requested: frozenset[str]) -> bool:
+        """Whether the app's contract on `env` has what this probe judges (a skip otherwise is no gap:
+        the readiness steps it gates do not wait for it)."""
+        return self.applies is None or self.applies(env, requested) is None
 
 
 def finding_from(
@@ -272,6 +312,13 @@ def answer_is_cut_empty(result: Classification) -> bool:
     return not ((completion.content or "").strip() or completion.tool_calls or completion.refusal)
 
 
+def answer_is_cut(result: Classification) -> bool:
+    """The answer stopped at the token limit (finish_reason length), whatever it carried."""
+    if result.stream is not None:
+        return result.stream.finish_reason == "length"
+    return result.completion is not None and result.completion.finish_reason == "length"
+
+
 async def ask_within_budget(
     ctx: ProbeContext,
     overrides: Mapping[str, Any],
@@ -279,13 +326,20 @@ async def ask_within_budget(
     app_fields: Mapping[str, Any] = {},
     ours: Iterable[str] | None = None,
     stream: bool = False,
+    asked: Asked = NOTHING_ASKED,
 ) -> tuple[Exchange, Budget, Finding | None]:
-    """Send a request that must be answered; an empty answer cut at the workbench's own budget is
-    asked once more with `max_tokens_retry`. Returns the exchange to judge and its budget, or a
-    `quality` finding when the answer is still empty at the larger budget."""
+    """Send a request that must be answered; an answer cut at the workbench's own budget before any
+    visible output, or cut inside a tool call or a JSON answer the request asked for, is asked once
+    more with `max_tokens_retry`. Returns the exchange to judge and its budget, or a `quality`
+    finding when the answer is still empty at the larger budget."""
     exchange = await ctx.send(ctx.request_body(**overrides), ours=ours, stream=stream)
-    budget = ctx.budget(app_fields)  # after the send: the token parameter may have been learned
-    if budget.owner != "workbench" or not answer_is_cut_empty(classify_exchange(exchange)):
+    # after the send: the token parameter may have been learned
+    budget = ctx.budget(app_fields, structured=asked.structured)
+    if budget.owner != "workbench":
+        return exchange, budget, None
+    first = classify_exchange(exchange)
+    cut_structure = asked.structured and answer_is_cut(first)
+    if not (answer_is_cut_empty(first) or cut_structure):
         return exchange, budget, None
     larger = Budget(budget.param, ctx.env.max_tokens_retry, "workbench")
     exchange = await ctx.send(
@@ -303,17 +357,22 @@ async def ask_within_budget(
             larger,
             finding_from(exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, detail=detail),
         )
+    why = "inside a tool call or JSON answer" if cut_structure else "empty"
     ctx.note(
-        f"empty at {budget} (finish_reason length: a reasoning model spends hidden tokens first), the "
-        f"workbench's own budget: asked again with {larger}"
+        f"cut {why} at {budget} (finish_reason length), the workbench's own budget: asked again with {larger}"
     )
     return exchange, larger, None
 
 
 def judge_completion(
-    ctx: ProbeContext, exchange: Exchange, what: str, budget: Budget | None = None
+    ctx: ProbeContext,
+    exchange: Exchange,
+    what: str,
+    budget: Budget | None = None,
+    asked: Asked = NOTHING_ASKED,
 ) -> Finding:
-    """A request that must succeed: 200, the documented envelope, content the app's parser extracts.
+    """A request that must succeed: 200, the documented envelope, content the app's parser extracts,
+    and whatever the app uses of it (tool calls, JSON, reasoning, usage: `probes.answers`).
 
     An answer cut at the workbench's own budget passes (with a note): the probe asked for few
     tokens, the endpoint obliged. Cut at the app's own budget it is a `quality` finding. The
@@ -330,6 +389,7 @@ def judge_completion(
         "usage": result.completion is not None and result.completion.usage is not None,
         "finish_reason": finish_reason,
         "budget": str(budget),
+        "tool_calls": result.completion.tool_calls if result.completion else 0,
     }
     try:
         content = ctx.parser(decoded)
@@ -371,6 +431,19 @@ def judge_completion(
         )
         return finding_from(
             exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, detail=detail, facts=facts
+        )
+    judged = judge_answer(result, asked, ctx.env.app, cut=cut)
+    for note in judged.notes:
+        ctx.note(note)
+    if judged.problems:
+        facts["problems"] = judged.facts()
+        return finding_from(
+            exchange,
+            result,
+            Outcome.FAIL,
+            symptom=judged.symptom,
+            detail=f"{what}: {judged.detail()}",
+            facts=facts,
         )
     if cut:
         notes.append(

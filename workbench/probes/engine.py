@@ -54,6 +54,7 @@ from workbench.wire.client import ProbeClient
 from workbench.wire.parser import ResponseParser, load_callable, reference_parser
 
 ProgressCallback = Callable[[ProbeResult, int, int], None]
+NOT_APPLICABLE = {"applicable": False}  # the app's contract has nothing this probe judges
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +364,8 @@ class _Run:
         started = clock.now_iso()
         skipped = probe.skip_reason(ctx.env, ctx.requested, self.allow_negatives)
         if skipped:
-            finding = Finding(Outcome.SKIP, Symptom.NONE, skipped)
+            applicable = probe.applies_to(ctx.env, ctx.requested)
+            finding = Finding(Outcome.SKIP, Symptom.NONE, skipped, facts={} if applicable else NOT_APPLICABLE)
         else:
             assert ctx.gate is not None
             async with ctx.gate.slot:
@@ -378,7 +380,8 @@ class _Run:
             )
         if _found_unreachable(finding, ctx):
             finding = replace(finding, facts={**finding.facts, "unreachable": True})
-        result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact)
+        uses = tuple(sorted(ctx.env.app.uses))
+        result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact, uses)
         self.requests[ctx.env.name] += ctx.tally.reached
         await self._writer.write(result)  # durable before the result is counted
         self.results.append(result)
@@ -474,9 +477,20 @@ def _found_unreachable(finding: Finding, ctx: ProbeContext) -> bool:
 
 
 def _result(
-    run_id: str, env: str, probe: Probe, finding: Finding, started: str, redact: Redactor
+    run_id: str,
+    env: str,
+    probe: Probe,
+    finding: Finding,
+    started: str,
+    redact: Redactor,
+    uses: tuple[str, ...] = ("content",),
 ) -> ProbeResult:
     """The stored form of a finding: the one place every result is made, so the last redaction."""
+    facts = dict(finding.facts)
+    if probe.version != 1:
+        facts["probe_version"] = probe.version  # drift compares results of equal versions only
+    if uses != ("content",):
+        facts["uses"] = list(uses)  # what the app reads: drift judges a reasoning rename by it
     return ProbeResult(
         run_id=run_id,
         env=env,
@@ -493,7 +507,7 @@ def _result(
         ttft_ms=finding.ttft_ms,
         retry_after_s=finding.retry_after_s,
         shape=redact.deep(finding.shape),
-        facts=redact.deep(dict(finding.facts)),
+        facts=redact.deep(facts),
     )
 
 

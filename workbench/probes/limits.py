@@ -44,5 +44,6 @@ PROBES = (
         "never inferred: needs_operator until an operator confirms them",
         operator_confirmation,
         sends=0,
+        steps=(8,),
     ),
 )

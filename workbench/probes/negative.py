@@ -92,8 +92,17 @@ PROBES = (
         "an auth error (401/403), not a success",
         missing_key,
         negative=True,
+        steps=(4,),
     ),
-    Probe("auth.invalid_key", Area.AUTH, "Wrong key", "an auth error (401/403)", invalid_key, negative=True),
+    Probe(
+        "auth.invalid_key",
+        Area.AUTH,
+        "Wrong key",
+        "an auth error (401/403)",
+        invalid_key,
+        negative=True,
+        steps=(4,),
+    ),
     Probe(
         "errors.malformed_json",
         Area.ERRORS,
@@ -102,6 +111,7 @@ PROBES = (
         malformed_json,
         negative=True,
         carries_budget=False,
+        steps=(4,),
     ),
     Probe(
         "errors.missing_field",
@@ -112,6 +122,7 @@ PROBES = (
         negative=True,
         also=(Area.REQUEST,),
         sends=2,
+        steps=(4,),
     ),
     Probe(
         "errors.invalid_value",
@@ -120,5 +131,6 @@ PROBES = (
         "an out-of-range value: 4xx validation with a clear message",
         invalid_value,
         negative=True,
+        steps=(4,),
     ),
 )

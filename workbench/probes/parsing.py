@@ -203,6 +203,7 @@ PROBES = (
         "Optional-field ablation",
         "the parser degrades safely when each optional field is absent or null",
         optional_fields,
+        steps=(5,),
     ),
     Probe(
         "response.fixture_replay",
@@ -211,5 +212,7 @@ PROBES = (
         "known-good fixtures of the baseline release still parse with the current parser",
         fixture_replay,
         sends=0,
+        steps=(5,),
+        shaped=True,
     ),
 )

@@ -99,8 +99,7 @@ def plan_probe(
     skipped = probe.skip_reason(env, requested, allow_negatives)
     if skipped or probe.sends == 0:
         return PlannedProbe(probe.id, 0, 0, skipped or "sends nothing")
-    tokens = probe.sends * env.max_tokens if probe.carries_budget else 0
-    return PlannedProbe(probe.id, probe.sends, tokens, "")
+    return PlannedProbe(probe.id, probe.sends, probe.sends * probe.tokens_per_request(env), "")
 
 
 def default_caps(env: Environment, catalog: Iterable[Probe]) -> tuple[int, int]:
@@ -109,8 +108,8 @@ def default_caps(env: Environment, catalog: Iterable[Probe]) -> tuple[int, int]:
     sends = sum(probe.sends for probe in probes)
     rebudgeted = sum(1 for probe in probes if probe.judges_answer)
     requests = RETRY_FACTOR * sends + rebudgeted
-    tokens = RETRY_FACTOR * sends * env.max_tokens + rebudgeted * env.max_tokens_retry
-    return requests, tokens
+    tokens = sum(RETRY_FACTOR * probe.sends * probe.tokens_per_request(env) for probe in probes)
+    return requests, tokens + rebudgeted * env.max_tokens_retry
 
 
 def caps_for(

@@ -22,9 +22,9 @@ from pandas.io.formats.style import Styler
 from workbench import __version__
 from workbench.core.config import load_config
 from workbench.core.models import Outcome, ProbeResult, Verdict
-from workbench.history.drift import ProbeDrift, between_environments, compare
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import areas_of
+from workbench.probes.drift import ProbeDrift, between_environments, compare
 from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme

@@ -17,8 +17,8 @@ import pandas as pd
 
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
-from workbench.history.drift import ProbeDrift, compare, pair_environments
 from workbench.history.store import HistoryStore
+from workbench.probes.drift import ProbeDrift, compare, pair_environments
 from workbench.render.display import code, markdown, md, shown
 from workbench.render.frames import catalog_order
 from workbench.render.reportnames import RENDER_ENV_VAR

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
-from workbench.history.drift import ProbeDrift
 from workbench.probes.catalog import CATALOG
+from workbench.probes.drift import ProbeDrift
 from workbench.probes.parsing import ABLATIONS
 
 RESULT_COLUMNS = [

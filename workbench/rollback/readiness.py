@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.core.models import NOT_SENT, Outcome, ProbeResult
 from workbench.history.confirmations import OPERATOR_ITEMS, Confirmation
+from workbench.probes.catalog import steps_of
 
 
 class StepStatus(StrEnum):
@@ -62,7 +63,7 @@ class TriggerEvidence:
 @dataclass(frozen=True, slots=True)
 class DriftEvidence:
     """This run against the environment's baseline (its newest complete passing run), judged by
-    `history.drift`: only contract drift is listed; information never blocks a step."""
+    `probes.drift`: only contract drift is listed; information never blocks a step."""
 
     baseline: str  # run id; "" when there is no baseline yet
     contract_drift: tuple[str, ...] = ()  # "probe: what changed"
@@ -120,13 +121,9 @@ class Readiness:
         return cls(env, steps)
 
 
-NEGATIVE_PROBES = (
-    "auth.missing_key",
-    "auth.invalid_key",
-    "errors.malformed_json",
-    "errors.missing_field",
-    "errors.invalid_value",
-)
+# Which probes are each step's evidence: the catalog's traits (every probe declares its steps).
+STEP_PROBES = steps_of()
+NEGATIVE_PROBES = STEP_PROBES[4]
 TITLES = (
     "Read the current API page",
     "Run the minimal valid request",
@@ -146,8 +143,8 @@ def assess(env: str, evidence: Evidence) -> Readiness:
     by_probe = {result.probe: result for result in evidence.results}
     steps = (
         _operator(1, env, evidence, ("docs-reviewed",)),
-        _probes(2, by_probe, ("endpoint.minimal",)),
-        _probes(3, by_probe, ("request.app_realistic",)),
+        _probes(2, by_probe, STEP_PROBES[2]),
+        _probes(3, by_probe, STEP_PROBES[3]),
         _negatives(evidence, by_probe),
         _parser_compatibility(env, by_probe, evidence.drift),
         _scan(evidence.scan),
@@ -188,7 +185,9 @@ def _operator(number: int, env: str, evidence: Evidence, items: Sequence[str]) -
 
 def _probes(number: int, by_probe: Mapping[str, ProbeResult], probes: Sequence[str]) -> Step:
     """Pass when every probe passed; a failure fails the step; a skipped probe leaves it not run (its
-    skip detail already says what to do: capture fixtures, stream, ...)."""
+    skip detail already says what to do: capture fixtures, ...), unless the app's contract has nothing
+    it judges (no tools offered, the app does not stream)."""
+    probes = [p for p in probes if p not in by_probe or by_probe[p].facts.get("applicable") is not False]
     results = [by_probe[probe] for probe in probes if probe in by_probe]
     failed = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
     if failed:
@@ -270,7 +269,7 @@ def _watch(triggers: TriggerEvidence | None) -> Step:
 
 def _parser_compatibility(env: str, by_probe: Mapping[str, ProbeResult], drift: DriftEvidence | None) -> Step:
     """The parser probes pass, and no response shape drifted from the baseline's."""
-    step = _probes(5, by_probe, ("response.fixture_replay", "response.optional_fields", "endpoint.minimal"))
+    step = _probes(5, by_probe, STEP_PROBES[5])
     if drift is not None and drift.response_drift and step.status is not StepStatus.FAIL:
         run_id = next(iter(by_probe.values())).run_id if by_probe else "RUN"
         return _step(

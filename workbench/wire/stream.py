@@ -17,10 +17,12 @@ from typing import Any, Protocol, cast
 import httpx
 from httpx_sse import EventSource
 
+from workbench.core.appcontract import REASONING_FIELDS
 from workbench.core.errors import ParserError
 from workbench.wire import boundedjson
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import text_of
+from workbench.wire.toolcalls import ToolCall
 
 
 class SSEEvent(Protocol):
@@ -34,6 +36,22 @@ class SSEEvent(Protocol):
 
 
 @dataclass(slots=True)
+class CallAssembly:
+    """One tool call put back together from the deltas that carried its `index`."""
+
+    index: int
+    id: Any = None
+    type: Any = None
+    name: Any = None
+    arguments: Any = None  # the fragments joined; an object (never a string fragment) stays as sent
+    null_fragments: int = 0
+
+    def as_call(self, choice: int) -> ToolCall:
+        where = f"choices[{choice}].delta.tool_calls[index {self.index}]"
+        return ToolCall(where, self.id, self.type, self.name, self.arguments)
+
+
+@dataclass(slots=True)
 class ChoiceAssembly:
     """One choice put back together from its deltas."""
 
@@ -41,7 +59,8 @@ class ChoiceAssembly:
     saw_content: bool = False
     refusal: str = ""
     reasoning: str = ""
-    tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    reasoning_fields: set[str] = field(default_factory=set)  # which reasoning field names carried text
+    tool_calls: dict[int, CallAssembly] = field(default_factory=dict)
     finish_reason: str | None = None
 
 
@@ -59,6 +78,12 @@ class StreamAssembly:
     over_limits: str | None = None  # why the first chunk past the JSON limits was not decoded
     unmapped: str | None = None  # the first chunk the contract cannot map
     first_content_index: int | None = None  # index of the event that carried the first token
+    # tool-call deltas that could not be placed (no index, an index that is not an integer, an
+    # arguments fragment that is not a string): (JSON path, what is wrong), the first few only
+    call_problems: list[tuple[str, str]] = field(default_factory=list)
+    usage_with_choices: int = 0  # usage chunks that still carry a choice (the documented one has none)
+    last_usage_choices: int = 0  # choices on the last chunk with usage (0 as documented)
+    empty_choice_chunks: int = 0  # chunks with `choices: []` and no usage (Azure's filter results)
 
     @property
     def content(self) -> str | None:
@@ -77,10 +102,19 @@ class StreamAssembly:
     def terminated(self) -> bool:
         return self.done
 
+    def tool_calls(self, choice: int = 0) -> list[ToolCall]:
+        """Choice `choice`'s reassembled calls, in index order."""
+        assembled = self.choices.get(choice)
+        if assembled is None:
+            return []
+        return [assembled.tool_calls[index].as_call(choice) for index in sorted(assembled.tool_calls)]
 
-def assemble(
-    events: Iterable[SSEEvent], *, on_chunk: Callable[[Any], None] | None = None
-) -> StreamAssembly:
+    def call_problem(self, path: str, text: str) -> None:
+        if len(self.call_problems) < _MAX_PROBLEMS and (path, text) not in self.call_problems:
+            self.call_problems.append((path, text))
+
+
+def assemble(events: Iterable[SSEEvent], *, on_chunk: Callable[[Any], None] | None = None) -> StreamAssembly:
     """Fold events into a `StreamAssembly`; stops at `[DONE]`, an error, garbage or JSON past its limits.
 
     `on_chunk` sees every decoded chunk once, as it is folded (the spec check reads the same decode).
@@ -120,6 +154,8 @@ def assemble(
             result.first_content_index = index
     return result
 
+
+_MAX_PROBLEMS = 10  # per stream: an endpoint decides how many deltas it sends
 
 # A last `data: [DONE]` line with no blank line after it: SSE would drop the unfinished event, but
 # it is common in saved bodies and behind some proxies, and clients treat the stream as ended.
@@ -176,26 +212,34 @@ def _fold_chunk(result: StreamAssembly, chunk: Any) -> bool:
     if not isinstance(chunk, Mapping):
         raise ParserError(f"a chunk is {type(chunk).__name__}, not an object")
     usage = chunk.get("usage")
-    if isinstance(usage, Mapping):
+    choices = chunk.get("choices")
+    has_usage = isinstance(usage, Mapping)
+    if has_usage:
         result.usage = usage
         result.usage_chunks += 1
     x_groq = chunk.get("x_groq")
     if isinstance(x_groq, Mapping) and isinstance(x_groq.get("usage"), Mapping):
         result.usage = x_groq["usage"]
         result.usage_chunks += 1
-    choices = chunk.get("choices")
+        has_usage = True
+    if has_usage:
+        result.last_usage_choices = len(choices) if isinstance(choices, list) else 0
+        result.usage_with_choices += bool(result.last_usage_choices)
     if choices is None:
         if usage is None:
             raise ParserError("a chunk has no 'choices'")
         return False
     if not isinstance(choices, list):
         raise ParserError("a chunk's 'choices' is not an array")
+    if not choices and not has_usage:
+        result.empty_choice_chunks += 1
     carried = False
     for position, item in enumerate(choices):
         if not isinstance(item, Mapping):
             raise ParserError("a chunk's choice is not an object")
         index = item.get("index", position)
-        choice = result.choices.setdefault(index if isinstance(index, int) else position, ChoiceAssembly())
+        number = index if isinstance(index, int) and not isinstance(index, bool) else position
+        choice = result.choices.setdefault(number, ChoiceAssembly())
         delta = item.get("delta")
         if delta is None:
             if "text" in item:
@@ -203,14 +247,16 @@ def _fold_chunk(result: StreamAssembly, chunk: Any) -> bool:
             delta = {}
         if not isinstance(delta, Mapping):
             raise ParserError("a chunk's delta is not an object")
-        carried = _fold_delta(choice, delta) or carried
+        carried = _fold_delta(result, number, choice, delta) or carried
         finish = item.get("finish_reason")
         if isinstance(finish, str):
             choice.finish_reason = finish
     return carried
 
 
-def _fold_delta(choice: ChoiceAssembly, delta: Mapping[str, Any]) -> bool:
+def _fold_delta(
+    result: StreamAssembly, number: int, choice: ChoiceAssembly, delta: Mapping[str, Any]
+) -> bool:
     carried = False
     if "text" in delta and "content" not in delta:
         raise ParserError("delta carries 'text' instead of 'content'")
@@ -223,19 +269,90 @@ def _fold_delta(choice: ChoiceAssembly, delta: Mapping[str, Any]) -> bool:
     if isinstance(refusal, str) and refusal:
         choice.refusal += refusal
         carried = True
-    for key in ("reasoning_content", "reasoning"):
+    for key in REASONING_FIELDS:
         reasoning = delta.get(key)
         if isinstance(reasoning, str) and reasoning:
             choice.reasoning += reasoning
-    for fragment in delta.get("tool_calls") or ():
-        if not isinstance(fragment, Mapping):
-            raise ParserError("a tool-call fragment is not an object")
-        slot = choice.tool_calls.setdefault(
-            int(fragment.get("index", 0)), {"id": "", "name": "", "arguments": ""}
-        )
-        function = fragment.get("function") or {}
-        slot["id"] = slot["id"] or str(fragment.get("id") or "")
-        slot["name"] += str(function.get("name") or "")
-        slot["arguments"] += str(function.get("arguments") or "")
-        carried = True
+            choice.reasoning_fields.add(key)
+        elif reasoning:  # reasoning_details: a list of objects
+            choice.reasoning_fields.add(key)
+    fragments = delta.get("tool_calls")
+    if fragments is None:
+        return carried
+    if not isinstance(fragments, list):
+        result.call_problem(f"choices[{number}].delta.tool_calls", "is not an array")
+        return carried
+    for position, fragment in enumerate(fragments):
+        carried = _fold_call(result, number, choice, position, fragment) or carried
     return carried
+
+
+def _fold_call(
+    result: StreamAssembly, number: int, choice: ChoiceAssembly, position: int, fragment: Any
+) -> bool:
+    """One tool-call delta, placed by its `index`: a delta without one is never taken as 0, which
+    would silently merge parallel calls (openai-python #2806)."""
+    where = f"choices[{number}].delta.tool_calls[{position}]"
+    if not isinstance(fragment, Mapping):
+        result.call_problem(where, "a tool-call delta that is not an object")
+        return False
+    index = fragment.get("index")
+    if index is None:
+        result.call_problem(f"{where}.index", "absent: a tool-call delta without an index cannot be placed")
+        return False
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        result.call_problem(
+            f"{where}.index", f"is {_json_kind(index)}, not an integer: the delta cannot be placed"
+        )
+        return False
+    call = choice.tool_calls.get(index)
+    if call is None:
+        if len(choice.tool_calls) >= _MAX_CALLS:
+            result.call_problem(
+                f"{where}.index", f"more than {_MAX_CALLS} tool calls in one choice: not read"
+            )
+            return False
+        call = choice.tool_calls[index] = CallAssembly(index)
+    for key in ("id", "type"):
+        value = fragment.get(key)
+        if value is not None and getattr(call, key) is None:
+            setattr(call, key, value)
+    function = fragment.get("function")
+    if function is None:
+        return True
+    if not isinstance(function, Mapping):
+        result.call_problem(f"{where}.function", f"is {_json_kind(function)}, not an object")
+        return True
+    name = function.get("name")
+    if isinstance(name, str):
+        call.name = name if call.name is None else f"{call.name}{name}" if call.name != name else call.name
+    if "arguments" in function:
+        arguments = function["arguments"]
+        if arguments is None:
+            call.null_fragments += 1
+        elif isinstance(arguments, str):
+            if call.arguments is None or isinstance(call.arguments, str):
+                call.arguments = (call.arguments or "") + arguments
+        else:
+            call.arguments = arguments  # an object (or number): what the app would be handed, judged later
+            result.call_problem(
+                f"{where}.function.arguments", f"is {_json_kind(arguments)}, not a string fragment"
+            )
+    return True
+
+
+_MAX_CALLS = 64  # per choice: more is an endpoint's loop, not an answer
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    return "a number"

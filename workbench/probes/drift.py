@@ -19,15 +19,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from workbench.core.appcontract import REASONING_FIELDS
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
+from workbench.probes.catalog import CATALOG
 from workbench.wire.shape import ShapeDiff, diff_shapes
 
 if TYPE_CHECKING:
     from workbench.history.store import HistoryStore
 
-# Probes whose shape is a response's shape (the others send errors or nothing).
-SHAPED_PROBES = ("endpoint.minimal", "request.app_realistic", "streaming.sse", "response.fixture_replay")
+# Probes whose shape is an answer's (a body or stream chunks), as the catalog declares them; the
+# others' shapes are error envelopes, compared run against run but not between environments.
+SHAPED_PROBES = frozenset(probe.id for probe in CATALOG.values() if probe.shaped)
 _BANDS = ((100.0, "<100 ms"), (500.0, "100-500 ms"), (2000.0, "0.5-2 s"), (10000.0, "2-10 s"))
 
 
@@ -57,18 +60,24 @@ class ProbeDrift:
     shape: ShapeDiff
     latency_a_ms: float | None = None
     latency_b_ms: float | None = None
+    versions: tuple[int, int] = (1, 1)  # the probe's version on each side: only equal ones compare
+    reads_reasoning: bool = False  # the app reads reasoning (side B's): a renamed reasoning field drifts
+
+    @property
+    def comparable(self) -> bool:
+        return self.versions[0] == self.versions[1]
 
     @property
     def contract_changes(self) -> list[str]:
         """What fails a gate, in words, whole."""
         parts = []
-        if "error" in (self.outcome_a, self.outcome_b):
-            return []  # a probe that could not run judges nothing (see `information`)
+        if "error" in (self.outcome_a, self.outcome_b) or not self.comparable:
+            return []  # a probe that could not run, or changed, judges nothing (see `information`)
         if self.outcome_a != self.outcome_b and self.outcome_a == "pass":
             parts.append(f"outcome {self.outcome_a} -> {self.outcome_b}")
         if self.symptom_a != self.symptom_b and self.outcome_b != "pass":
             parts.append(f"symptom {self.symptom_a} -> {self.symptom_b}")
-        removed = [path for path in self.shape.removed if path not in self.shape.removed_nulls]
+        removed = [path for path in self._removed() if self.reads_reasoning or not _reasoning_path(path)]
         if removed:
             parts.append("removed " + ", ".join(removed))
         retyped = [entry for entry in self.shape.retyped if not _only_nullability(entry)]
@@ -82,6 +91,12 @@ class ProbeDrift:
         parts = []
         if "error" in (self.outcome_a, self.outcome_b):
             return [f"not compared: outcome {self.outcome_a} -> {self.outcome_b} (a probe could not run)"]
+        if not self.comparable:
+            before, after = self.versions
+            return [
+                f"not compared: the probe changed (version {before} -> {after}) with this workbench; this "
+                "run starts its baseline"
+            ]
         if self.outcome_a != self.outcome_b and self.outcome_a != "pass":
             parts.append(f"outcome {self.outcome_a} -> {self.outcome_b}")
         if self.symptom_a != self.symptom_b and self.outcome_b == "pass":
@@ -91,6 +106,11 @@ class ProbeDrift:
         null_removed = [path for path in self.shape.removed if path in self.shape.removed_nulls]
         if null_removed:
             parts.append("now absent (was null) " + ", ".join(null_removed))
+        reasoning = [path for path in self._removed() if _reasoning_path(path)]
+        if reasoning and not self.reads_reasoning:
+            parts.append(
+                "reasoning field gone " + ", ".join(reasoning) + " (the app does not read reasoning)"
+            )
         nullable = [entry for entry in self.shape.retyped if _only_nullability(entry)]
         if nullable:
             parts.append("nullability " + "; ".join(nullable))
@@ -108,6 +128,9 @@ class ProbeDrift:
         """Anything worth showing: contract drift or information."""
         return bool(self.contract_changes or self.information)
 
+    def _removed(self) -> list[str]:
+        return [path for path in self.shape.removed if path not in self.shape.removed_nulls]
+
     def summary(self) -> str:
         drift, info = "; ".join(self.contract_changes), "; ".join(self.information)
         if drift and info:
@@ -121,6 +144,11 @@ def _only_nullability(retyped: str) -> bool:
     before, _, after = change.partition(" -> ")
     old, new = set(before.split("|")), set(after.split("|"))
     return old - {"null"} == new - {"null"} or old == {"null"}
+
+
+def _reasoning_path(path: str) -> bool:
+    """A field of the reasoning family, anywhere (`choices[].message.reasoning_content`, a delta's)."""
+    return any(f".{name}" in path for name in REASONING_FIELDS)
 
 
 def _ms(latency: float | None) -> str:
@@ -151,9 +179,17 @@ def compare(a: Sequence[ProbeResult], b: Sequence[ProbeResult], env_a: str, env_
                 shape=diff_shapes(first.shape, second.shape) if shapes_comparable else ShapeDiff((), (), ()),
                 latency_a_ms=first.latency_ms,
                 latency_b_ms=second.latency_ms,
+                versions=(version_of(first), version_of(second)),
+                reads_reasoning="reasoning" in (second.facts.get("uses") or ()),
             )
         )
     return drifts
+
+
+def version_of(result: ProbeResult) -> int:
+    """The version of the probe that produced `result` (stored with it; 1 before versions existed)."""
+    version = result.facts.get("probe_version", 1)
+    return version if isinstance(version, int) else 1
 
 
 def pair_environments(envs_a: Sequence[str], envs_b: Sequence[str]) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.history.test_store import result
 from workbench.core.models import Outcome, Symptom
-from workbench.history.drift import ProbeDrift, compare
+from workbench.probes.drift import ProbeDrift, compare
 from workbench.wire.shape import shape_of
 
 CHOICE = {"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
