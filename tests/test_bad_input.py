@@ -204,6 +204,53 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("probe", "--config", "env.toml"),
         ("env.toml: environments.ref.baseline", "no fixtures"),
     ),
+    # The app's contract (issue 19): refused when the configuration loads, before anything is sent.
+    (
+        "app-tool-not-a-function",
+        {"env.toml": GOOD_ENV + '[environments.ref.app_request]\ntools = [{ type = "retrieval" }]\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.app_request.tools[0]", "must be a function tool"),
+    ),
+    (
+        "app-tool-choice-not-offered",
+        {
+            "env.toml": GOOD_ENV
+            + "[environments.ref.app_request]\n"
+            + 'tools = [{ type = "function", function = { name = "get_weather", '
+            + 'parameters = { type = "object" } } }]\n'
+            + 'tool_choice = { type = "function", function = { name = "get_time" } }\n'
+        },
+        ("probe", "--config", "env.toml"),
+        ("environments.ref.app_request.tool_choice", "'get_time', which is not among the tools offered"),
+    ),
+    (
+        "app-format-schema-invalid",
+        {
+            "env.toml": GOOD_ENV
+            + "[environments.ref.app_request]\n"
+            + 'response_format = { type = "json_schema", '
+            + 'json_schema = { name = "a", schema = { type = "objekt" } } }\n'
+        },
+        ("probe", "--config", "env.toml"),
+        ("environments.ref.app_request.response_format.json_schema.schema.type", "not a valid JSON Schema"),
+    ),
+    (
+        "app-schema-remote-ref",
+        {
+            "env.toml": GOOD_ENV
+            + "[environments.ref.app_request]\n"
+            + 'tools = [{ type = "function", function = { name = "f", parameters = { type = "object", '
+            + 'properties = { city = { "$ref" = "https://schemas.example.com/city.json" } } } } }]\n'
+        },
+        ("probe", "--config", "env.toml"),
+        ("parameters.properties.city.$ref", "a remote $ref"),
+    ),
+    (
+        "app-uses-unknown",
+        {"env.toml": GOOD_ENV + 'uses = ["tool_calls", "telepathy"]\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml: environments.ref.uses", "unknown value 'telepathy'"),
+    ),
     # Observed before the fix: these named the field but not the file.
     (
         "parser-missing-module",

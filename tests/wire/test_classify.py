@@ -102,3 +102,33 @@ def test_classify_file_names_an_unreadable_file_or_a_malformed_header(tmp_path: 
         classify_file(tmp_path / "nowhere.json")
     with pytest.raises(ConfigError, match=r"--header: expected 'Name: value', got 'Retry-After 20'"):
         classify_file(FIXTURES / "openai_rate_limit_429.json", 429, headers=["Retry-After 20"])
+
+
+@pytest.mark.parametrize(
+    ("index", "words"),
+    [
+        pytest.param(None, "index: absent", id="null"),
+        pytest.param({"n": 0}, "index: is an object, not an integer", id="object"),
+        pytest.param(1.5, "index: is a number, not an integer", id="float"),
+        pytest.param(True, "index: is a boolean, not an integer", id="boolean"),
+    ],
+)
+def test_a_tool_call_index_that_is_no_integer_is_a_parser_finding_not_a_traceback(
+    index: object, words: str
+) -> None:
+    # Observed before (issue 19): `int(fragment.get("index", 0))` raised TypeError on null or an
+    # object, so `workbench classify` crashed; a missing index was silently taken as 0.
+    import json
+
+    def event(delta: dict[str, object], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+        return f"data: {json.dumps(body)}\n\n"
+
+    function = {"name": "f", "arguments": "{}"}
+    fragment = {"index": index, "id": "call_1", "type": "function", "function": function}
+    body = event({"role": "assistant", "tool_calls": [fragment]}) + event({}, "tool_calls")
+    body += "data: [DONE]\n\n"
+    result = classify(200, body.encode(), content_type="text/event-stream")
+    assert result.symptom is Symptom.PARSER and not result.retryable, result.detail
+    assert f"choices[0].delta.tool_calls[0].{words}" in result.detail, result.detail

@@ -31,7 +31,9 @@ from workbench.render import theme
 from workbench.render.charts import enable_renderer, latency_chart, outcomes_chart
 from workbench.render.display import Md, code, join, markdown, md, next_steps, shown, table
 from workbench.render.frames import (
+    APP_USES_COLUMNS,
     ablation_matrix,
+    app_uses_frame,
     area_matrix,
     catalog_order,
     drift_frame,
@@ -160,6 +162,12 @@ class AuditView:
     def area_matrix(self) -> Styler:
         frame = area_matrix(self.results, self.environments, areas_of())
         return table(frame).map(_area_style)
+
+    def app_uses(self) -> Styler:
+        """What the app uses of the contract (tool calls, structured output, stream usage, reasoning)
+        per environment, each judged; and the spec deviations seen (information unless consumed)."""
+        frame = app_uses_frame(self.results, self.environments)
+        return table(frame).hide(axis="index").map(_area_style, subset=list(APP_USES_COLUMNS))
 
     def failures(self) -> Any:
         return shown(failures_frame(self.results), md("No probe failed."))

@@ -97,6 +97,72 @@ def area_matrix(
     return frame
 
 
+# The "What your app uses" table: column -> the `uses` value it stands for (core.appcontract.USES).
+APP_USES_COLUMNS = {
+    "tool calls": "tool_calls",
+    "structured output": "json",
+    "stream usage": "usage",
+    "reasoning": "reasoning",
+}
+
+
+def app_uses_frame(results: Sequence[ProbeResult], envs: Sequence[str]) -> pd.DataFrame:
+    """Per environment: each part of the app contract it uses and how the probes that judge it
+    fared (from the catalog's `exercises` traits), and the count of spec deviations seen."""
+    rows = []
+    for env in envs:
+        mine = [r for r in results if r.env == env]
+        uses = set(next((r.facts["uses"] for r in mine if r.facts.get("uses")), ["content"]))
+        row: dict[str, object] = {"environment": env}
+        for column, use in APP_USES_COLUMNS.items():
+            judged = [r for r in mine if use in _exercised(r.probe) and r.outcome is not Outcome.SKIP]
+            if use == "usage":  # stream usage: the streamed probes
+                judged = [r for r in judged if r.area is Area.STREAMING]
+            if use == "reasoning":
+                row[column] = _reasoning_cell(mine, use in uses)
+            elif use not in uses:
+                row[column] = "not used"
+            else:
+                row[column] = _uses_cell(judged, use)
+        row["spec deviations"] = sum(
+            int(d.get("count", 1)) for r in mine for d in r.facts.get("spec_deviations", ())
+        )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["environment", *APP_USES_COLUMNS, "spec deviations"])
+
+
+def _exercised(probe: str) -> frozenset[str]:
+    found = CATALOG.get(probe)
+    return found.exercises if found is not None else frozenset()
+
+
+def _uses_cell(judged: Sequence[ProbeResult], use: str) -> str:
+    if not judged:
+        return "not run"
+    failed = [r for r in judged if r.outcome is Outcome.FAIL]
+    if failed:
+        return "fail: " + ", ".join(sorted({f"{r.symptom} ({r.probe})" for r in failed}))
+    if any(r.outcome is Outcome.ERROR for r in judged):
+        return "could not run"
+    return "pass"
+
+
+def _reasoning_cell(results: Sequence[ProbeResult], used: bool) -> str:
+    fields = sorted(
+        {
+            note.removeprefix("reasoning in ")
+            for r in results
+            for note in r.facts.get("notes", ())
+            if isinstance(note, str) and note.startswith("reasoning in ")
+        }
+    )
+    seen = f"seen in {', '.join(fields)}" if fields else "none seen"
+    if not used:
+        return f"not used ({seen})" if fields else "not used"
+    failed = [r for r in results if r.outcome is Outcome.FAIL and "reasoning" in r.detail]
+    return ("fail: " + ", ".join(sorted({r.probe for r in failed}))) if failed else seen
+
+
 def failures_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
     """Every failed or errored probe with its class, retry advice and the checklist's action."""
     columns = ["env", "probe", "symptom", "retry helps", "HTTP", "detail", "action"]
@@ -138,9 +204,11 @@ def latency_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
 
 
 def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
-    """The streaming probe per environment: how the stream arrived and how it ended."""
+    """The streaming probes per environment (the catalog's streaming area): how each stream arrived
+    and how it ended."""
     columns = [
         "env",
+        "probe",
         "outcome",
         "symptom",
         "chunks",
@@ -154,6 +222,7 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
     rows = [
         {
             "env": r.env,
+            "probe": r.probe,
             "outcome": str(r.outcome),
             "symptom": str(r.symptom),
             "chunks": r.facts.get("chunks"),
@@ -165,7 +234,7 @@ def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
             "detail": r.detail,
         }
         for r in results
-        if r.probe == "streaming.sse"
+        if r.area is Area.STREAMING and r.facts.get("applicable") is not False
     ]
     return pd.DataFrame(rows, columns=columns).astype(
         {"chunks": "Int64", "first token (ms)": "Float64", "latency (ms)": "Float64"}

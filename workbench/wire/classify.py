@@ -26,6 +26,7 @@ from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, Res
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
+from workbench.wire.toolcalls import Problem, ToolCall, arguments_of, calls_in_message, unreadable
 
 
 class BodyKind(StrEnum):
@@ -63,7 +64,8 @@ class Classification:
         return action_for(self.symptom, retryable=self.retryable)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON `workbench classify` prints."""
+        """The JSON `workbench classify` prints (tool calls by name, with whether their arguments
+        are a JSON object: never the arguments themselves)."""
         return {
             "symptom": str(self.symptom),
             "retryable": self.retryable,
@@ -72,7 +74,23 @@ class Classification:
             "detail": self.detail,
             "kind": str(self.kind),
             "retry_after_s": self.retry_after_s,
+            "tool_calls": [
+                {
+                    "name": call.name if isinstance(call.name, str) else None,
+                    "arguments_json": _json_args(call),
+                }
+                for call in self.tool_calls()
+            ],
         }
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The answer's tool calls, as an app reads them (reassembled by index from a stream)."""
+        if self.stream is not None:
+            return self.stream.tool_calls()
+        if isinstance(self.decoded, Mapping) and self.completion is not None and self.completion.tool_calls:
+            calls, _ = calls_in_message(self.decoded["choices"][0]["message"], "choices[0].message")
+            return calls
+        return []
 
 
 # Quota exhaustion (a 429 no retry fixes): by code or type, or by how providers phrase it. Phrases,
@@ -294,6 +312,18 @@ def _classify_success(status: int, kind: BodyKind, decoded: Any, note: str) -> C
         return Classification(
             Symptom.PARSER, False, f"HTTP {status} JSON the contract cannot map: {exc}", kind, decoded=decoded
         )
+    message = decoded["choices"][0]["message"]
+    calls, problems = calls_in_message(message, "choices[0].message")
+    problems += unreadable(calls)
+    if problems:
+        return Classification(
+            Symptom.PARSER,
+            False,
+            f"HTTP {status} tool calls the contract cannot read: {_problems(problems)}",
+            kind,
+            completion=completion,
+            decoded=decoded,
+        )
     return Classification(
         Symptom.NONE,
         False,
@@ -433,6 +463,16 @@ def _classify_stream(
             BodyKind.STREAM,
             stream=stream,
         )
+    placed = [Problem(path, Symptom.PARSER, text) for path, text in stream.call_problems]
+    problems = placed + unreadable(stream.tool_calls())
+    if problems:
+        return Classification(
+            Symptom.PARSER,
+            False,
+            f"stream tool calls the contract cannot read: {_problems(problems)}",
+            BodyKind.STREAM,
+            stream=stream,
+        )
     first = stream.choices.get(0)
     if first is None or (not first.saw_content and not first.tool_calls and not first.refusal):
         return Classification(
@@ -449,6 +489,17 @@ def _classify_stream(
     )
     content = stream.content if stream.content is not None else (first.refusal or None)
     return Classification(Symptom.NONE, False, detail, BodyKind.STREAM, content=content, stream=stream)
+
+
+def _json_args(call: ToolCall) -> bool:
+    return isinstance(arguments_of(call), dict)
+
+
+def _problems(problems: Sequence[Problem], shown: int = 3) -> str:
+    more = len(problems) - shown
+    return "; ".join(problem.describe() for problem in problems[:shown]) + (
+        f"; and {more} more" if more > 0 else ""
+    )
 
 
 def _with_retry_headers(result: Classification, headers: Mapping[str, str]) -> Classification:

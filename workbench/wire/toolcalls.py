@@ -80,7 +80,7 @@ def judge_calls(
     when the request forced a call, must be honoured."""
     problems: list[Problem] = []
     for call in calls:
-        problems += _judge_call(call, offered, streamed=streamed)
+        problems += _judge_call(call, offered)
     if forced and not calls:
         problems.append(
             Problem(
@@ -134,7 +134,13 @@ def _validator(schema_text: str) -> Any:
     return cls(schema)
 
 
-def _judge_call(call: ToolCall, offered: Mapping[str, Mapping[str, Any]], *, streamed: bool) -> list[Problem]:
+def unreadable(calls: Iterable[ToolCall]) -> list[Problem]:
+    """What keeps a call from being read at all, whatever tools were offered (`workbench classify`)."""
+    return [problem for call in calls for problem in _judge_call(call, None)]
+
+
+def _judge_call(call: ToolCall, offered: Mapping[str, Mapping[str, Any]] | None) -> list[Problem]:
+    """A call's problems; with `offered` None, only those that keep it unreadable."""
     problems = []
     if not isinstance(call.id, str) or not call.id:
         problems.append(
@@ -170,6 +176,8 @@ def _judge_call(call: ToolCall, offered: Mapping[str, Mapping[str, Any]], *, str
         return problems
     if not isinstance(decoded, dict):
         problems.append(Problem(arguments_path, Symptom.PARSER, f"is JSON {_kind(decoded)}, not an object"))
+        return problems
+    if offered is None:
         return problems
     if call.name not in offered:
         problems.append(
