@@ -23,7 +23,6 @@ from workbench.wire.acceptance import Acceptance
 from workbench.wire.classify import Classification, classify_exchange, rejected_field
 from workbench.wire.client import Exchange, Failure, ProbeClient
 from workbench.wire.parser import ResponseParser
-from workbench.wire.shape import shape_of
 
 # The checklist's sanitized probe prompt: no production data, no exact phrase expected back.
 PROBE_PROMPT = "Return a short acknowledgement for a contract probe."
@@ -294,7 +293,7 @@ def finding_from(
         http_status=exchange.status,
         latency_ms=round(exchange.elapsed_ms, 3),
         retry_after_s=classification.retry_after_s,
-        shape=shape_of(classification.decoded) if classification.decoded is not None else (),
+        shape=classification.shape,
         facts=dict(facts or {}),
     )
 

@@ -25,10 +25,8 @@ from workbench.probes.base import (
     ask_within_budget,
     finding_from,
 )
-from workbench.wire import boundedjson
 from workbench.wire.classify import Classification, classify_exchange
 from workbench.wire.client import Exchange
-from workbench.wire.shape import merge_shapes, shape_of
 
 PROBE_ID = "streaming.sse"
 USAGE_CHUNK = {"include_usage": True}  # the workbench's own ask when the app sends no stream_options
@@ -118,9 +116,9 @@ def judge_stream(
                 finding = finding_from(
                     exchange, result, Outcome.PASS, facts=facts, detail=_passed(what, exchange, facts, budget)
                 )
-    # Streams carry the chunks' shape (not a body's) and the time to first token.
-    shape = stream_shape(exchange) if exchange.events else finding.shape
-    return replace(finding, shape=shape, ttft_ms=facts["ttft_ms"])
+    # Streams carry the chunks' shape (`finding_from` takes it from the classification) and the time
+    # to first token.
+    return replace(finding, ttft_ms=facts["ttft_ms"])
 
 
 def _passed(what: str, exchange: Exchange, facts: dict[str, Any], budget: Budget) -> str:
@@ -154,17 +152,6 @@ def stream_facts(exchange: Exchange, result: Classification) -> dict[str, Any]:
         "tool_calls": sum(len(c.tool_calls) for c in stream.choices.values()) if stream else 0,
         "usage_chunk_choices": stream.last_usage_choices if stream else 0,
     }
-
-
-def stream_shape(exchange: Exchange) -> tuple[str, ...]:
-    """The union of every chunk's shape, under `chunk.` (the [DONE] marker and non-JSON data skipped)."""
-    shapes = []
-    for event in exchange.events:
-        try:
-            shapes.append(shape_of(boundedjson.loads(event.data), prefix="chunk"))
-        except ValueError:
-            continue
-    return merge_shapes(shapes)
 
 
 def _ms(value: float | None) -> str:

@@ -13,6 +13,7 @@ import email.utils
 import json
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,7 @@ from workbench.wire import boundedjson
 from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, ResponseTooLarge
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
+from workbench.wire.shape import shape_of
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
 from workbench.wire.toolcalls import Problem, ToolCall, arguments_of, calls_in_message, unreadable
 
@@ -58,6 +60,14 @@ class Classification:
     completion: Completion | None = None
     stream: StreamAssembly | None = None
     decoded: Any = None  # the decoded JSON body, when there was one
+    chunk_shape: tuple[str, ...] = ()  # a stream's: every chunk's shape merged, under `chunk.`
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """The answer's shape signature: a body's, or a stream's chunks' (paths and types, no values)."""
+        if self.stream is not None:
+            return self.chunk_shape
+        return shape_of(self.decoded) if self.decoded is not None else ()
 
     @property
     def action(self) -> str:
@@ -119,7 +129,24 @@ _CONTENT_TYPE_BY_SUFFIX: Mapping[str, str] = {
 
 
 def classify_exchange(exchange: Exchange) -> Classification:
-    """Classify what came back on the wire (or did not)."""
+    """Classify what came back on the wire (or did not), once per exchange: probes that look at one
+    exchange several times (was it cut? then judge it) get the same classification back."""
+    recent = _RECENT.get(id(exchange))
+    if recent is not None and recent[0] is exchange:
+        return recent[1]
+    result = _classify_exchange(exchange)
+    _RECENT[id(exchange)] = (exchange, result)
+    while len(_RECENT) > _RECENT_MAX:
+        _RECENT.popitem(last=False)
+    return result
+
+
+# The last few classifications, by exchange identity (the exchange is kept, so its id is not reused).
+_RECENT: OrderedDict[int, tuple[Exchange, Classification]] = OrderedDict()
+_RECENT_MAX = 32
+
+
+def _classify_exchange(exchange: Exchange) -> Classification:
     if exchange.failure is not None:
         return classify_failure(exchange.failure, exchange.failure_detail)
     assert exchange.status is not None
@@ -414,7 +441,13 @@ def _classify_non_json_error(status: int, kind: BodyKind, note: str) -> Classifi
 def _classify_stream(
     status: int, events: Sequence[SSEEvent], headers: Mapping[str, str], *, broken: str = ""
 ) -> Classification:
-    stream = assemble(events)
+    shape: set[str] = set()
+    stream = assemble(events, on_chunk=lambda chunk: shape.update(shape_of(chunk, prefix="chunk")))
+    result = _judge_stream(status, stream, broken=broken)
+    return dataclasses.replace(result, chunk_shape=tuple(sorted(shape)))
+
+
+def _judge_stream(status: int, stream: StreamAssembly, *, broken: str) -> Classification:
     if stream.error is not None:
         base = _classify_error(status, stream.error, None)
         detail = f"error inside the stream after {stream.chunks} chunk(s): {stream.error.message[:300]}"
