@@ -20,6 +20,7 @@ import contextlib
 import http
 import inspect
 import json
+import re
 import socket
 import struct
 import threading
@@ -521,8 +522,26 @@ def echoed_forms(authorization: str) -> dict[str, str]:
     }
 
 
-ECHO_MODES = ("traceback_500", "message_4xx", "stream_error", "redirect_302", "straddle_4xx")
+ECHO_MODES = (
+    "traceback_500",
+    "message_4xx",
+    "stream_error",
+    "redirect_302",
+    "straddle_4xx",
+    # issue 20, finding 4: an escaped first character, a lower-case percent-encoding, a split stream
+    "escaped_straddle_4xx",
+    "escaped_refusal",
+    "percent_lower_4xx",
+    "split_data_lines",
+)
 STRADDLE_AT = 280  # where the key starts in the straddling message: the classifier keeps 300 characters
+REFUSAL_AT = 100  # where the key starts in the refusal: the detail quotes 120 characters of it
+
+
+def _escaped_first(text: str) -> str:
+    """`text` as a JSON string body whose first character is written as a `\\uXXXX` escape."""
+    quoted = json.dumps(text)[1:-1]
+    return f"\\u{ord(text[0]):04x}" + quoted[1:]
 
 
 @_behaviour("echo_key")
@@ -553,6 +572,34 @@ def _echo_key(conn: _Connection, request: ReceivedRequest, *, mode: str) -> None
         head = "Incorrect API key provided. "
         message = head + "." * (STRADDLE_AT - len(head) - len("Bearer ")) + auth + " was refused"
         conn.send_response(401, _error_envelope(message, "invalid_request_error", None), "application/json")
+    elif mode == "escaped_straddle_4xx":
+        key = auth.removeprefix("Bearer ")
+        head = "Incorrect API key provided. "
+        message = head + "." * (STRADDLE_AT - len(head))
+        text = json.dumps(message)[1:-1] + _escaped_first(key) + " was refused"
+        envelope = '"type": "invalid_request_error", "param": null, "code": null'
+        body = f'{{"error": {{"message": "{text}", {envelope}}}}}'
+        conn.send_response(401, body.encode(), "application/json")
+    elif mode == "escaped_refusal":
+        key = auth.removeprefix("Bearer ")
+        text = json.dumps("I cannot help. " + "." * (REFUSAL_AT - 15))[1:-1] + _escaped_first(key)
+        body = (
+            '{"id":"chatcmpl-hostile","object":"chat.completion","created":1700000000,"model":"m",'
+            '"choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"'
+            + text
+            + '"},"finish_reason":"stop"}]}'
+        )
+        conn.send_response(200, body.encode(), "application/json")
+    elif mode == "percent_lower_4xx":
+        lower = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(auth, safe=""))
+        body = _error_envelope(f"Rejected credential {lower}", "invalid_request_error", "invalid_api_key")
+        conn.send_response(401, body, "application/json")
+    elif mode == "split_data_lines":
+        key = auth.removeprefix("Bearer ")
+        half = len(key) // 2
+        events = [b'data: {"id":"c","object":"chat.completion.chunk","choices":[]}\n\n']
+        events.append(f"event: error\ndata: upstream refused {key[:half]}\ndata: {key[half:]}\n\n".encode())
+        _sse(conn, request, events=events)
     elif mode == "stream_error":
         error = json.dumps({"error": {"message": f"upstream refused {quoted}", "type": "server_error"}})
         events = [b'data: {"id":"c","object":"chat.completion.chunk","choices":[]}\n\n']

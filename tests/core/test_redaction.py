@@ -76,3 +76,52 @@ def test_nested_values_are_redacted_keys_included() -> None:
 def test_every_form_is_long_enough_to_mean_the_key() -> None:
     short_key = "abcdefgh"  # the shortest value Config.key_values() keeps
     assert min(len(form) for form in key_forms(short_key).values()) >= 8
+
+
+# Issue 20, finding 4: forms and pieces that slipped past (each seen reaching the store, the reports,
+# JUnit and stdout before the fix, and `workbench scan` said "no secret").
+SLIPPED = {
+    "escaped first character": json.dumps({"m": "x"})[:-2] + "\\u" + f"{ord(KEY[0]):04x}" + KEY[1:] + '"}',
+    "lower-case percent-encoding": urllib.parse.quote(f"Bearer {KEY}", safe="").replace("%2F", "%2f"),
+    "a cut: the first 20 characters": "..." + KEY[:20],
+    "a cut: the last 12 characters": KEY[-12:] + "...",
+}
+
+
+@pytest.mark.parametrize("form", list(SLIPPED))
+def test_what_slipped_past_is_redacted_and_found_by_the_scan(form: str) -> None:
+    from workbench.core.secrets import scan_text
+
+    echoed = SLIPPED[form]
+    redacted = REDACT(echoed)
+    assert MARKER in redacted, redacted
+    assert not any(KEY[i : i + 12] in redacted for i in range(len(KEY) - 11)), redacted
+    assert scan_text(echoed, where="x", secrets={"STAGING_KEY": KEY}), form
+
+
+def test_eleven_characters_of_a_key_are_not_a_fragment() -> None:
+    assert REDACT(KEY[:11]) == KEY[:11]
+    assert REDACT(f"{KEY[:11]} {KEY[11:22]}") == f"{KEY[:11]} {KEY[11:22]}"
+
+
+def test_a_key_split_over_two_data_lines_is_redacted_joined() -> None:
+    half = len(KEY) // 2
+    assert KEY not in REDACT.joined(f"refused {KEY[:half]}\n{KEY[half:]}")
+    assert MARKER in REDACT.joined(f"refused {KEY[:half]}\n{KEY[half:]}")
+    assert REDACT.joined("line one\nline two") == "line one\nline two"
+
+
+def test_a_body_with_an_escaped_key_stays_valid_json() -> None:
+    body = SLIPPED["escaped first character"].encode()
+    cleaned = REDACT.data(body)
+    assert MARKER in json.loads(cleaned)["m"]
+
+
+def test_fragment_search_stays_cheap_on_a_large_body() -> None:
+    """Half-width pieces at fixed steps are looked up, not every window: the same answer either way."""
+    import random
+    import string
+
+    noise = "".join(random.Random(3).choice(string.ascii_letters) for _ in range(200_000))
+    text = noise[:100_000] + KEY[5:25] + noise[100_000:]
+    assert REDACT(text).count(MARKER) == 1 and KEY[5:25] not in REDACT(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -27,13 +28,19 @@ VARIABLE = "WB_ECHO_KEY"
 
 
 def leaked_forms(key: str) -> dict[str, str]:
-    """Every form of `key` that must appear nowhere, including the prefix a cut would leave."""
+    """Every form of `key` that must appear nowhere, and every piece of 12 characters of the key (what
+    a cut leaves, or a key split over two lines of a stream)."""
     forms = {"raw": key, "prefix": key[:20], "json-escaped": json.dumps(key)[1:-1].replace("/", "\\/")}
     for label, text in (("key", key), ("bearer", f"Bearer {key}"), ("basic", f"user:{key}")):
         forms[f"url-encoded {label}"] = urllib.parse.quote(text, safe="")
+        forms[f"url-encoded lower-case {label}"] = re.sub(
+            r"%[0-9A-F]{2}", lambda m: m.group().lower(), forms[f"url-encoded {label}"]
+        )
         forms[f"url-encoded+ {label}"] = urllib.parse.quote_plus(text)
         forms[f"base64 {label}"] = base64.b64encode(text.encode()).decode().rstrip("=")
         forms[f"base64url {label}"] = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    for start in range(len(key) - 11):
+        forms[f"12 characters at {start}"] = key[start : start + 12]
     return forms
 
 
@@ -69,7 +76,15 @@ def test_the_echo_servers_do_echo_every_form(echo_servers: dict[str, HostileServ
         expected = {"raw", "prefix", "base64 bearer", "base64 basic", "url-encoded bearer"}
         if mode == "straddle_4xx":
             expected = {"raw", "prefix"}
-        assert expected <= set(leaks_in(seen)), mode
+        elif mode in ("escaped_straddle_4xx", "escaped_refusal"):
+            assert KEY not in seen and f"\\u{ord(KEY[0]):04x}{KEY[1:]}" in seen  # only an escape apart
+            seen, expected = json.dumps(response.json(), ensure_ascii=False), {"raw"}
+        elif mode == "percent_lower_4xx":
+            expected = {"url-encoded lower-case bearer"}
+        elif mode == "split_data_lines":
+            assert KEY not in seen and "\ndata: " + KEY[len(KEY) // 2 :] in seen
+            expected = {"12 characters at 0"}
+        assert expected <= set(leaks_in(seen)), (mode, leaks_in(seen))
 
 
 def test_an_echoed_key_is_in_no_result_and_nowhere_in_the_store(

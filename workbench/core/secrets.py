@@ -10,6 +10,7 @@ names the file and line and shows the value only masked.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.redaction import key_forms
+from workbench.core.redaction import FRAGMENT, KeyMatcher, key_forms, unescape_key_chars
 
 # Provider key formats (prefix + enough entropy); placeholders like sk-...REDACTED do not match.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -73,22 +74,25 @@ def known_secrets(variable_names: Iterable[str]) -> dict[str, str]:
 
 
 def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -> list[SecretFinding]:
-    """Secrets in `text`, in line order: exact values of key variables, then known formats.
+    """Secrets in `text`, in line order: key values (whole, or a fragment of `FRAGMENT` characters
+    or more, in any form `core.redaction` redacts, key characters written as JSON escapes too), then
+    known formats.
 
     The whole text is searched at once (a report is a megabyte of mostly one-line JavaScript); a
     finding's line is counted only for what was found.
     """
     findings: list[SecretFinding] = []
-    covered: list[tuple[int, int]] = []  # a form inside a longer one found already is the same leak
-    for form, (name, label) in key_needles(secrets or {}).items():
-        position = text.find(form)
-        while position != -1:
-            end = position + len(form)
-            if not any(start <= position and end <= stop for start, stop in covered):
-                covered.append((position, end))
-                kind = f"value of ${name}" + ("" if label == "raw" else f" ({label})")
-                findings.append(SecretFinding(where, _line_at(text, position), kind, mask(form)))
-            position = text.find(form, end)
+    matcher = _matcher(secrets or {})
+    seen: set[tuple[int, str]] = set()
+    variants = [text]
+    if matcher and "\\u" in text:
+        variants.append(unescape_key_chars(text))
+    for variant in variants:
+        for found in matcher.find(variant):
+            line, kind = _line_at(variant, found.start), found.describe()
+            if (line, kind) not in seen:
+                seen.add((line, kind))
+                findings.append(SecretFinding(where, line, kind, mask(variant[found.start : found.end])))
     for kind, pattern in _PATTERNS if _MAYBE_KEY.search(text) else ():
         for match in pattern.finditer(text):
             token = match.group(1)
@@ -98,12 +102,28 @@ def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -
     return sorted(findings, key=lambda finding: finding.line)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_matcher(values: tuple[tuple[str, str], ...]) -> KeyMatcher:
+    return KeyMatcher.for_keys(dict(values))
+
+
+def _matcher(secrets: dict[str, str]) -> KeyMatcher:
+    """One matcher per set of keys (a scan reads hundreds of files with the same ones)."""
+    return _cached_matcher(tuple(sorted(secrets.items())))
+
+
 def key_needles(secrets: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Every form of every key value (longest first) -> (variable, form name): what a scan looks for."""
+    """What a search that cannot run the matcher looks for (a PostgreSQL store's text columns, in
+    SQL): every form of every key value, and every piece of `FRAGMENT` characters of the raw value,
+    longest first -> (variable, form name)."""
     needles: dict[str, tuple[str, str]] = {}
     for name, value in secrets.items():
         for label, form in key_forms(value).items():
             needles.setdefault(form, (name, label))
+        for start in range(len(value) - FRAGMENT + 1):
+            needles.setdefault(
+                value[start : start + FRAGMENT], (name, f"a fragment of {FRAGMENT} characters")
+            )
     return dict(sorted(needles.items(), key=lambda item: len(item[0]), reverse=True))
 
 

@@ -319,7 +319,7 @@ def _redacted(exchange: Exchange, redact: Redactor) -> Exchange:
         body=redact.data(exchange.body),
         failure_detail=redact(exchange.failure_detail),
         events=tuple(
-            dataclasses.replace(event, event=redact(event.event), data=redact(event.data))
+            dataclasses.replace(event, event=redact(event.event), data=redact.joined(event.data))
             for event in exchange.events
         ),
         stream_error=redact(exchange.stream_error),
