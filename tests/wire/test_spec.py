@@ -207,6 +207,7 @@ def test_the_vendored_file_is_valid_draft_2020_12_and_names_its_source() -> None
         "vendored_by": "python -m tests.vendor_spec",
     }
     assert DOCUMENT["x-source"]["commit"] == spec.SPEC_COMMIT
+    assert spec.SPEC_COMMIT in (REPO / "README.md").read_text(encoding="utf-8")  # the pin it documents
 
 
 def test_every_reference_in_the_vendored_file_resolves_including_those_the_excerpts_lack() -> None:
