@@ -25,7 +25,10 @@ on every chunk fits the budget (a checked stream costs at most twice the decodin
   most `VIEW_ITEMS` items of each array and unknown keys of each object, and `VIEW_VALUES` values
   in all: past that, or when the copy shows nothing because what it left out holds the deviation,
   fastjsonschema's first error is reported (and, past `VIEW_VALUES`, an entry saying so). At most
-  `MAX_DEVIATIONS` are reported per body, the last one saying there are more.
+  `MAX_DEVIATIONS` are reported per body, the last one saying there are more. fastjsonschema
+  reads every value the schemas name, so a new shape costs time linear in the body, which the
+  client caps (`max_body_bytes`): 0.1 s for 350,000 metadata entries (decoding them: 0.4 s), 1.5 s
+  for 80,000 choices in 10 MB (decoding: 0.5 s), the worst measured.
 """
 
 from __future__ import annotations
