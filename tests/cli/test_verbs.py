@@ -175,6 +175,23 @@ def test_classify_prints_the_class_as_json(
         assert printed["retry_after_s"] == 20
 
 
+def test_classify_reads_a_saved_tool_call_stream(workdir: Path) -> None:
+    good = json.loads(
+        cli("classify", str(FIXTURES / "openai_stream_parallel_tool_calls.sse"), cwd=workdir).stdout
+    )
+    assert good["symptom"] == "none" and good["spec_deviations"] == []
+    assert good["tool_calls"] == [
+        {"name": "get_weather", "arguments_json": True},
+        {"name": "get_time", "arguments_json": True},
+    ]
+    bad = cli("classify", str(FIXTURES / "gateway_stream_tool_deltas_without_index.sse"), cwd=workdir)
+    printed = json.loads(bad.stdout)
+    assert bad.returncode == 0 and printed["symptom"] == "parser"
+    assert "choices[0].delta.tool_calls[0].index: absent" in printed["detail"]
+    fields = {d["field"]: d["count"] for d in printed["spec_deviations"]}
+    assert fields == {"choices[].delta.tool_calls[].index": 5}  # the first delta and four fragments
+
+
 def test_classify_a_missing_file_is_exit_2(workdir: Path) -> None:
     done = cli("classify", "nowhere.json", cwd=workdir)
     assert done.returncode == 2 and "nowhere.json: cannot read" in done.stderr

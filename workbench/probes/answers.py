@@ -17,6 +17,7 @@ from workbench.core.appcontract import REASONING_FIELDS, AppContract
 from workbench.core.models import Symptom
 from workbench.wire import boundedjson
 from workbench.wire.classify import Classification
+from workbench.wire.deviations import LIMIT_FIELD
 from workbench.wire.stream import StreamAssembly
 from workbench.wire.toolcalls import Problem, ToolCall, calls_in_message, judge_calls, schema_errors
 
@@ -100,10 +101,13 @@ def asked_of(app: AppContract, overrides: Mapping[str, Any]) -> Asked:
 _UNSET: Any = object()
 
 
-def judge_answer(result: Classification, asked: Asked, app: AppContract, *, cut: bool) -> Judgement:
+def judge_answer(
+    result: Classification, asked: Asked, app: AppContract, *, cut: bool, strict: bool = False
+) -> Judgement:
     """The app-contract checks of one answer that arrived whole or as a complete stream.
 
     `cut`: the answer stopped at the workbench's own budget, so partial structure is not judged.
+    `strict`: every departure from the spec fails, not only those in fields the app reads.
     """
     judgement = Judgement()
     stream = result.stream
@@ -119,6 +123,7 @@ def judge_answer(result: Classification, asked: Asked, app: AppContract, *, cut:
         content = result.completion.content if result.completion else None
         reasoning, fields = _message_reasoning(message)
         finish = result.completion.finish_reason if result.completion else None
+    _spec(judgement, result, app, strict=strict, content_read=content is not None)
     if cut and asked.structured:
         judgement.notes.append(
             "cut at the workbench's own budget (finish_reason length): tool calls and JSON not judged"
@@ -132,6 +137,67 @@ def judge_answer(result: Classification, asked: Asked, app: AppContract, *, cut:
     elif app.reads("usage") and result.completion is not None and result.completion.usage is None:
         judgement.problems.append(Problem("usage", Symptom.PARSER, "absent: the app reads usage"))
     return judgement
+
+
+# The fields an app reads, as the spec check counts them (`Deviation.field`), by what it uses: a
+# departure there fails; anywhere else it is information (`strict_schema` makes every one fail).
+_READ_ALWAYS = (
+    "$",
+    "choices",
+    "choices[]",
+    "choices[].index",
+    "choices[].message",
+    "choices[].message.content",
+    "choices[].message.role",
+    "choices[].delta",
+    "choices[].delta.content",
+    "choices[].finish_reason",
+)
+_READ_BY_USE: Mapping[str, tuple[str, ...]] = {
+    "tool_calls": ("choices[].message.tool_calls", "choices[].delta.tool_calls"),
+    "usage": ("usage",),
+    "refusal": ("choices[].message.refusal", "choices[].delta.refusal"),
+    "logprobs": ("choices[].logprobs",),
+}
+
+
+def reads_field(app: AppContract, field: str) -> bool:
+    """Whether the app reads `field` (a spec deviation's field, indices removed)."""
+    if field in _READ_ALWAYS:
+        return True
+    prefixes = [prefix for use, group in _READ_BY_USE.items() if app.reads(use) for prefix in group]
+    return any(field == prefix or field.startswith((prefix + ".", prefix + "[")) for prefix in prefixes)
+
+
+_CONTENT_FIELDS = ("choices[].message.content", "choices[].delta.content")
+
+
+def _spec(
+    judgement: Judgement, result: Classification, app: AppContract, *, strict: bool, content_read: bool
+) -> None:
+    """Departures from the spec in fields the app reads fail; the content is the parser's to judge:
+    text parts it could read are a note (the parser and the optional-field probe test the app's own)."""
+    for deviation in result.deviations:
+        if deviation.field == LIMIT_FIELD and not strict:
+            continue
+        if deviation.field in _CONTENT_FIELDS and content_read and not strict:
+            judgement.notes.append(f"{deviation.describe()}: read as text (the parser joins text parts)")
+            continue
+        if strict or reads_field(app, deviation.field):
+            why = (
+                "strict_schema"
+                if strict and not reads_field(app, deviation.field)
+                else "a field the app reads"
+            )
+            judgement.problems.append(
+                Problem(
+                    deviation.path,
+                    Symptom.PARSER,
+                    f"{deviation.required} required by the spec, got {deviation.got}"
+                    + (f" ({deviation.count} times)" if deviation.count > 1 else "")
+                    + f" ({why})",
+                )
+            )
 
 
 def _tool_calls(

@@ -284,7 +284,11 @@ def finding_from(
     detail: str | None = None,
     facts: Mapping[str, Any] | None = None,
 ) -> Finding:
-    """A finding carrying the exchange's status and timings and the classification's advice."""
+    """A finding carrying the exchange's status and timings and the classification's advice, and every
+    departure from the pinned spec seen in it (information, unless a judge made it a problem)."""
+    facts = dict(facts or {})
+    if classification.deviations:
+        facts.setdefault("spec_deviations", [d.to_fact() for d in classification.deviations])
     return Finding(
         outcome=outcome,
         symptom=classification.symptom if symptom is None else symptom,
@@ -294,7 +298,7 @@ def finding_from(
         latency_ms=round(exchange.elapsed_ms, 3),
         retry_after_s=classification.retry_after_s,
         shape=classification.shape,
-        facts=dict(facts or {}),
+        facts=facts,
     )
 
 
@@ -431,7 +435,7 @@ def judge_completion(
         return finding_from(
             exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, detail=detail, facts=facts
         )
-    judged = judge_answer(result, asked, ctx.env.app, cut=cut)
+    judged = judge_answer(result, asked, ctx.env.app, cut=cut, strict=ctx.env.strict_schema)
     for note in judged.notes:
         ctx.note(note)
     if judged.problems:
@@ -468,7 +472,9 @@ def judge_completion(
     return finding_from(exchange, result, Outcome.PASS, detail=detail, facts=facts)
 
 
-def judge_rejection(exchange: Exchange, *, expected: Symptom, what: str, accepted_means: str) -> Finding:
+def judge_rejection(
+    exchange: Exchange, *, expected: Symptom, what: str, accepted_means: str, strict: bool = False
+) -> Finding:
     """A request that must fail in a known-safe way: the `expected` class and non-retryable.
 
     A pass records symptom `none` (nothing is wrong); the class the server answered with is kept
@@ -496,6 +502,18 @@ def judge_rejection(exchange: Exchange, *, expected: Symptom, what: str, accepte
             detail=f"{what}: HTTP {exchange.status}, accepted: {accepted_means}",
         )
     if result.symptom is expected and not result.retryable:
+        if strict and result.deviations:
+            detail = (
+                f"{what}: rejected as expected, but the error body departs from the spec (strict_schema): "
+            )
+            return finding_from(
+                exchange,
+                result,
+                Outcome.FAIL,
+                symptom=Symptom.PARSER,
+                facts=observed,
+                detail=detail + "; ".join(d.describe() for d in result.deviations[:3]),
+            )
         return finding_from(
             exchange,
             result,

@@ -18,6 +18,7 @@ async def missing_key(ctx: ProbeContext) -> Finding:
         expected=Symptom.AUTH,
         what="request without Authorization",
         accepted_means="auth is not enforced, or the client uses a hidden credential source",
+        strict=ctx.env.strict_schema,
     )
 
 
@@ -29,6 +30,7 @@ async def invalid_key(ctx: ProbeContext) -> Finding:
         expected=Symptom.AUTH,
         what="request with a wrong key",
         accepted_means="a wrong key was accepted: auth is not enforced",
+        strict=ctx.env.strict_schema,
     )
 
 
@@ -39,6 +41,7 @@ async def malformed_json(ctx: ProbeContext) -> Finding:
         expected=Symptom.VALIDATION,
         what="malformed JSON body",
         accepted_means="the server accepted a body that is not JSON",
+        strict=ctx.env.strict_schema,
     )
 
 
@@ -53,6 +56,7 @@ async def missing_field(ctx: ProbeContext) -> Finding:
                 expected=Symptom.VALIDATION,
                 what=f"request without {field!r}",
                 accepted_means=f"a request without the required {field!r} was accepted",
+                strict=ctx.env.strict_schema,
             )
         )
     failed = [verdict for verdict in verdicts if verdict.outcome is not Outcome.PASS]
@@ -65,7 +69,10 @@ async def missing_field(ctx: ProbeContext) -> Finding:
         http_status=chosen.http_status,
         latency_ms=max(verdict.latency_ms or 0.0 for verdict in verdicts),
         shape=chosen.shape,
-        facts={"statuses": [verdict.http_status for verdict in verdicts]},
+        facts={
+            "statuses": [verdict.http_status for verdict in verdicts],
+            **{k: v for k, v in chosen.facts.items() if k == "spec_deviations"},
+        },
     )
 
 
@@ -76,6 +83,7 @@ async def invalid_value(ctx: ProbeContext) -> Finding:
         expected=Symptom.VALIDATION,
         what="temperature = 5 (allowed 0..2)",
         accepted_means="an out-of-range value was accepted: the app would never see its configuration error",
+        strict=ctx.env.strict_schema,
     )
     named = "temperature" in finding.detail
     finding = replace(finding, facts={**finding.facts, "names_field": named})

@@ -99,7 +99,7 @@ def judge_stream(
                 exchange, result, Outcome.FAIL, symptom=Symptom.QUALITY, facts=facts, detail=detail
             )
         else:
-            judged = judge_answer(result, asked, ctx.env.app, cut=cut)
+            judged = judge_answer(result, asked, ctx.env.app, cut=cut, strict=ctx.env.strict_schema)
             for note in judged.notes:
                 ctx.note(note)
             if judged.problems:

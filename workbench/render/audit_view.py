@@ -47,6 +47,7 @@ from workbench.render.frames import (
 from workbench.rollback.advice import RunState, advise, common_options
 from workbench.rollback.readiness import Readiness
 from workbench.wire.shape import diff_shapes
+from workbench.wire.spec import SPEC_COMMIT, SPEC_SOURCE
 
 _VERDICT_STYLE = {
     "ready": theme.css(theme.GOOD, theme.BOLD),
@@ -305,6 +306,7 @@ class AuditView:
                 ", ".join(f"{env}: {n}" for env, n in (self.run.requests or {}).items()) or "-",
             ),
             ("config sha256", self.run.config_digest),
+            ("chat-completions schema", f"{SPEC_SOURCE['repo']}@{SPEC_COMMIT} ({SPEC_SOURCE['path']})"),
             ("history store", self.store_url),
             ("contract-workbench", __version__),
             *((name, _version(name)) for name in ("httpx", "papermill", "nbconvert", "pandas", "altair")),

@@ -24,9 +24,11 @@ from workbench.core.errors import ConfigError, ParserError
 from workbench.core.models import Symptom, action_for
 from workbench.wire import boundedjson
 from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, ResponseTooLarge
+from workbench.wire.deviations import DeviationTally, SpecDeviation
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
 from workbench.wire.shape import shape_of
+from workbench.wire.spec import check_chunk, check_error, check_response
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
 from workbench.wire.toolcalls import Problem, ToolCall, arguments_of, calls_in_message, unreadable
 
@@ -61,6 +63,9 @@ class Classification:
     stream: StreamAssembly | None = None
     decoded: Any = None  # the decoded JSON body, when there was one
     chunk_shape: tuple[str, ...] = ()  # a stream's: every chunk's shape merged, under `chunk.`
+    # departures from the pinned spec (a body's, each chunk's, an error's): the first of each field
+    # with how often it came; judged by the caller (does the app read that field?)
+    deviations: tuple[SpecDeviation, ...] = ()
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -91,6 +96,7 @@ class Classification:
                 }
                 for call in self.tool_calls()
             ],
+            "spec_deviations": [deviation.to_fact() for deviation in self.deviations],
         }
 
     def tool_calls(self) -> list[ToolCall]:
@@ -258,7 +264,27 @@ def classify(
     content_type: str = "",
     headers: Mapping[str, str] | None = None,
 ) -> Classification:
-    """Classify a complete response body (JSON, SSE, HTML or text) with its status."""
+    """Classify a complete response body (JSON, SSE, HTML or text) with its status, and check a JSON
+    body against the pinned spec: a completion's schema on 2xx, the error envelope's otherwise."""
+    result = _classify_body(status, body, content_type=content_type, headers=headers)
+    if result.decoded is None or result.stream is not None:
+        return result
+    if result.kind is BodyKind.COMPLETION or (200 <= status < 300 and result.error is None):
+        checked = check_response(result.decoded)
+    else:
+        checked = check_error(result.decoded)
+    tally = DeviationTally()
+    tally.add(checked)
+    return dataclasses.replace(result, deviations=tally.seen())
+
+
+def _classify_body(
+    status: int,
+    body: bytes,
+    *,
+    content_type: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> Classification:
     headers = {key.lower(): value for key, value in (headers or {}).items()}
     if _looks_like_stream(body, content_type):
         return _classify_stream(status, events_from_bytes(body), headers)
@@ -442,9 +468,15 @@ def _classify_stream(
     status: int, events: Sequence[SSEEvent], headers: Mapping[str, str], *, broken: str = ""
 ) -> Classification:
     shape: set[str] = set()
-    stream = assemble(events, on_chunk=lambda chunk: shape.update(shape_of(chunk, prefix="chunk")))
+    deviations = DeviationTally()
+
+    def on_chunk(chunk: Any) -> None:
+        shape.update(shape_of(chunk, prefix="chunk"))
+        deviations.add(check_chunk(chunk))
+
+    stream = assemble(events, on_chunk=on_chunk)
     result = _judge_stream(status, stream, broken=broken)
-    return dataclasses.replace(result, chunk_shape=tuple(sorted(shape)))
+    return dataclasses.replace(result, chunk_shape=tuple(sorted(shape)), deviations=deviations.seen())
 
 
 def _judge_stream(status: int, stream: StreamAssembly, *, broken: str) -> Classification:

@@ -273,3 +273,55 @@ def _follow(node: Any, error: Any, path: list[Step]) -> Any:
 
 def _order(path: Path) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, step) if isinstance(step, int) else (1, step) for step in path)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecDeviation:
+    """One field's departure from the spec in one answer: its first occurrence and how many there were
+    (a stream of 2,000 chunks with the same departure is one entry counted 2,000 times)."""
+
+    path: str  # the first concrete path
+    field: str
+    required: str
+    got: str
+    count: int
+
+    def describe(self) -> str:
+        times = f" ({self.count} times)" if self.count > 1 else ""
+        return f"{self.path}: {self.required} required, got {self.got}{times}"
+
+    def to_fact(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "field": self.field,
+            "required": self.required,
+            "got": self.got,
+            "count": self.count,
+        }
+
+
+class DeviationTally:
+    """Deviations of one answer (a body, or every chunk of a stream) counted by field, bounded: at most
+    `MAX_FIELDS` fields are kept, the rest counted under the limit entry."""
+
+    MAX_FIELDS: Final = 50
+
+    def __init__(self) -> None:
+        self._first: dict[str, Deviation] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, deviations: Iterable[Deviation]) -> None:
+        for deviation in deviations:
+            field = deviation.field
+            if field not in self._first:
+                if len(self._first) >= self.MAX_FIELDS:
+                    field = LIMIT_FIELD
+                    deviation = Deviation(LIMIT_FIELD, LIMIT_FIELD, "at most this many fields", "more")
+                self._first.setdefault(field, deviation)
+            self._counts[field] = self._counts.get(field, 0) + 1
+
+    def seen(self) -> tuple[SpecDeviation, ...]:
+        return tuple(
+            SpecDeviation(first.path, field, first.required, first.got, self._counts[field])
+            for field, first in self._first.items()
+        )
