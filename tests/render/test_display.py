@@ -114,3 +114,13 @@ def test_an_empty_table_is_a_sentence() -> None:
     empty = pd.DataFrame(columns=["probe", "kind", "field"])
     assert shown(empty, md("No field changed.")).data == "No field changed."
     assert isinstance(shown(pd.DataFrame({"a": [1]}), md("none")), Styler)
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u200b", "\ufeff", "\u200f"])
+def test_bidirectional_and_zero_width_characters_are_shown_not_obeyed(character: str) -> None:
+    # Observed before (issue 20): U+202E from an endpoint's error message reached the HTML reports raw,
+    # reversing what a reviewer read after it.
+    value = f"model{character}gnp.exe"
+    html = table(pd.DataFrame({"detail": [value], value: [1]})).to_html()
+    assert character not in html and f"\\u{ord(character):04x}" in html
+    assert character not in escape_markdown(value)

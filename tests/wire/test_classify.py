@@ -132,3 +132,17 @@ def test_a_tool_call_index_that_is_no_integer_is_a_parser_finding_not_a_tracebac
     result = classify(200, body.encode(), content_type="text/event-stream")
     assert result.symptom is Symptom.PARSER and not result.retryable, result.detail
     assert f"choices[0].delta.tool_calls[0].{words}" in result.detail, result.detail
+
+
+@pytest.mark.parametrize("header", ["retry-after-ms", "retry-after"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_retry_after_that_is_no_number_is_ignored_never_nan(header: str, value: str) -> None:
+    # Observed before (issue 20): `retry-after-ms: nan` put NaN into `workbench probe --format json`.
+    import json
+    import math
+
+    result = classify(
+        429, b'{"error": {"message": "slow down", "type": "rate_limit"}}', headers={header: value}
+    )
+    assert result.retry_after_s is None or math.isfinite(result.retry_after_s)
+    json.dumps(result.to_dict(), allow_nan=False)  # strict JSON: raises on NaN or infinity

@@ -190,3 +190,32 @@ def test_a_broken_stream_is_a_retryable_transport_failure(
     classification = classify_exchange(result)
     assert (classification.symptom, classification.retryable) == (Symptom.TRANSPORT, True)
     assert detail in classification.detail
+
+
+def test_a_loopback_endpoint_is_never_sent_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20: with `http_proxy` set, a real endpoint on 127.0.0.1 was sent through the proxy, key
+    included, although loopback never needs one. The proxy here is a listener that records what reaches it."""
+    with HostileServer("status", status=502) as proxy, HostileServer("slow_headers", delay_s=0.0) as endpoint:
+        for variable in ("http_proxy", "HTTP_PROXY", "all_proxy"):
+            monkeypatch.setenv(variable, proxy.base_url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+
+        async def post() -> Exchange:
+            async with ProbeClient(timeout_s=5, max_bytes=1 << 20, trust_env=True) as client:
+                request = client.build(
+                    endpoint.base_url + "/v1/chat/completions", content=b"{}", key=lambda: KEY
+                )
+                return await client.exchange(request)
+
+        exchange = asyncio.run(post())
+    assert exchange.status == 200 and endpoint.requests
+    assert proxy.requests == [], "the request went through the proxy"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "localhost", "[::1]", "api.localhost"])
+def test_loopback_hosts_are_recognised(host: str) -> None:
+    from workbench.wire.client import is_loopback
+
+    assert is_loopback(host)
+    assert not is_loopback("api.example.com") and not is_loopback("10.0.0.1")

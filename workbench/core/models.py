@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -133,13 +134,16 @@ class ProbeResult:
     facts: Mapping[str, Any] = field(default_factory=dict)  # probe-specific, JSON-safe
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict: the record `workbench probe --format json` prints."""
+        """A JSON-safe dict: the record `workbench probe --format json` prints (a number that is not
+        finite, which JSON cannot hold, as null)."""
         record = dataclasses.asdict(self)
         record["area"] = str(self.area)
         record["outcome"] = str(self.outcome)
         record["symptom"] = str(self.symptom)
         record["shape"] = list(self.shape)
-        record["facts"] = dict(self.facts)
+        record["facts"] = json_safe(dict(self.facts))
+        for name in ("latency_ms", "ttft_ms", "retry_after_s"):
+            record[name] = json_safe(record[name])
         return record
 
     @classmethod
@@ -169,6 +173,17 @@ class ProbeResult:
             shape=tuple(shape),
             facts=dict(facts),
         )
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinity (anywhere inside) replaced by None: what strict JSON holds."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def _optional_int(value: Any) -> int | None:

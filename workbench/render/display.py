@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from workbench.core.terminaltext import printable
+
 if TYPE_CHECKING:
     from workbench.rollback.advice import NextStep
 
@@ -42,7 +44,7 @@ class Md(str):
 def escape_markdown(value: object) -> str:
     """`value` as literal text in Markdown or HTML: no tag, link, emphasis or math survives, nor a line
     break (which could start a block of its own)."""
-    text = _LINE_BREAKS.sub(" ", str(value))
+    text = _LINE_BREAKS.sub(" ", printable(str(value)))
     return _SIGNIFICANT.sub(lambda match: f"&#{ord(match.group())};", text)
 
 
@@ -100,9 +102,7 @@ def table(frame: pd.DataFrame) -> Styler:
     shown; numbers are right-aligned (text is left-aligned by the page) and long text wraps anywhere,
     so a table fits the page at 800 px instead of being cut.
     """
-    styler = (
-        frame.style.format(_escaped).format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    )
+    styler = frame.style.format(_escaped).format_index(_escaped, axis=0).format_index(_escaped, axis=1)
     for column in frame.columns:
         values = frame[column]
         if _milliseconds(column) and pd.api.types.is_numeric_dtype(values):
@@ -127,8 +127,9 @@ _PROSE = 40  # characters: a column holding longer text may wrap anywhere (ids, 
 
 
 def _escaped(value: object) -> str:
-    """A cell's text, HTML-escaped here: the formatter sees the raw value (a mapping's keys too)."""
-    return html.escape(_cell(value), quote=True)
+    """A cell's text, HTML-escaped here: the formatter sees the raw value (a mapping's keys too);
+    control, bidirectional and zero-width characters shown as `\\uXXXX`, as on the terminal."""
+    return html.escape(printable(_cell(value)), quote=True)
 
 
 def _cell(value: object) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
+import math
 import re
 import time
 from collections import OrderedDict
@@ -596,14 +597,17 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     milliseconds = headers.get("retry-after-ms")
     if milliseconds:
         try:
-            return max(float(milliseconds) / 1000.0, 0.0)
+            seconds = float(milliseconds) / 1000.0
         except ValueError:
-            pass
+            seconds = math.nan
+        if math.isfinite(seconds):  # `nan` or `inf` is no duration: ignored, never in JSON
+            return max(seconds, 0.0)
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     except ValueError:
         when = email.utils.parsedate_to_datetime(value) if "," in value else None
         return max(when.timestamp() - time.time(), 0.0) if when is not None else None

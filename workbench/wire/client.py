@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import ipaddress
 import logging
 import ssl
 import urllib.request
@@ -153,11 +154,23 @@ def bounded(response: httpx.Response, request: httpx.Request, limit: int) -> htt
 
 
 def _proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for `url` (`*_PROXY`, honouring `NO_PROXY`), or None."""
-    if urllib.request.proxy_bypass(url.host):
+    """The proxy the environment names for `url` (`*_PROXY`, honouring `NO_PROXY`), or None: never
+    for a loopback host (a proxy would carry the key off the machine to reach this one)."""
+    if is_loopback(url.host) or urllib.request.proxy_bypass(url.host):
         return None
     proxies = urllib.request.getproxies()
     return proxies.get(url.scheme) or proxies.get("all")
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: this machine."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @functools.cache
