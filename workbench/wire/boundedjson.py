@@ -1,4 +1,4 @@
-"""JSON from outside decoded within bounds: nesting depth and number length, checked before decoding.
+"""JSON from outside decoded within bounds: nesting depth, number length and key length.
 
 `json.loads` recurses once per nesting level (a body of 100,000 `[` raises `RecursionError`) and
 hands a 5,000-digit integer to `int()`, which refuses it (`ValueError`, Python's int max str
@@ -14,6 +14,11 @@ from typing import Any
 
 MAX_DEPTH = 128  # real completions nest under 10 levels; a team's structured output rarely 30
 MAX_NUMBER_CHARS = 100  # a number literal longer than this is no count, id or probability
+MAX_KEY_CHARS = 256  # an object key longer than this names no field (a body used it to grow shapes)
+
+# A string literal long enough to be a key past the limit: only a body holding one is decoded with
+# the (slower) key check; most bodies have no string that long at all.
+_LONG_STRING = re.compile(r'"(?:[^"\\]|\\.){' + str(MAX_KEY_CHARS + 1) + "}")
 
 # A string literal (skipped whole, so brackets inside strings do not count) or one bracket.
 _STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
@@ -24,11 +29,25 @@ class JSONBoundsError(ValueError):
 
 
 def loads(text: str | bytes) -> Any:
-    """`json.loads` within `MAX_DEPTH` and `MAX_NUMBER_CHARS`; other errors are `json.JSONDecodeError`."""
+    """`json.loads` within `MAX_DEPTH`, `MAX_NUMBER_CHARS` and `MAX_KEY_CHARS`; other errors are
+    `json.JSONDecodeError`."""
     if isinstance(text, bytes | bytearray):
         text = text.decode("utf-8")
     _check_depth(text)
+    if len(text) > MAX_KEY_CHARS and _LONG_STRING.search(text):
+        return json.loads(
+            text, parse_int=_bounded_int, parse_float=_bounded_float, object_pairs_hook=_bounded_object
+        )
     return json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float)
+
+
+def _bounded_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    for key, _value in pairs:
+        if len(key) > MAX_KEY_CHARS:
+            raise JSONBoundsError(
+                f"a JSON object key of {len(key):,} characters (limit {MAX_KEY_CHARS}): not decoded"
+            )
+    return dict(pairs)
 
 
 def _check_depth(text: str) -> None:

@@ -28,7 +28,7 @@ from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, Res
 from workbench.wire.deviations import DeviationTally, SpecDeviation
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
-from workbench.wire.shape import shape_of
+from workbench.wire.shape import merge_shapes, shape_of
 from workbench.wire.spec import check_chunk, check_error, check_response
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
 from workbench.wire.toolcalls import Problem, ToolCall, arguments_of, calls_in_message, unreadable
@@ -468,16 +468,20 @@ def _classify_non_json_error(status: int, kind: BodyKind, note: str) -> Classifi
 def _classify_stream(
     status: int, events: Sequence[SSEEvent], headers: Mapping[str, str], *, broken: str = ""
 ) -> Classification:
-    shape: set[str] = set()
+    shapes: set[tuple[str, ...]] = set()  # chunks of one stream share a handful of shapes
     deviations = DeviationTally()
 
     def on_chunk(chunk: Any) -> None:
-        shape.update(shape_of(chunk, prefix="chunk"))
+        if len(shapes) < _MAX_CHUNK_SHAPES:
+            shapes.add(shape_of(chunk, prefix="chunk"))
         deviations.add(check_chunk(chunk))
 
     stream = assemble(events, on_chunk=on_chunk)
     result = _judge_stream(status, stream, broken=broken)
-    return dataclasses.replace(result, chunk_shape=tuple(sorted(shape)), deviations=deviations.seen())
+    return dataclasses.replace(result, chunk_shape=merge_shapes(shapes), deviations=deviations.seen())
+
+
+_MAX_CHUNK_SHAPES = 256  # distinct chunk shapes merged into a stream's (more say nothing new)
 
 
 def _judge_stream(status: int, stream: StreamAssembly, *, broken: str) -> Classification:

@@ -11,20 +11,44 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# Bounds on what a signature keeps, whatever the body: an endpoint chooses its keys and nesting, and
+# a signature of every path of a 7 MB body (120 levels of 60,000-character keys) was a 436 MB row.
+MAX_ENTRIES = 1000  # distinct `path:type` entries per signature (a completion has about 40)
+MAX_PATH_CHARS = 300  # a path longer than this is not walked further
+MAX_KEY_CHARS = 64  # a longer key is shown by its start and length
+TRUNCATED = "(truncated)"  # the entry saying a signature stopped at a bound: `(truncated):N entries`
+
 
 def shape_of(value: Any, prefix: str = "") -> tuple[str, ...]:
-    """The signature of a decoded JSON value."""
+    """The signature of a decoded JSON value, within the bounds above (a `TRUNCATED` entry says so)."""
     entries: set[str] = set()
-    _walk(value, prefix, entries)
+    budget = _Budget()
+    _walk(value, prefix, entries, budget)
+    if budget.truncated:
+        entries.add(f"{TRUNCATED}:{len(entries)} entries")
     return tuple(sorted(entries))
 
 
 def merge_shapes(shapes: Iterable[Iterable[str]]) -> tuple[str, ...]:
-    """The union of several signatures (e.g. all chunks of a stream)."""
+    """The union of several signatures (e.g. all chunks of a stream), within `MAX_ENTRIES`."""
     merged: set[str] = set()
+    truncated = False
     for shape in shapes:
-        merged.update(shape)
+        for entry in shape:
+            if entry.startswith(TRUNCATED):
+                truncated = True
+            elif len(merged) < MAX_ENTRIES:
+                merged.add(entry)
+            else:
+                truncated = True
+    if truncated:
+        merged.add(f"{TRUNCATED}:{len(merged)} entries")
     return tuple(sorted(merged))
+
+
+def truncated(shape: Iterable[str]) -> bool:
+    """Whether a signature stopped at a bound (then its absences prove nothing)."""
+    return any(entry.startswith(TRUNCATED) for entry in shape)
 
 
 def _type_name(value: Any) -> str:
@@ -43,14 +67,29 @@ def _type_name(value: Any) -> str:
     return "object"
 
 
-def _walk(value: Any, path: str, entries: set[str]) -> None:
+class _Budget:
+    __slots__ = ("truncated",)
+
+    def __init__(self) -> None:
+        self.truncated = False
+
+
+def _walk(value: Any, path: str, entries: set[str], budget: _Budget) -> None:
+    if len(entries) >= MAX_ENTRIES or len(path) > MAX_PATH_CHARS:
+        budget.truncated = True
+        return
     entries.add(f"{path or '$'}:{_type_name(value)}")
     if isinstance(value, Mapping):
         for key, child in value.items():
-            _walk(child, f"{path}.{key}" if path else str(key), entries)
+            name = str(key) if len(str(key)) <= MAX_KEY_CHARS else f"{str(key)[:16]}…[{len(str(key))} chars]"
+            _walk(child, f"{path}.{name}" if path else name, entries, budget)
+            if budget.truncated and len(entries) >= MAX_ENTRIES:
+                return
     elif isinstance(value, list):
         for child in value:
-            _walk(child, f"{path}[]", entries)
+            _walk(child, f"{path}[]", entries, budget)
+            if budget.truncated and len(entries) >= MAX_ENTRIES:
+                return
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +100,7 @@ class ShapeDiff:
     removed: tuple[str, ...]
     retyped: tuple[str, ...]  # "path: before-types -> after-types"
     removed_nulls: tuple[str, ...] = ()  # the removed paths that were only ever null (null -> absent)
+    truncated: bool = False  # a side stopped at a bound: what it lacks is not known to be gone
 
     @property
     def changed(self) -> bool:
@@ -69,18 +109,23 @@ class ShapeDiff:
 
 def diff_shapes(before: Iterable[str], after: Iterable[str]) -> ShapeDiff:
     """Compare two signatures by path; a path whose set of types changed is 'retyped'."""
+    before, after = tuple(before), tuple(after)
+    cut = truncated(before) or truncated(after)
+    before = tuple(entry for entry in before if not entry.startswith(TRUNCATED))
+    after = tuple(entry for entry in after if not entry.startswith(TRUNCATED))
     old, new = _types_by_path(before), _types_by_path(after)
     retyped = tuple(
         f"{path}: {'|'.join(sorted(old[path]))} -> {'|'.join(sorted(new[path]))}"
         for path in sorted(old.keys() & new.keys())
         if old[path] != new[path]
     )
-    removed = tuple(sorted(old.keys() - new.keys()))
+    removed = () if cut else tuple(sorted(old.keys() - new.keys()))
     return ShapeDiff(
-        added=tuple(sorted(new.keys() - old.keys())),
+        added=() if cut else tuple(sorted(new.keys() - old.keys())),
         removed=removed,
         retyped=retyped,
         removed_nulls=tuple(path for path in removed if old[path] == {"null"}),
+        truncated=cut,
     )
 
 
