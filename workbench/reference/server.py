@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, TypeGuard
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -30,6 +30,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.core.scenarios import REASONING_TOKENS, SLOW_DEFAULT_MS, Scenario
+from workbench.reference.validation import JSONObject, RequestError, is_int, validate
 
 DEFAULT_MODELS: tuple[str, ...] = ("wb-reference-1",)
 # Fixed replies: deterministic, short, and never built from request text, so nothing sent is echoed.
@@ -43,22 +44,9 @@ VERBOSE_REPLY = " ".join(
     ["Acknowledged: this contract probe was received, and here is a deliberately long answer"]
     + ["that keeps going well past any small token budget a probe may choose"] * 3
 )
-ROLES = ("system", "developer", "user", "assistant", "tool")
 FINGERPRINT = "fp_wb_reference"
 MODEL_CREATED = 1767225600  # 2026-01-01: a stable `created` for /v1/models
 CHUNK_GAP_S = 0.002  # a real pause between SSE chunks so delivery is incremental, not one buffered write
-NUMBER_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0, 2),
-    "top_p": (0, 1),
-    "presence_penalty": (-2, 2),
-    "frequency_penalty": (-2, 2),
-}
-INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
-    "n": (1, 128),
-    "max_tokens": (1, None),
-    "max_completion_tokens": (1, None),
-    "top_logprobs": (0, 20),
-}
 # `flat-errors` names the error class the way vLLM does; other statuses derive it from the phrase.
 FLAT_ERROR_TYPES = {401: "AuthenticationError", 500: "InternalServerError"}
 STREAM_ERROR_AFTER_WORDS = 2  # `stream-error-in-200` fails mid-reply, once the client has some text
@@ -73,112 +61,6 @@ NGINX_PAGE = (
     "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-
-JSONObject = dict[str, Any]
-
-
-class _RequestError(Exception):
-    """A request the contract rejects; carries the fields of the error envelope."""
-
-    def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.param, self.code = status, message, param, code
-
-
-def _missing(param: str) -> _RequestError:
-    return _RequestError(
-        400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
-    )
-
-
-def _bad_type(param: str, expected: str) -> _RequestError:
-    return _RequestError(
-        400, f"Invalid type for '{param}': expected {expected}.", param=param, code="invalid_type"
-    )
-
-
-def _bad_value(param: str, message: str) -> _RequestError:
-    return _RequestError(400, f"Invalid '{param}': {message}", param=param, code="invalid_value")
-
-
-def _is_number(value: object) -> bool:
-    """JSON numbers only: `True` is an int in Python but never a temperature."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _validate_messages(messages: object) -> None:
-    if messages is None:
-        raise _missing("messages")
-    if not isinstance(messages, list):
-        raise _bad_type("messages", "an array of message objects")
-    if not messages:
-        raise _bad_value("messages", "empty array. Expected an array with minimum length 1.")
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise _bad_type(where, "a message object with `role` and `content`")
-        role = message.get("role")
-        if role is None:
-            raise _missing(f"{where}.role")
-        if role not in ROLES:
-            raise _bad_value(f"{where}.role", f"supported values are {', '.join(repr(r) for r in ROLES)}.")
-        content = message.get("content")
-        if content is None and role != "assistant":
-            raise _missing(f"{where}.content")
-        if not (isinstance(content, str | list) or (content is None and role == "assistant")):
-            raise _bad_type(f"{where}.content", "a string or an array of content parts")
-        if isinstance(content, list) and not all(isinstance(part, dict) for part in content):
-            raise _bad_type(f"{where}.content", "an array of content-part objects")
-        if role == "tool" and not isinstance(message.get("tool_call_id"), str):
-            raise _missing(f"{where}.tool_call_id")
-
-
-def _validate(body: JSONObject) -> None:
-    """The documented request checks, in the order a client meets them: required, then values."""
-    model = body.get("model")
-    if model is None:
-        raise _missing("model")
-    if not isinstance(model, str):
-        raise _bad_type("model", "a string")
-    if not model:
-        raise _bad_value("model", "must be a non-empty model name.")
-    _validate_messages(body.get("messages"))
-    for field, (low, high) in NUMBER_RANGES.items():
-        value = body.get(field)
-        if value is not None and not _is_number(value):
-            raise _bad_type(field, f"a number between {low} and {high}")
-        if value is not None and not low <= value <= high:
-            raise _bad_value(field, f"must be between {low} and {high}.")
-    for field, (lowest, highest) in INTEGER_RANGES.items():
-        value = body.get(field)
-        allowed = f"an integer >= {lowest}" if highest is None else f"an integer from {lowest} to {highest}"
-        if value is not None and not _is_int(value):
-            raise _bad_type(field, allowed)
-        if value is not None and (value < lowest or (highest is not None and value > highest)):
-            raise _bad_value(field, f"must be {allowed}.")
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _bad_type("stream", "a boolean")
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise _bad_type("stream_options", "an object")
-        if options.get("include_usage") is not None and not isinstance(options["include_usage"], bool):
-            raise _bad_type("stream_options.include_usage", "a boolean")
-        if stream is not True:
-            raise _bad_value("stream_options", "only allowed when 'stream' is true.")
-    stop = body.get("stop")
-    if stop is not None and not isinstance(stop, str):
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise _bad_type("stop", "a string or an array of up to 4 strings")
-        if len(stop) > 4:
-            raise _bad_value("stop", "must be a string or an array of up to 4 strings.")
 
 
 def _words(value: object) -> int:
@@ -238,8 +120,8 @@ def _plan(body: JSONObject, model: str, scenarios: frozenset[Scenario] = frozens
     A budget counts words; `reasoning-model` spends `REASONING_TOKENS` of it before the first word.
     """
     requested = body.get("n")
-    n = requested if _is_int(requested) and 1 <= requested <= 128 else 1
-    limits = [v for key in ("max_tokens", "max_completion_tokens") if _is_int(v := body.get(key)) and v >= 1]
+    n = requested if is_int(requested) and 1 <= requested <= 128 else 1
+    limits = [v for key in ("max_tokens", "max_completion_tokens") if is_int(v := body.get(key)) and v >= 1]
     hidden = REASONING_TOKENS if Scenario.REASONING_MODEL in scenarios else 0
     if limits:
         hidden = min(hidden, min(limits))
@@ -336,7 +218,7 @@ class _ReferenceApp:
                 return
             else:
                 message = "Incorrect API key provided. Check the key configured for this endpoint."
-        raise _RequestError(401, message, code="invalid_api_key")
+        raise RequestError(401, message, code="invalid_api_key")
 
     async def chat(self, request: Request) -> Response:
         self.check_auth(request)
@@ -345,15 +227,15 @@ class _ReferenceApp:
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             body = None
         if not isinstance(body, dict):
-            raise _RequestError(400, "We could not parse the JSON body of your request: send a JSON object.")
+            raise RequestError(400, "We could not parse the JSON body of your request: send a JSON object.")
         if Scenario.LENIENT_VALIDATION not in self.scenarios:
-            _validate(body)
+            validate(body)
         self.check_model_constraints(body)
         model = body.get("model")
         model = model if isinstance(model, str) and model else self.models[0]
         if model not in self.models:
             message = f"The model '{model}' does not exist or you do not have access to it."
-            raise _RequestError(404, message, param="model", code="model_not_found")
+            raise RequestError(404, message, param="model", code="model_not_found")
         plan = _plan(body, model, self.scenarios)
         completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if plan.stream:
@@ -367,7 +249,7 @@ class _ReferenceApp:
     def check_model_constraints(self, body: JSONObject) -> None:
         """What OpenAI's reasoning models refuse, in their words (observed in their API reference)."""
         if Scenario.MAX_COMPLETION_TOKENS_ONLY in self.scenarios and "max_tokens" in body:
-            raise _RequestError(
+            raise RequestError(
                 400,
                 "Unsupported parameter: 'max_tokens' is not supported with this model. "
                 "Use 'max_completion_tokens' instead.",
@@ -378,7 +260,7 @@ class _ReferenceApp:
             for field in ("temperature", "top_p"):
                 value = body.get(field)
                 if value is not None and value != 1:
-                    raise _RequestError(
+                    raise RequestError(
                         400,
                         f"Unsupported value: '{field}' does not support {value} with this model. "
                         "Only the default (1) value is supported.",
@@ -460,7 +342,7 @@ class _ReferenceApp:
         return JSONResponse({"object": "list", "data": data})
 
     async def on_request_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _RequestError)
+        assert isinstance(exc, RequestError)
         return self.error(exc.status, exc.message, param=exc.param, code=exc.code)
 
     async def on_http_exception(self, request: Request, exc: Exception) -> Response:
@@ -502,7 +384,7 @@ def create_app(
         ],
         middleware=[Middleware(_Envelope, delay_s=delay_ms / 1000)],
         exception_handlers={
-            _RequestError: handlers.on_request_error,
+            RequestError: handlers.on_request_error,
             HTTPException: handlers.on_http_exception,
             Exception: handlers.on_crash,
         },
