@@ -7,6 +7,7 @@ as sent and never echo request text beyond the parameter's name.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeGuard
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -22,6 +23,10 @@ INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
     "max_completion_tokens": (1, None),
     "top_logprobs": (0, 20),
 }
+
+TOOL_CHOICES = ("none", "auto", "required")
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")  # a function's name, a response format's name
 
 JSONObject = dict[str, Any]
 
@@ -77,15 +82,86 @@ def _validate_messages(messages: object) -> None:
             raise _missing(f"{where}.role")
         if role not in ROLES:
             raise _bad_value(f"{where}.role", f"supported values are {', '.join(repr(r) for r in ROLES)}.")
+        if role == "assistant":
+            _validate_tool_calls(message.get("tool_calls"), where)
         content = message.get("content")
-        if content is None and role != "assistant":
-            raise _missing(f"{where}.content")
-        if not (isinstance(content, str | list) or (content is None and role == "assistant")):
+        if content is None and not (role == "assistant" and message.get("tool_calls")):
+            raise _missing(f"{where}.content")  # only an assistant message that calls tools may omit it
+        if not (isinstance(content, str | list) or content is None):
             raise _bad_type(f"{where}.content", "a string or an array of content parts")
         if isinstance(content, list) and not all(isinstance(part, dict) for part in content):
             raise _bad_type(f"{where}.content", "an array of content-part objects")
         if role == "tool" and not isinstance(message.get("tool_call_id"), str):
             raise _missing(f"{where}.tool_call_id")
+    _validate_tool_turns(messages)
+
+
+def _validate_tool_calls(calls: object, where: str) -> None:
+    """An assistant message's `tool_calls`, as the app sends them back: each a whole function call."""
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        raise _bad_type(f"{where}.tool_calls", "an array of tool calls")
+    for j, call in enumerate(calls):
+        at = f"{where}.tool_calls[{j}]"
+        if not isinstance(call, dict):
+            raise _bad_type(at, "a tool call object")
+        for field in ("id", "type", "function"):
+            if call.get(field) is None:
+                raise _missing(f"{at}.{field}")
+        if not isinstance(call["id"], str):
+            raise _bad_type(f"{at}.id", "a string")
+        if call["type"] != "function":
+            raise _bad_value(f"{at}.type", "supported values are 'function'.")
+        function = call["function"]
+        if not isinstance(function, dict):
+            raise _bad_type(f"{at}.function", "an object with `name` and `arguments`")
+        for field in ("name", "arguments"):
+            if function.get(field) is None:
+                raise _missing(f"{at}.function.{field}")
+            if not isinstance(function[field], str):
+                raise _bad_type(f"{at}.function.{field}", "a string")
+
+
+def _validate_tool_turns(messages: list[Any]) -> None:
+    """Each `tool` message answers a call of the assistant turn before it, and every call is answered
+    before any other message (or the end), in OpenAI's words, with `param` "messages"."""
+    turn: list[str] | None = None  # the call ids of the assistant turn the tool messages answer
+    pending: list[str] = []  # those not answered yet
+    for message in messages:
+        if message["role"] == "tool":
+            call_id = message["tool_call_id"]
+            if turn is None:
+                raise _turn_error(
+                    "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+                    "message with 'tool_calls'."
+                )
+            if call_id not in turn:
+                raise _turn_error(
+                    f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' of "
+                    "previous message."
+                )
+            pending = [waiting for waiting in pending if waiting != call_id]
+            continue
+        _no_pending(pending)
+        calls = message.get("tool_calls") if message["role"] == "assistant" else None
+        turn = [call["id"] for call in calls] if calls else None
+        pending = list(turn or [])
+    _no_pending(pending)
+
+
+def _no_pending(pending: list[str]) -> None:
+    if pending:
+        raise _turn_error(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            "'tool_call_id'. The following tool_call_ids did not have response messages: "
+            + ", ".join(pending)
+        )
+
+
+def _turn_error(message: str) -> RequestError:
+    """OpenAI names no field for these (`code` null): the conversation as a whole is wrong."""
+    return RequestError(400, message, param="messages")
 
 
 def validate(body: JSONObject) -> None:
@@ -128,3 +204,121 @@ def validate(body: JSONObject) -> None:
             raise _bad_type("stop", "a string or an array of up to 4 strings")
         if len(stop) > 4:
             raise _bad_value("stop", "must be a string or an array of up to 4 strings.")
+    _validate_tools(body.get("tools"))
+    _validate_tool_choice(body.get("tool_choice"), body.get("tools"))
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise _bad_type("parallel_tool_calls", "a boolean")
+    _validate_response_format(body.get("response_format"))
+
+
+def _validate_tools(tools: object) -> None:
+    """Function tools only: `{type: "function", function: {name, description?, parameters?, strict?}}`."""
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise _bad_type("tools", "an array of tool objects")
+    for i, tool in enumerate(tools):
+        at = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise _bad_type(at, "a tool object")
+        if tool.get("type") is None:
+            raise _missing(f"{at}.type")
+        if tool["type"] != "function":
+            raise _bad_value(f"{at}.type", "supported values are 'function'.")
+        function = tool.get("function")
+        if function is None:
+            raise _missing(f"{at}.function")
+        if not isinstance(function, dict):
+            raise _bad_type(f"{at}.function", "a function object")
+        name = function.get("name")
+        if name is None:
+            raise _missing(f"{at}.function.name")
+        if not isinstance(name, str):
+            raise _bad_type(f"{at}.function.name", "a string")
+        if not NAME.match(name):
+            raise _bad_value(f"{at}.function.name", _pattern_message())
+        if function.get("description") is not None and not isinstance(function["description"], str):
+            raise _bad_type(f"{at}.function.description", "a string")
+        if function.get("parameters") is not None and not isinstance(function["parameters"], dict):
+            raise _bad_type(f"{at}.function.parameters", "an object (a JSON Schema)")
+        if function.get("strict") is not None and not isinstance(function["strict"], bool):
+            raise _bad_type(f"{at}.function.strict", "a boolean")
+
+
+def _validate_tool_choice(choice: object, tools: object) -> None:
+    """A mode, or a named function among the offered tools; never without tools. Param: `tool_choice`."""
+    if choice is None:
+        return
+    if not isinstance(tools, list) or not tools:
+        raise _choice_error("'tool_choice' is only allowed when 'tools' are specified.")
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICES:
+            raise _choice_error("supported values are 'none', 'auto', 'required' or a named function tool.")
+        return
+    if not isinstance(choice, dict):
+        raise _choice_error("expected a string or an object naming a function tool.", code="invalid_type")
+    if choice.get("type") != "function":
+        raise _choice_error("'tool_choice.type' must be 'function'.")
+    function = choice.get("function")
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str):
+        raise _choice_error("'tool_choice.function.name' is required.", code="missing_required_parameter")
+    offered = {
+        tool["function"].get("name")
+        for tool in tools
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+    }
+    if name not in offered:
+        raise _choice_error("'tool_choice.function.name' names a function that is not among 'tools'.")
+
+
+def _choice_error(message: str, *, code: str = "invalid_value") -> RequestError:
+    return RequestError(400, f"Invalid 'tool_choice': {message}", param="tool_choice", code=code)
+
+
+def _validate_response_format(value: object) -> None:
+    """`{type: text}`, `{type: json_object}` or `{type: json_schema, json_schema: {name, description?,
+    schema?, strict?}}`. Param: `response_format` for every part, the message names which."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise _format_error("expected an object with a `type`.", code="invalid_type")
+    kind = value.get("type")
+    if kind is None:
+        raise _format_error(
+            "missing required parameter 'response_format.type'.", code="missing_required_parameter"
+        )
+    if kind not in RESPONSE_FORMATS:
+        raise _format_error("'response_format.type' must be one of 'text', 'json_object' or 'json_schema'.")
+    if kind != "json_schema":
+        return
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict):
+        raise _format_error(
+            "missing required parameter 'response_format.json_schema'.", code="missing_required_parameter"
+        )
+    name = spec.get("name")
+    if name is None:
+        raise _format_error(
+            "missing required parameter 'response_format.json_schema.name'.",
+            code="missing_required_parameter",
+        )
+    if not isinstance(name, str) or not NAME.match(name):
+        raise _format_error(f"'response_format.json_schema.name': {_pattern_message()}")
+    if spec.get("description") is not None and not isinstance(spec["description"], str):
+        raise _format_error(
+            "'response_format.json_schema.description' must be a string.", code="invalid_type"
+        )
+    if spec.get("schema") is not None and not isinstance(spec["schema"], dict):
+        raise _format_error("'response_format.json_schema.schema' must be an object.", code="invalid_type")
+    if spec.get("strict") is not None and not isinstance(spec["strict"], bool):
+        raise _format_error("'response_format.json_schema.strict' must be a boolean.", code="invalid_type")
+
+
+def _format_error(message: str, *, code: str = "invalid_value") -> RequestError:
+    return RequestError(400, f"Invalid 'response_format': {message}", param="response_format", code=code)
+
+
+def _pattern_message() -> str:
+    return f"string does not match pattern. Expected a string that matches the pattern '{NAME.pattern}'."
