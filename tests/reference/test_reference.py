@@ -38,7 +38,7 @@ from tests.reference.exchange import (
 from workbench.core.errors import ConfigError
 from workbench.core.scenarios import Scenario
 from workbench.reference.endpoint import EmbeddedEndpoint, ForegroundEndpoint
-from workbench.reference.server import REPLIES
+from workbench.reference.answers import REPLIES
 
 # --- success ---------------------------------------------------------------------------------------
 
