@@ -37,8 +37,8 @@ from tests.reference.exchange import (
 )
 from workbench.core.errors import ConfigError
 from workbench.core.scenarios import Scenario
-from workbench.reference.endpoint import EmbeddedEndpoint, ForegroundEndpoint
 from workbench.reference.answers import REPLIES
+from workbench.reference.endpoint import EmbeddedEndpoint, ForegroundEndpoint
 
 # --- success ---------------------------------------------------------------------------------------
 
