@@ -375,7 +375,7 @@ def test_the_sdk_reads_a_forced_call_and_reassembles_the_streamed_one(
         model=MODEL,
         messages=[USER],
         tools=[WEATHER],
-        tool_choice="required",  # type: ignore[list-item]
+        tool_choice="required",
     )
     [call] = completion.choices[0].message.tool_calls or []
     assert call.type == "function" and call.function.name == "get_weather"
@@ -383,7 +383,7 @@ def test_the_sdk_reads_a_forced_call_and_reassembles_the_streamed_one(
         model=MODEL,
         messages=[USER],
         tools=[WEATHER],
-        tool_choice="required",  # type: ignore[list-item]
+        tool_choice="required",
     ) as stream:
         events = [event.type for event in stream]
         final = stream.get_final_completion()

@@ -41,7 +41,7 @@ def tool(**function: Any) -> dict[str, Any]:
 
 def with_call(**changes: Any) -> dict[str, Any]:
     """CALL with top-level keys replaced (None deletes) or `function` keys changed."""
-    function: dict[str, Any] = {**CALL["function"], **changes.pop("function", {})}  # type: ignore[dict-item]
+    function: dict[str, Any] = {**CALL["function"], **changes.pop("function", {})}
     function = {k: v for k, v in function.items() if v is not None}
     merged = {**CALL, "function": function, **changes}
     return {k: v for k, v in merged.items() if v is not None}
