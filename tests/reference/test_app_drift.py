@@ -18,6 +18,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from tests.paths import REPO
 from tests.reference.exchange import MODEL, Endpoints, assert_error, chat, chunks, sse_data
 from tests.reference.test_tools_and_formats import ORDER, PERSON, USER, WEATHER, message_of, reassemble
 from workbench.core.scenarios import REASONING_TOKENS, Scenario
@@ -454,3 +455,8 @@ def test_stream_error_in_200_cuts_tool_arguments_after_two_fragments(
     assert blocks[-1].startswith("event: error") and "[DONE]" not in response.text
     deltas = [json.loads(b.removeprefix("data: ")) for b in blocks[:-1]]
     assert "".join(d["function"]["arguments"] for d in tool_deltas(deltas)) == WHOLE[: 2 * FRAGMENT]
+
+
+def test_the_readme_names_every_scenario() -> None:
+    section = (REPO / "README.md").read_text().split("Scenarios of the embedded endpoint")[1].split("\n\n")[0]
+    assert [s.value for s in Scenario if f"`{s.value}`" not in section] == []
