@@ -15,7 +15,8 @@ bounds (inclusive and exclusive, drafts 4 to 2020-12) and `multipleOf`, `anyOf`/
 branch that is not only `null`), `allOf` (merged), local `$ref` (`#/$defs/...`, `#/definitions/...`).
 What it does not: `not`, `if`/`then`/`else`, `patternProperties`, remote `$ref`, `oneOf` branches
 that overlap; a schema that needs them may get a value that does not validate. Work is bounded
-(depth, item count, string length), so a hostile or recursive schema costs little.
+(depth, item count, string length), so a recursive or huge schema costs little; a `pattern` is tried
+with Python's `re` only on candidates of at most `PATTERN_TRIED_UP_TO` characters (it has no timeout).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ FORMATS: Mapping[str, str] = {
 }
 # Tried in order against a `pattern` (JSON Schema patterns are searched, not fully matched).
 PATTERN_CANDIDATES = ("a", "A", "0", "1", "abc", "ABC", "a1", "123", "a-b", "a_b", "")
+PATTERN_TRIED_UP_TO = 64
 _INFERRED = (
     ("object", ("properties", "required", "additionalProperties", "minProperties", "maxProperties")),
     ("array", ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")),
@@ -245,7 +247,7 @@ def _string(schema: Mapping[str, Any], variant: int) -> str:
     candidates = [fitted(first)]
     if isinstance(pattern, str):
         candidates += [fitted(c if variant == 0 else c * (variant + 1)) for c in PATTERN_CANDIDATES]
-        for candidate in candidates:
+        for candidate in (c for c in candidates if len(c) <= PATTERN_TRIED_UP_TO):
             try:
                 if re.search(pattern, candidate):
                     return candidate
