@@ -159,6 +159,25 @@ class _ReferenceApp:
         """What a model or gateway refuses though the contract allows it: OpenAI's reasoning models
         (in their words, observed in their API reference), a gateway without `json_schema`, and
         mistral-common's OpenAI endpoint, which took `content: null` for a missing string."""
+        if Scenario.MAX_COMPLETION_TOKENS_ONLY in self.scenarios and "max_tokens" in body:
+            raise RequestError(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+                code="unsupported_parameter",
+            )
+        if Scenario.FIXED_SAMPLING in self.scenarios:
+            for field in ("temperature", "top_p"):
+                value = body.get(field)
+                if value is not None and value != 1:
+                    raise RequestError(
+                        400,
+                        f"Unsupported value: '{field}' does not support {value} with this model. "
+                        "Only the default (1) value is supported.",
+                        param=field,
+                        code="unsupported_value",
+                    )
         if Scenario.FORMAT_REJECTED in self.scenarios:
             requested = body.get("response_format")
             if isinstance(requested, dict) and requested.get("type") == "json_schema":
@@ -179,25 +198,6 @@ class _ReferenceApp:
                         "Input should be a valid string or a list of content parts, got None.",
                         param=f"messages[{i}].content",
                         code="invalid_type",
-                    )
-        if Scenario.MAX_COMPLETION_TOKENS_ONLY in self.scenarios and "max_tokens" in body:
-            raise RequestError(
-                400,
-                "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                "Use 'max_completion_tokens' instead.",
-                param="max_tokens",
-                code="unsupported_parameter",
-            )
-        if Scenario.FIXED_SAMPLING in self.scenarios:
-            for field in ("temperature", "top_p"):
-                value = body.get(field)
-                if value is not None and value != 1:
-                    raise RequestError(
-                        400,
-                        f"Unsupported value: '{field}' does not support {value} with this model. "
-                        "Only the default (1) value is supported.",
-                        param=field,
-                        code="unsupported_value",
                     )
 
     async def stream(self, plan: Plan, completion_id: str, created: int) -> AsyncIterator[bytes]:
