@@ -20,103 +20,25 @@ from bs4 import BeautifulSoup
 from openai import OpenAI
 from openai.types.chat import ChatCompletionChunk
 
-from tests.canary import canary_key
 from tests.commands import default_signals
 from tests.paths import REPO
+from tests.reference.exchange import (
+    CHAT,
+    KEY,
+    MESSAGES,
+    MODEL,
+    WRONG_KEY,
+    Endpoints,
+    assert_error,
+    chat,
+    chunks,
+    sse_data,
+    sse_events,
+)
 from workbench.core.errors import ConfigError
 from workbench.core.scenarios import Scenario
+from workbench.reference.answers import REPLIES
 from workbench.reference.endpoint import EmbeddedEndpoint, ForegroundEndpoint
-from workbench.reference.server import REPLIES
-
-KEY = canary_key("reference")  # recognisable, so a leak is easy to find
-WRONG_KEY = canary_key("wrong")
-MODEL = "wb-reference-1"
-MESSAGES = [{"role": "user", "content": "Reply with a short acknowledgement please"}]
-CHAT = "/v1/chat/completions"
-
-Endpoints = Callable[..., EmbeddedEndpoint]
-
-
-@pytest.fixture(scope="module")
-def endpoints() -> Iterator[Endpoints]:
-    """Start each (scenarios, latency) combination once per module; stop them all at the end."""
-    started: dict[tuple[frozenset[Scenario], float], EmbeddedEndpoint] = {}
-
-    def get(*scenarios: Scenario, latency_ms: float = 0.0) -> EmbeddedEndpoint:
-        key = (frozenset(scenarios or {Scenario.CONFORMANT}), latency_ms)
-        if key not in started:
-            started[key] = EmbeddedEndpoint(key[0], api_key=KEY, latency_ms=latency_ms).start()
-        return started[key]
-
-    yield get
-    stoppers = [threading.Thread(target=endpoint.stop) for endpoint in started.values()]
-    for thread in stoppers:
-        thread.start()
-    for thread in stoppers:
-        thread.join()
-
-
-@pytest.fixture(scope="module")
-def conformant(endpoints: Endpoints) -> EmbeddedEndpoint:
-    return endpoints()
-
-
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10, trust_env=False) as client:  # trust_env=False: no proxy, no netrc
-        yield client
-
-
-def chat(
-    http: httpx.Client, endpoint: EmbeddedEndpoint, body: Any = None, *, key: str | None = KEY, **fields: Any
-) -> httpx.Response:
-    """POST a chat completion; `body` replaces the default request, `fields` are merged into it."""
-    if body is None:
-        body = {"model": MODEL, "messages": MESSAGES, **fields}
-    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-    if isinstance(body, bytes):
-        return http.post(endpoint.base_url + CHAT, content=body, headers=headers)
-    return http.post(endpoint.base_url + CHAT, json=body, headers=headers)
-
-
-def sse_events(response: httpx.Response) -> list[tuple[str | None, str]]:
-    """(event name, data) per SSE event, in order (parsed by hand, not by the code under test)."""
-    assert response.headers["content-type"].startswith("text/event-stream")
-    events: list[tuple[str | None, str]] = []
-    for block in response.text.split("\n\n"):
-        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
-        if not lines:
-            continue
-        names = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
-        data = [line.removeprefix("data: ") for line in lines if line.startswith("data: ")]
-        assert len(names) + len(data) == len(lines) and len(names) <= 1 and data, block
-        events.append((names[0] if names else None, "\n".join(data)))
-    return events
-
-
-def sse_data(response: httpx.Response) -> list[str]:
-    """The `data:` payloads of an SSE body that has only unnamed (`message`) events."""
-    events = sse_events(response)
-    assert all(name is None for name, _ in events), events
-    return [data for _, data in events]
-
-
-def chunks(payloads: list[str]) -> list[dict[str, Any]]:
-    return [json.loads(p) for p in payloads if p != "[DONE]"]
-
-
-def assert_error(response: httpx.Response, status: int, *, param: str | None, code: str | None) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"message", "type", "param", "code"}
-    assert error["type"] == "invalid_request_error"
-    assert (error["param"], error["code"]) == (param, code)
-    assert isinstance(error["message"], str) and error["message"]
-    return str(error["message"])
-
 
 # --- success ---------------------------------------------------------------------------------------
 
@@ -216,16 +138,19 @@ def test_valid_values_are_accepted(
 def test_every_message_role_and_content_form_is_accepted(
     http: httpx.Client, conformant: EmbeddedEndpoint
 ) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
     messages = [
         {"role": "developer", "content": "Be brief."},
         {"role": "system", "content": ""},
         {"role": "user", "content": [{"type": "text", "text": "two words"}]},
-        {"role": "assistant", "content": None, "tool_calls": []},
+        {"role": "assistant", "content": None, "tool_calls": [call]},  # null content beside tool calls
         {"role": "tool", "content": "ok", "tool_call_id": "call_1"},
+        {"role": "assistant", "content": "fine", "tool_calls": []},
+        {"role": "user", "content": "thanks"},
     ]
     response = chat(http, conformant, {"model": MODEL, "messages": messages})
     assert response.status_code == 200, response.text
-    assert response.json()["usage"]["prompt_tokens"] == 5
+    assert response.json()["usage"]["prompt_tokens"] == 7
 
 
 # --- streaming -------------------------------------------------------------------------------------
@@ -1052,14 +977,6 @@ def test_openai_client_raises_for_errors(client: OpenAI, conformant: EmbeddedEnd
     with pytest.raises(openai.NotFoundError) as missing:
         client.chat.completions.create(model="gpt-nope", messages=MESSAGES)
     assert missing.value.code == "model_not_found"
-
-
-@pytest.fixture(scope="module")
-def sdk(http: httpx.Client) -> Callable[[EmbeddedEndpoint], OpenAI]:
-    """The official client for any endpoint, over the module's plain transport, never retrying."""
-    return lambda endpoint: OpenAI(
-        base_url=endpoint.base_url + "/v1", api_key=KEY, max_retries=0, http_client=http
-    )
 
 
 def test_openai_client_passes_a_content_array_through_unvalidated(

@@ -3,22 +3,22 @@
 Probes need a counterpart whose behaviour is known exactly: the conformant scenario follows the
 documented contract (see /work/shared/contract/SUMMARY.md), and every other scenario reproduces one
 drift real gateways show, so each probe can be shown to pass on the one and fail on the other.
-Scenarios compose: the app applies every member of the set it is given. The API key is compared in
+Scenarios compose: the app applies every member of the set it is given (which wins when two
+conflict: `workbench.core.scenarios`). What is answered is planned in `answers`, its JSON and SSE
+forms are rendered in `forms`, the request checks live in `validation`. The API key is compared in
 constant time and never appears in any response. `workbench.reference.endpoint` runs this app with uvicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, TypeGuard
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -29,237 +29,27 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workbench.core.scenarios import REASONING_TOKENS, SLOW_DEFAULT_MS, Scenario
+from workbench.core.scenarios import SLOW_DEFAULT_MS, Scenario
+from workbench.reference import answers
+from workbench.reference.answers import Plan
+from workbench.reference.forms import Forms
+from workbench.reference.validation import JSONObject, RequestError, validate
 
 DEFAULT_MODELS: tuple[str, ...] = ("wb-reference-1",)
-# Fixed replies: deterministic, short, and never built from request text, so nothing sent is echoed.
-REPLIES = (
-    "Acknowledged: contract probe received.",
-    "Reference endpoint ready: request accepted.",
-    "Contract check complete: reply delivered.",
-)
-# `verbose-model`: one long answer, so any small budget cuts it (48 words).
-VERBOSE_REPLY = " ".join(
-    ["Acknowledged: this contract probe was received, and here is a deliberately long answer"]
-    + ["that keeps going well past any small token budget a probe may choose"] * 3
-)
-ROLES = ("system", "developer", "user", "assistant", "tool")
-FINGERPRINT = "fp_wb_reference"
 MODEL_CREATED = 1767225600  # 2026-01-01: a stable `created` for /v1/models
 CHUNK_GAP_S = 0.002  # a real pause between SSE chunks so delivery is incremental, not one buffered write
-NUMBER_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": (0, 2),
-    "top_p": (0, 1),
-    "presence_penalty": (-2, 2),
-    "frequency_penalty": (-2, 2),
-}
-INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
-    "n": (1, 128),
-    "max_tokens": (1, None),
-    "max_completion_tokens": (1, None),
-    "top_logprobs": (0, 20),
-}
 # `flat-errors` names the error class the way vLLM does; other statuses derive it from the phrase.
 FLAT_ERROR_TYPES = {401: "AuthenticationError", 500: "InternalServerError"}
-STREAM_ERROR_AFTER_WORDS = 2  # `stream-error-in-200` fails mid-reply, once the client has some text
-STREAM_ERROR = {
-    "error": {
-        "message": "The upstream model failed while generating the response.",
-        "type": "server_error",
-        "code": "upstream_error",
-    }
-}
 NGINX_PAGE = (
     "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-
-JSONObject = dict[str, Any]
-
-
-class _RequestError(Exception):
-    """A request the contract rejects; carries the fields of the error envelope."""
-
-    def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.param, self.code = status, message, param, code
-
-
-def _missing(param: str) -> _RequestError:
-    return _RequestError(
-        400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
-    )
-
-
-def _bad_type(param: str, expected: str) -> _RequestError:
-    return _RequestError(
-        400, f"Invalid type for '{param}': expected {expected}.", param=param, code="invalid_type"
-    )
-
-
-def _bad_value(param: str, message: str) -> _RequestError:
-    return _RequestError(400, f"Invalid '{param}': {message}", param=param, code="invalid_value")
-
-
-def _is_number(value: object) -> bool:
-    """JSON numbers only: `True` is an int in Python but never a temperature."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _validate_messages(messages: object) -> None:
-    if messages is None:
-        raise _missing("messages")
-    if not isinstance(messages, list):
-        raise _bad_type("messages", "an array of message objects")
-    if not messages:
-        raise _bad_value("messages", "empty array. Expected an array with minimum length 1.")
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise _bad_type(where, "a message object with `role` and `content`")
-        role = message.get("role")
-        if role is None:
-            raise _missing(f"{where}.role")
-        if role not in ROLES:
-            raise _bad_value(f"{where}.role", f"supported values are {', '.join(repr(r) for r in ROLES)}.")
-        content = message.get("content")
-        if content is None and role != "assistant":
-            raise _missing(f"{where}.content")
-        if not (isinstance(content, str | list) or (content is None and role == "assistant")):
-            raise _bad_type(f"{where}.content", "a string or an array of content parts")
-        if isinstance(content, list) and not all(isinstance(part, dict) for part in content):
-            raise _bad_type(f"{where}.content", "an array of content-part objects")
-        if role == "tool" and not isinstance(message.get("tool_call_id"), str):
-            raise _missing(f"{where}.tool_call_id")
-
-
-def _validate(body: JSONObject) -> None:
-    """The documented request checks, in the order a client meets them: required, then values."""
-    model = body.get("model")
-    if model is None:
-        raise _missing("model")
-    if not isinstance(model, str):
-        raise _bad_type("model", "a string")
-    if not model:
-        raise _bad_value("model", "must be a non-empty model name.")
-    _validate_messages(body.get("messages"))
-    for field, (low, high) in NUMBER_RANGES.items():
-        value = body.get(field)
-        if value is not None and not _is_number(value):
-            raise _bad_type(field, f"a number between {low} and {high}")
-        if value is not None and not low <= value <= high:
-            raise _bad_value(field, f"must be between {low} and {high}.")
-    for field, (lowest, highest) in INTEGER_RANGES.items():
-        value = body.get(field)
-        allowed = f"an integer >= {lowest}" if highest is None else f"an integer from {lowest} to {highest}"
-        if value is not None and not _is_int(value):
-            raise _bad_type(field, allowed)
-        if value is not None and (value < lowest or (highest is not None and value > highest)):
-            raise _bad_value(field, f"must be {allowed}.")
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _bad_type("stream", "a boolean")
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise _bad_type("stream_options", "an object")
-        if options.get("include_usage") is not None and not isinstance(options["include_usage"], bool):
-            raise _bad_type("stream_options.include_usage", "a boolean")
-        if stream is not True:
-            raise _bad_value("stream_options", "only allowed when 'stream' is true.")
-    stop = body.get("stop")
-    if stop is not None and not isinstance(stop, str):
-        if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-            raise _bad_type("stop", "a string or an array of up to 4 strings")
-        if len(stop) > 4:
-            raise _bad_value("stop", "must be a string or an array of up to 4 strings.")
-
-
-def _words(value: object) -> int:
-    """Whitespace-separated words of a message's text: the endpoint's notion of a token."""
-    if isinstance(value, str):
-        return len(value.split())
-    if isinstance(value, list):
-        return sum(_words(part.get("text")) for part in value if isinstance(part, dict))
-    return 0
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What to answer, decided once so the JSON and the SSE forms carry the same text."""
-
-    model: str
-    choices: tuple[tuple[str, str], ...]  # (text, finish_reason) per choice
-    prompt_tokens: int
-    stream: bool
-    include_usage: bool
-    reasoning_tokens: int = 0  # hidden tokens spent before the text (`reasoning-model`)
-
-    @property
-    def usage(self) -> JSONObject:
-        return self.usage_after(sum(len(text.split()) for text, _ in self.choices))
-
-    def usage_after(self, completion: int) -> JSONObject:
-        """The counts once `completion` words are out: the running usage of `usage-every-chunk`."""
-        completion += self.reasoning_tokens
-        total = self.prompt_tokens + completion
-        usage: JSONObject = {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": completion,
-            "total_tokens": total,
-        }
-        if self.reasoning_tokens:
-            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
-        return usage
-
-
-def _text_parts(text: str) -> list[JSONObject]:
-    """`content-array`: two text parts that join back to `text` exactly (cut at the middle space)."""
-    spaces = [i for i, char in enumerate(text) if char == " "]
-    cut = spaces[len(spaces) // 2] + 1 if spaces else len(text) // 2
-    return [{"type": "text", "text": text[:cut]}, {"type": "text", "text": text[cut:]}]
 
 
 def _flat_error_type(status: int) -> str:
     """vLLM's names: BadRequestError, NotFoundError, MethodNotAllowedError, ..."""
     phrase = "".join(HTTPStatus(status).phrase.title().split())
     return FLAT_ERROR_TYPES.get(status, f"{phrase}Error")
-
-
-def _plan(body: JSONObject, model: str, scenarios: frozenset[Scenario] = frozenset()) -> _Plan:
-    """Tolerates any body (lenient-validation sends garbage here): bad values fall back to defaults.
-
-    A budget counts words; `reasoning-model` spends `REASONING_TOKENS` of it before the first word.
-    """
-    requested = body.get("n")
-    n = requested if _is_int(requested) and 1 <= requested <= 128 else 1
-    limits = [v for key in ("max_tokens", "max_completion_tokens") if _is_int(v := body.get(key)) and v >= 1]
-    hidden = REASONING_TOKENS if Scenario.REASONING_MODEL in scenarios else 0
-    if limits:
-        hidden = min(hidden, min(limits))
-    messages = body.get("messages")
-    digest = hashlib.sha256(json.dumps(messages, sort_keys=True, default=str).encode()).digest()
-    choices = []
-    for i in range(n):
-        reply = (
-            VERBOSE_REPLY if Scenario.VERBOSE_MODEL in scenarios else REPLIES[(digest[0] + i) % len(REPLIES)]
-        )
-        words = reply.split()
-        finish = "stop"
-        if limits and min(limits) - hidden < len(words):
-            words, finish = words[: min(limits) - hidden], "length"
-        choices.append((" ".join(words), finish))
-    items = messages if isinstance(messages, list) else []
-    prompt = sum(_words(m.get("content")) for m in items if isinstance(m, dict))
-    options = body.get("stream_options")
-    include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return _Plan(model, tuple(choices), prompt, body.get("stream") is True, include_usage, hidden * n)
 
 
 class _Envelope:
@@ -293,6 +83,7 @@ class _ReferenceApp:
         if not models:
             raise ValueError("the reference endpoint needs at least one model name")
         self.scenarios, self.models = scenarios, tuple(models)
+        self.forms = Forms(scenarios)
         self._key = api_key.encode()
 
     def error(
@@ -336,7 +127,7 @@ class _ReferenceApp:
                 return
             else:
                 message = "Incorrect API key provided. Check the key configured for this endpoint."
-        raise _RequestError(401, message, code="invalid_api_key")
+        raise RequestError(401, message, code="invalid_api_key")
 
     async def chat(self, request: Request) -> Response:
         self.check_auth(request)
@@ -345,16 +136,16 @@ class _ReferenceApp:
         except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             body = None
         if not isinstance(body, dict):
-            raise _RequestError(400, "We could not parse the JSON body of your request: send a JSON object.")
+            raise RequestError(400, "We could not parse the JSON body of your request: send a JSON object.")
         if Scenario.LENIENT_VALIDATION not in self.scenarios:
-            _validate(body)
+            validate(body)
         self.check_model_constraints(body)
         model = body.get("model")
         model = model if isinstance(model, str) and model else self.models[0]
         if model not in self.models:
             message = f"The model '{model}' does not exist or you do not have access to it."
-            raise _RequestError(404, message, param="model", code="model_not_found")
-        plan = _plan(body, model, self.scenarios)
+            raise RequestError(404, message, param="model", code="model_not_found")
+        plan = answers.plan(body, model, self.scenarios)
         completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if plan.stream:
             return StreamingResponse(
@@ -362,12 +153,14 @@ class _ReferenceApp:
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache"},
             )
-        return JSONResponse(self.completion(plan, completion_id, created))
+        return JSONResponse(self.forms.completion(plan, completion_id, created))
 
     def check_model_constraints(self, body: JSONObject) -> None:
-        """What OpenAI's reasoning models refuse, in their words (observed in their API reference)."""
+        """What a model or gateway refuses though the contract allows it: OpenAI's reasoning models
+        (in their words, observed in their API reference), a gateway without `json_schema`, and
+        mistral-common's OpenAI endpoint, which took `content: null` for a missing string."""
         if Scenario.MAX_COMPLETION_TOKENS_ONLY in self.scenarios and "max_tokens" in body:
-            raise _RequestError(
+            raise RequestError(
                 400,
                 "Unsupported parameter: 'max_tokens' is not supported with this model. "
                 "Use 'max_completion_tokens' instead.",
@@ -378,78 +171,41 @@ class _ReferenceApp:
             for field in ("temperature", "top_p"):
                 value = body.get(field)
                 if value is not None and value != 1:
-                    raise _RequestError(
+                    raise RequestError(
                         400,
                         f"Unsupported value: '{field}' does not support {value} with this model. "
                         "Only the default (1) value is supported.",
                         param=field,
                         code="unsupported_value",
                     )
-
-    def completion(self, plan: _Plan, completion_id: str, created: int) -> JSONObject:
-        """`content-moved` wins over `content-array`: with no message there is no content to split."""
-        choices: list[JSONObject] = []
-        for index, (text, finish) in enumerate(plan.choices):
-            if Scenario.CONTENT_MOVED in self.scenarios:
-                choices.append({"index": index, "text": text, "finish_reason": finish, "logprobs": None})
-            else:
-                content = _text_parts(text) if Scenario.CONTENT_ARRAY in self.scenarios else text
-                message = {"role": "assistant", "content": content, "refusal": None}
-                choices.append(
-                    {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
+        if Scenario.FORMAT_REJECTED in self.scenarios:
+            requested = body.get("response_format")
+            if isinstance(requested, dict) and requested.get("type") == "json_schema":
+                raise RequestError(
+                    400,
+                    "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this "
+                    "model; supported formats: json_object.",
+                    param="response_format",
                 )
-        body: JSONObject = {"id": completion_id, "object": "chat.completion", "created": created}
-        body.update(model=plan.model, choices=choices)
-        if Scenario.MISSING_USAGE not in self.scenarios:
-            body["usage"] = plan.usage
-        body.update(system_fingerprint=FINGERPRINT, service_tier="default")
-        return body
+        if Scenario.TOOL_RESULT_CONTENT_NULL_REJECTED in self.scenarios:
+            messages = body.get("messages")
+            for i, message in enumerate(messages if isinstance(messages, list) else []):
+                null = isinstance(message, dict) and "content" in message and message["content"] is None
+                if null and message.get("role") == "assistant":
+                    raise RequestError(
+                        400,
+                        f"1 validation error for OpenAIChatCompletionRequest: messages.{i}.content: "
+                        "Input should be a valid string or a list of content parts, got None.",
+                        param=f"messages[{i}].content",
+                        code="invalid_type",
+                    )
 
-    async def stream(self, plan: _Plan, completion_id: str, created: int) -> AsyncIterator[bytes]:
-        """One write per chunk: role, one per word, finish; then the usage chunk and [DONE] if due.
-
-        `usage-every-chunk` puts running counts on every chunk instead of a usage-only last chunk
-        (`missing-usage` still wins); `stream-error-in-200` cuts the first choice after two words
-        with a Groq-style `event: error` and ends there, with no [DONE].
-        """
-        head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
-        head.update(model=plan.model, system_fingerprint=FINGERPRINT)
-        usage_off = Scenario.MISSING_USAGE in self.scenarios
-        running = not usage_off and Scenario.USAGE_EVERY_CHUNK in self.scenarios
-        with_usage = plan.include_usage and not usage_off and not running
-        fails = Scenario.STREAM_ERROR_IN_200 in self.scenarios
-        text_key = "text" if Scenario.CONTENT_MOVED in self.scenarios else "content"
-        words_out = 0
-
-        def event(choices: list[JSONObject], usage: JSONObject | None = None) -> bytes:
-            chunk: JSONObject = {**head, "choices": choices}
-            if running:
-                chunk["usage"] = plan.usage_after(words_out)
-            elif with_usage:
-                chunk["usage"] = usage
-            return f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
-
-        def choice(index: int, delta: JSONObject, finish: str | None = None) -> list[JSONObject]:
-            return [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]
-
-        for index, (text, finish) in enumerate(plan.choices):
-            yield event(choice(index, {"role": "assistant", text_key: "", "refusal": None}))
-            words = text.split()[:STREAM_ERROR_AFTER_WORDS] if fails else text.split()
-            for position, word in enumerate(words):
+    async def stream(self, plan: Plan, completion_id: str, created: int) -> AsyncIterator[bytes]:
+        """One write per chunk, with a real pause between chunks, so delivery is incremental."""
+        for position, event in enumerate(self.forms.events(plan, completion_id, created)):
+            if position:
                 await asyncio.sleep(CHUNK_GAP_S)
-                words_out += 1
-                yield event(choice(index, {text_key: word if position == 0 else f" {word}"}))
-            await asyncio.sleep(CHUNK_GAP_S)
-            if fails:
-                yield f"event: error\ndata: {json.dumps(STREAM_ERROR, separators=(',', ':'))}\n\n".encode()
-                return
-            yield event(choice(index, {}, finish))
-        if with_usage:
-            yield event([], plan.usage)
-        if Scenario.DONE_WITHOUT_BLANK_LINE in self.scenarios:
-            yield b"data: [DONE]\n"
-        elif Scenario.STREAM_WITHOUT_DONE not in self.scenarios:
-            yield b"data: [DONE]\n\n"
+            yield event
 
     async def list_models(self, request: Request) -> Response:
         self.check_auth(request)
@@ -460,7 +216,7 @@ class _ReferenceApp:
         return JSONResponse({"object": "list", "data": data})
 
     async def on_request_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _RequestError)
+        assert isinstance(exc, RequestError)
         return self.error(exc.status, exc.message, param=exc.param, code=exc.code)
 
     async def on_http_exception(self, request: Request, exc: Exception) -> Response:
@@ -502,7 +258,7 @@ def create_app(
         ],
         middleware=[Middleware(_Envelope, delay_s=delay_ms / 1000)],
         exception_handlers={
-            _RequestError: handlers.on_request_error,
+            RequestError: handlers.on_request_error,
             HTTPException: handlers.on_http_exception,
             Exception: handlers.on_crash,
         },
