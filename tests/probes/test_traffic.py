@@ -130,3 +130,30 @@ def test_the_dry_run_lists_what_would_be_sent_and_sends_nothing(
     assert plan["requested_tokens"] == 4 * 16
     table = cli("probe", "--dry-run", "--config", str(config), cwd=tmp_path, env={KEY_VAR: ""})
     assert "nothing was sent" in table.stdout and f"${KEY_VAR} (NOT SET" in table.stdout
+
+
+def test_the_dry_run_lists_the_probes_the_apps_contract_adds_and_the_cap_counts_them(tmp_path: Path) -> None:
+    """Issue 19: an agent app's environment plans the tool probes, each with the budget it will ask
+    for (256 tokens when the app sets none: 16 cuts arguments), and the default cap covers them."""
+    tools = 'tools = [{ type = "function", function = { name = "f", parameters = { type = "object" } } }]\n'
+    config = tmp_path / "environments.toml"
+    config.write_text(
+        '[environments.agent]\nbase_url = "embedded"\nstream = true\n[environments.agent.app_request]\n'
+        + 'tool_choice = "required"\n'
+        + tools
+    )
+    result = cli("probe", "--dry-run", "--format", "json", "--config", str(config), cwd=tmp_path)
+    (plan,) = json.loads(result.stdout)
+    planned = {row["probe"]: row for row in plan["probes"]}
+    for probe, requests in (
+        ("request.tool_call", 1),
+        ("streaming.tool_call", 1),
+        ("request.tool_round_trip", 2),
+    ):
+        assert (planned[probe]["requests"], planned[probe]["tokens"]) == (requests, requests * 256), probe
+    assert planned["request.structured_output"]["requests"] == 0  # the app asks for no JSON
+    assert "no app_request.response_format" in planned["request.structured_output"]["skipped"]
+    assert (
+        plan["max_requests"] >= 2 * plan["requests"]
+        and plan["max_requested_tokens"] >= plan["requested_tokens"]
+    )

@@ -413,3 +413,24 @@ def test_audit_writes_results_and_readiness_steps(workdir: Path, monkeypatch: py
         "readiness: 7. Confirm rollback bundle",
         "readiness: 8. Perform a small traffic shift",
     ]
+
+
+def test_a_broken_tool_call_is_a_failure_typed_by_its_class_naming_the_json_path(tmp_path: Path) -> None:
+    """Issue 19: the app's contract reaches JUnit like any probe: the class and the JSON path."""
+    from workbench import HistoryStore, run_probes
+    from workbench.core.config import parse_config
+
+    app = (
+        'tool_choice = "required"\ntools = [{ type = "function", function = { name = "f", '
+        'parameters = { type = "object" } } }]\n'
+    )
+    text = (
+        '[environments.agent]\nbase_url = "embedded"\nscenario = "tool-deltas-without-index"\nstream = true\n'
+        f"[environments.agent.app_request]\n{app}"
+    )
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        summary = run_probes(parse_config(text, source=None), probe_ids=["streaming.tool_call"], store=store)
+    root = assert_valid_junit(write_junit(tmp_path / "junit.xml", summary.results))
+    (failure,) = root.iter("failure")
+    assert failure.get("type") == "parser"
+    assert "choices[0].delta.tool_calls[0].index: absent" in (failure.get("message") or "")

@@ -178,3 +178,31 @@ def test_a_newer_expired_confirmation_replaces_an_older_current_one() -> None:
 def test_bad_confirmations_are_refused(item: str, by: str, days: float | None, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         new_confirmation("stage", item, by=by, expires_days=days)
+
+
+def test_the_app_contract_probes_gate_steps_3_and_5_and_hold_nothing_when_they_do_not_apply() -> None:
+    """Issue 19: a broken tool call fails the app-realistic step and parser compatibility; a probe
+    skipped because the app's contract has nothing it judges (no tools, no stream) holds no step."""
+    from dataclasses import replace
+
+    broken = results(request_tool_call=(Outcome.FAIL, Symptom.PARSER))
+    steps = {step.number: step for step in assess("stage", Evidence(broken, embedded=True)).steps}
+    assert steps[3].status is StepStatus.FAIL and "request.tool_call: parser" in steps[3].evidence
+    assert steps[5].status is StepStatus.FAIL and "request.tool_call" in steps[5].evidence
+    contract = {
+        "request.tool_call",
+        "request.tool_round_trip",
+        "request.structured_output",
+        "streaming.sse",
+        "streaming.tool_call",
+    }
+    plain = [
+        replace(r, outcome=Outcome.SKIP, facts={"applicable": False}) if r.probe in contract else r
+        for r in results()
+    ]
+    steps = {step.number: step for step in assess("stage", Evidence(plain, embedded=True)).steps}
+    assert steps[3].status is StepStatus.PASS, steps[3].evidence
+    assert "request.tool_call" not in steps[3].evidence
+    waiting = [replace(r, outcome=Outcome.SKIP) if r.probe == "streaming.tool_call" else r for r in results()]
+    steps = {step.number: step for step in assess("stage", Evidence(waiting, embedded=True)).steps}
+    assert steps[3].status is StepStatus.NOT_RUN and "streaming.tool_call" in steps[3].evidence
