@@ -395,6 +395,36 @@ def _big_body(
         conn.send(piece)
 
 
+def resource_body(kind: str) -> bytes:
+    """The three bodies of issue 20's review, each under the 8 MiB cap: `deep_long_keys` (120 levels,
+    60,000-character keys: a 436 MB shape row before), `many_keys` (350,000 flat keys: 62 MB per
+    audit), `tiny_events` (900,000 `data: {}` events: 82 s of wall time and a neighbour's false
+    transport finding)."""
+    if kind == "deep_long_keys":
+        key = "k" * 60_000
+        body = "{}"
+        for _ in range(120):
+            body = f'{{"{key}": {body}}}'
+        return body.encode()
+    if kind == "many_keys":
+        fields = ",".join(f'"f{n:06d}": {n}' for n in range(350_000))
+        return (
+            '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,'
+            '"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],' + fields + "}"
+        ).encode()
+    if kind == "tiny_events":
+        return b"data:{}\n\n" * 900_000
+    raise ValueError(kind)
+
+
+@_behaviour("resource_body")
+def _resource_body(conn: _Connection, request: ReceivedRequest, *, kind: str) -> None:
+    """One of `resource_body`'s bodies, whatever was asked (a stream for `tiny_events`)."""
+    body = resource_body(kind)
+    content_type = "text/event-stream" if kind == "tiny_events" else "application/json"
+    conn.send_response(200, body, content_type)
+
+
 @_behaviour("gzip_bomb")
 def _gzip_bomb(conn: _Connection, request: ReceivedRequest, *, decoded_size: int = 1024**3) -> None:
     """A decompression bomb: ~1 MiB on the wire per GiB decoded, sent even to `Accept-Encoding: identity`."""

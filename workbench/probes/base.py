@@ -20,9 +20,10 @@ from workbench.history.confirmations import Confirmation
 from workbench.probes.answers import STRUCTURED_BUDGET, Asked, judge_answer
 from workbench.probes.traffic import HostGate, Spend, Tally
 from workbench.wire.acceptance import Acceptance
-from workbench.wire.classify import Classification, classify_exchange, rejected_field
-from workbench.wire.client import Exchange, Failure, ProbeClient
+from workbench.wire.classify import Classification, classify_exchange, classify_off_loop, rejected_field
+from workbench.wire.client import Exchange, Failure, ProbeClient, events_for
 from workbench.wire.parser import ResponseParser
+from workbench.wire.shape import MAX_ENTRIES, truncated
 
 # The checklist's sanitized probe prompt: no production data, no exact phrase expected back.
 PROBE_PROMPT = "Return a short acknowledgement for a contract probe."
@@ -194,7 +195,8 @@ class ProbeContext:
             accept="text/event-stream" if stream else "application/json",
         )
         self.tally.sent += 1
-        exchange = await self.client.exchange(request)
+        exchange = await self.client.exchange(request, max_events=events_for(tokens))
+        await classify_off_loop(exchange)  # judged once, off the loop when large; probes read it back
         if exchange.status is not None:
             self.tally.reached += 1
             if self.gate is not None:
@@ -289,15 +291,22 @@ def finding_from(
     facts = dict(facts or {})
     if classification.deviations:
         facts.setdefault("spec_deviations", [d.to_fact() for d in classification.deviations])
+    shape = classification.shape
+    detail = classification.detail if detail is None else detail
+    if truncated(shape):
+        facts["shape_truncated"] = True
+        detail += (
+            f"; shape signature cut at {MAX_ENTRIES:,} fields (the workbench's bound: the rest not compared)"
+        )
     return Finding(
         outcome=outcome,
         symptom=classification.symptom if symptom is None else symptom,
-        detail=classification.detail if detail is None else detail,
+        detail=detail,
         retryable=classification.retryable if outcome is not Outcome.PASS else False,
         http_status=exchange.status,
         latency_ms=round(exchange.elapsed_ms, 3),
         retry_after_s=classification.retry_after_s,
-        shape=classification.shape,
+        shape=shape,
         facts=facts,
     )
 

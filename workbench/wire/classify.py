@@ -8,11 +8,13 @@ at fault is a validation error; `x-should-retry` overrides; `Retry-After` is rec
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email.utils
 import json
 import math
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +26,7 @@ from typing import Any
 from workbench.core.errors import ConfigError, ParserError
 from workbench.core.models import Symptom, action_for
 from workbench.wire import boundedjson
-from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, ResponseTooLarge
+from workbench.wire.client import DEFAULT_MAX_BODY_BYTES, Exchange, Failure, ResponseTooLarge, is_large
 from workbench.wire.deviations import DeviationTally, SpecDeviation
 from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
@@ -138,19 +140,30 @@ _CONTENT_TYPE_BY_SUFFIX: Mapping[str, str] = {
 def classify_exchange(exchange: Exchange) -> Classification:
     """Classify what came back on the wire (or did not), once per exchange: probes that look at one
     exchange several times (was it cut? then judge it) get the same classification back."""
-    recent = _RECENT.get(id(exchange))
+    with _RECENT_LOCK:
+        recent = _RECENT.get(id(exchange))
     if recent is not None and recent[0] is exchange:
         return recent[1]
     result = _classify_exchange(exchange)
-    _RECENT[id(exchange)] = (exchange, result)
-    while len(_RECENT) > _RECENT_MAX:
-        _RECENT.popitem(last=False)
+    with _RECENT_LOCK:  # a large exchange is classified in a worker thread (see `classify_off_loop`)
+        _RECENT[id(exchange)] = (exchange, result)
+        while len(_RECENT) > _RECENT_MAX:
+            _RECENT.popitem(last=False)
     return result
+
+
+async def classify_off_loop(exchange: Exchange) -> Classification:
+    """`classify_exchange`, in a worker thread when the exchange is large: judging 50,000 events
+    must not hold the event loop on which other environments' requests are being timed."""
+    if is_large(exchange):
+        return await asyncio.to_thread(classify_exchange, exchange)
+    return classify_exchange(exchange)
 
 
 # The last few classifications, by exchange identity (the exchange is kept, so its id is not reused).
 _RECENT: OrderedDict[int, tuple[Exchange, Classification]] = OrderedDict()
 _RECENT_MAX = 32
+_RECENT_LOCK = threading.Lock()
 
 
 def _classify_exchange(exchange: Exchange) -> Classification:
@@ -470,18 +483,36 @@ def _classify_stream(
 ) -> Classification:
     shapes: set[tuple[str, ...]] = set()  # chunks of one stream share a handful of shapes
     deviations = DeviationTally()
+    started, seen = time.thread_time(), [0]
 
     def on_chunk(chunk: Any) -> None:
         if len(shapes) < _MAX_CHUNK_SHAPES:
             shapes.add(shape_of(chunk, prefix="chunk"))
         deviations.add(check_chunk(chunk))
+        seen[0] += 1
+        if seen[0] % 256 == 0 and time.thread_time() - started > CPU_BUDGET_S:
+            raise _OverBudget(seen[0])
 
-    stream = assemble(events, on_chunk=on_chunk)
+    try:
+        stream = assemble(events, on_chunk=on_chunk)
+    except _OverBudget as over:
+        detail = (
+            f"the response could not be judged within bounds: {over.chunks:,} of {len(events):,} stream "
+            f"events judged in {CPU_BUDGET_S:g} s of CPU (the workbench's budget per exchange); the rest "
+            "was not judged"
+        )
+        return Classification(Symptom.PARSER, False, detail, BodyKind.STREAM)
     result = _judge_stream(status, stream, broken=broken)
     return dataclasses.replace(result, chunk_shape=merge_shapes(shapes), deviations=deviations.seen())
 
 
 _MAX_CHUNK_SHAPES = 256  # distinct chunk shapes merged into a stream's (more say nothing new)
+CPU_BUDGET_S = 2.0  # of CPU to judge one exchange: past it, a parser finding says what was cut
+
+
+class _OverBudget(Exception):
+    def __init__(self, chunks: int) -> None:
+        self.chunks = chunks
 
 
 def _judge_stream(status: int, stream: StreamAssembly, *, broken: str) -> Classification:

@@ -51,12 +51,44 @@ class Failure(StrEnum):
     DECODING = "decoding"  # a content-encoding we cannot (or will not) decode
 
 
+# Events per stream, whatever their size: 900,000 tiny `data: {}` events fit in 8 MB and cost a CPU
+# minute to read and judge. A stream gets room for 8 events per token it asked for (a token per
+# event, or a character per event, plus empty-choices and usage chunks) and 1,000 more, within
+# MAX_EVENTS: more is an endpoint's loop, not an answer.
+MAX_EVENTS = 50_000
+EVENTS_PER_TOKEN = 8
+EVENTS_SLACK = 1_000
+
+
+def events_for(tokens: int) -> int:
+    """The events a stream that asked for `tokens` tokens may send before it is cut."""
+    return min(EVENTS_PER_TOKEN * max(tokens, 0) + EVENTS_SLACK, MAX_EVENTS)
+
+
+# An exchange this large (body bytes, or events) is redacted off the event loop: the other
+# environments' requests are timed on that loop.
+_YIELD_EVERY = 128  # events read before the loop is given to other exchanges
+LARGE_BODY = 256 * 1024
+LARGE_EVENTS = 2_000
+
+
 class ResponseTooLarge(Exception):
     """Raised from inside a bounded stream when the cap is passed."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"response body exceeded the {limit:,}-byte cap")
+
+
+class TooManyEvents(Exception):
+    """Raised while reading a stream when it passes `MAX_EVENTS`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the stream passed {limit:,} events, more than an answer of the tokens asked for takes: "
+            "reading stopped there"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,14 +295,18 @@ class ProbeClient:
             method, parsed, content=content, headers=headers, extensions={"timeout": self._timeout}
         )
 
-    async def exchange(self, request: httpx.Request) -> Exchange:
-        """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events.
+    async def exchange(self, request: httpx.Request, *, max_events: int = MAX_EVENTS) -> Exchange:
+        """Send `request`, read the whole (bounded) response; SSE bodies are read as timed events, at
+        most `max_events` of them (see `events_for`).
 
         Whatever came back has every configured key value redacted before it is returned.
         """
-        return _redacted(await self._exchange(request), self._redact)
+        exchange = await self._exchange(request, min(max_events, MAX_EVENTS))
+        if is_large(exchange):
+            return await asyncio.to_thread(_redacted, exchange, self._redact)
+        return _redacted(exchange, self._redact)
 
-    async def _exchange(self, request: httpx.Request) -> Exchange:
+    async def _exchange(self, request: httpx.Request, max_events: int) -> Exchange:
         timer = _Timer()
         headers_ms: float | None = None
         status: int | None = None
@@ -287,7 +323,7 @@ class ProbeClient:
                     response_headers = dict(response.headers.items())  # httpx gives lower-case names
                     if "text/event-stream" in response_headers.get("content-type", ""):
                         view = bounded(response, request, self.max_bytes)
-                        stream_error = await _read_events(view, timer, events)
+                        stream_error = await _read_events(view, timer, events, max_events)
                     else:  # the raw bytes, decoded and capped by us: no second Response on the hot path
                         raw = _BoundedStream(
                             response.aiter_raw(), response_headers.get("content-encoding", ""), self.max_bytes
@@ -323,6 +359,11 @@ class ProbeClient:
         )
 
 
+def is_large(exchange: Exchange) -> bool:
+    """Large enough that reading it (redacting, judging) belongs off the event loop."""
+    return len(exchange.body) > LARGE_BODY or len(exchange.events) > LARGE_EVENTS
+
+
 def _redacted(exchange: Exchange, redact: Redactor) -> Exchange:
     if not redact:
         return exchange
@@ -339,12 +380,21 @@ def _redacted(exchange: Exchange, redact: Redactor) -> Exchange:
     )
 
 
-async def _read_events(response: httpx.Response, timer: _Timer, sink: list[TimedEvent]) -> str:
-    """Collect SSE events with arrival times; a broken connection mid-stream is returned, not raised."""
+async def _read_events(
+    response: httpx.Response, timer: _Timer, sink: list[TimedEvent], max_events: int
+) -> str:
+    """Collect SSE events with arrival times; a broken connection mid-stream is returned, not raised.
+    Past `max_events` the stream is cut like a body past the byte cap (`TooManyEvents`)."""
     source = event_source(response)
     try:
         async for sse in source.aiter_sse():
+            if len(sink) >= max_events:
+                raise TooManyEvents(max_events)
             sink.append(_timed(sse, timer.ms()))
+            if len(sink) % _YIELD_EVERY == 0:
+                # one network read may hold thousands of tiny events, parsed without a pause: let
+                # the other environments' exchanges, timed on this loop, run in between
+                await asyncio.sleep(0)
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         return f"connection broke mid-stream after {len(sink)} events ({type(exc).__name__})"
     except SSEError as exc:  # pragma: no cover - content type checked before
@@ -367,7 +417,7 @@ def _failure_of(exc: BaseException, timeout_s: float, host: str) -> tuple[Failur
         if isinstance(exc, httpx.ConnectTimeout):
             return Failure.CONNECT, f"could not connect to {host}: timed out (deadline {timeout_s:g} s)"
         return Failure.TIMEOUT, f"no complete response within the {timeout_s:g} s total deadline"
-    if isinstance(exc, ResponseTooLarge):
+    if isinstance(exc, ResponseTooLarge | TooManyEvents):
         return Failure.TOO_LARGE, str(exc)
     if isinstance(exc, httpx.ConnectError):
         return Failure.CONNECT, f"could not connect to {host}: {_reason(exc)}"
