@@ -243,11 +243,24 @@ class Redactor:
         return self(joined) if self.matcher.find(joined) else self(data)
 
     def deep(self, value: Any) -> Any:
-        """A JSON-like value with every string in it (keys too) redacted."""
+        """A JSON-like value with every string in it (keys too) redacted. Looked at once as a whole
+        first: a result's facts and shape (dozens of strings) hold no key in almost every run."""
+        if not self.matcher or not self.holds_key(value):
+            return value
+        return self._deep(value)
+
+    def holds_key(self, value: Any) -> bool:
+        """Whether any string inside `value` (a JSON-like value) holds a key, whole or in part."""
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if "\\u" in text and self.matcher.find(unescape_key_chars(text)):
+            return True
+        return bool(self.matcher.find(text))
+
+    def _deep(self, value: Any) -> Any:
         if isinstance(value, str):
             return self(value)
         if isinstance(value, Mapping):
-            return {self.deep(key): self.deep(item) for key, item in value.items()}
+            return {self._deep(key): self._deep(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
-            return type(value)(self.deep(item) for item in value)
+            return type(value)(self._deep(item) for item in value)
         return value
