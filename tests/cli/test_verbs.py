@@ -104,7 +104,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(
         (workdir / "data" / "environments.toml").write_text(config_text)
     done = cli("probe", *args, cwd=workdir, env={"WB_TEST_UNSET_KEY": ""})
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not (workdir / "data" / "history.sqlite").exists()
@@ -435,6 +435,6 @@ def test_reports_html_refuses_what_is_not_a_notebook_in_one_line(
         (workdir / name).write_text(content)
     done = cli("reports", "html", name, cwd=workdir)
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith(f"error: {name}: {message}"), done.stderr
     assert sorted(path.name for path in workdir.iterdir()) == ([name] if content is not None else [])

@@ -135,7 +135,9 @@ def print_next_steps(steps: Sequence[NextStep]) -> None:
         out.print(f"next: {shown(step.line())}")
 
 
-def print_firings(firings: Sequence[Firing], *, source: str, triggers_file: str | None) -> None:
+def print_firings(
+    firings: Sequence[Firing], *, source: str, triggers_file: str | None, reprobe: str = "workbench audit"
+) -> None:
     """What the trigger rules said, fired ones first with their action, then what to do next."""
     source = shown(source)
     fired = [firing for firing in firings if firing.fired]
@@ -147,7 +149,7 @@ def print_firings(firings: Sequence[Firing], *, source: str, triggers_file: str 
     if fired:
         out.print(
             f"{len(fired)} trigger(s) fired over {source}; next: roll back what each action names, then "
-            "re-probe (`workbench audit`) and compare structure with the known-good run."
+            f"re-probe (`{shown(reprobe)}`) and compare structure with the known-good run."
         )
     else:
         tune = f"tune {shown(triggers_file)}" if triggers_file else "write data/triggers.toml"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.options import ConfigOption, WordsCommand, examples
+from workbench.cli.options import Common, ConfigOption, ProjectDirOption, StoreOption, WordsCommand, examples
 from workbench.cli.terminal import err, out, shown
 from workbench.core.terminaltext import printable
 
@@ -95,12 +95,13 @@ def scan(
         typer.Argument(metavar="PATH...", help="Files or folders (default: reports/ and data/)."),
     ] = None,
     config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
-    from workbench.core.config import load_config
     from workbench.core.secrets import scan_project
 
-    targets, findings = scan_project(load_config(config), paths or ())
+    targets, findings = scan_project(Common(config, store, project_dir).load(), paths or ())
     for finding in findings:
         out.print(f"[bold red]found[/] {shown(str(finding))}")
     checked = ", ".join(str(path) for path in targets) or "nothing"
@@ -145,12 +146,15 @@ def reports_prune(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
-    from workbench.core.config import project_of
     from workbench.render.prune import prune_reports
 
-    result = prune_reports(reports_dir or project_of(None) / "reports", keep_days, dry_run=dry_run)
+    folder = Common(config, store, project_dir).folder()
+    result = prune_reports(reports_dir or folder.reports, keep_days, dry_run=dry_run)
     for line in result.lines():
         (err if line.startswith("error: ") else out).print(shown(line))
     raise typer.Exit(2 if result.failed else 0)

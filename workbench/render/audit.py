@@ -20,8 +20,9 @@ from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError, ReportError, UsageError
 from workbench.core.files import write_atomic
+from workbench.core.locations import AUDIT_NOTEBOOK, STORE_ENV_VAR, ProjectFolder
 from workbench.core.secrets import SecretFinding, scan_paths
-from workbench.history.store import STORE_ENV_VAR, HistoryStore
+from workbench.history.store import HistoryStore
 from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
 from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
@@ -33,7 +34,6 @@ from workbench.render.notebooks import (
     write_index,
 )
 from workbench.render.reportnames import (
-    CONTRACT_AUDIT,
     REPORT_KERNEL_ENV,
     REPORT_NOTEBOOKS,
     audit_manifest,
@@ -75,19 +75,12 @@ class AuditOutcome:
 
 
 def notebooks_dir(explicit: Path | None = None, *, project: Path | None = None) -> Path:
-    """The project's `notebooks/` (default: here), else the one beside the installed package."""
-    candidates = (
-        [explicit]
-        if explicit
-        else [(project or Path()) / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
-    )
-    for candidate in candidates:
-        if candidate is not None and (candidate / f"{CONTRACT_AUDIT}.ipynb").exists():
-            return candidate
-    raise UsageError(
-        f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
-        "run from the project folder or pass --notebooks DIR"
-    )
+    """`--notebooks`, else the project's own `notebooks/`, else the ones the package ships."""
+    if explicit is None:
+        return ProjectFolder(project or Path(), None).notebooks
+    if not (explicit / AUDIT_NOTEBOOK).exists():
+        raise UsageError(f"no report notebooks in {explicit} (no {AUDIT_NOTEBOOK}): check --notebooks DIR")
+    return explicit
 
 
 def run_audit(

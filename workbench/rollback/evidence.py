@@ -121,5 +121,5 @@ def _bundle_evidence(config: Config, env: str, store: HistoryStore) -> BundleEvi
         return BundleEvidence(label=f"{env}/?", problems=(str(exc),))
     if bundle is None:
         return None
-    checks = verify_bundle(bundle, secrets=config.key_values(), store=store)
+    checks = verify_bundle(bundle, secrets=config.key_values(), store=store, project=config.project)
     return BundleEvidence(bundle.label, tuple(f"{c.part}: {c.message}" for c in checks if not c.ok))

@@ -78,9 +78,7 @@ class StreamAssembly:
         return self.done
 
 
-def assemble(
-    events: Iterable[SSEEvent], *, on_chunk: Callable[[Any], None] | None = None
-) -> StreamAssembly:
+def assemble(events: Iterable[SSEEvent], *, on_chunk: Callable[[Any], None] | None = None) -> StreamAssembly:
     """Fold events into a `StreamAssembly`; stops at `[DONE]`, an error, garbage or JSON past its limits.
 
     `on_chunk` sees every decoded chunk once, as it is folded (the spec check reads the same decode).
