@@ -1,4 +1,5 @@
-"""`workbench serve`, `scan`, `classify`, `kernel` and `reports prune|html`: the tools around an audit."""
+"""`workbench init`, `serve`, `scan`, `classify`, `kernel` and `reports prune|html`: the tools around
+an audit."""
 
 from __future__ import annotations
 
@@ -176,3 +177,37 @@ def reports_html(
 
     for html in export_notebooks_html(notebooks):
         out.print(f"report: {shown(html)}")
+
+
+@commands.command(
+    "init",
+    cls=WordsCommand,
+    epilog=examples("workbench init", "workbench init contract-audit"),
+)
+def init(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The project folder to create or fill (default: here).")
+    ] = Path(),
+) -> None:
+    """Write a starter project (environments, triggers, manifest, CI workflow, Airflow DAG); never
+    overwrites a file."""
+    from workbench.recipes.scaffold import WORKFLOW, init_project
+    from workbench.rollback.advice import hint
+
+    scaffold = init_project(folder)
+    for relative in scaffold.files:
+        out.print(f"wrote {shown(folder / relative)}")
+    here = folder.resolve() == Path.cwd().resolve()
+    common = () if here else ("--project-dir", str(folder))
+    out.print(
+        f"next: `{shown(hint(common, 'audit'))}` (the embedded reference: ready at once, no key, no network)"
+    )
+    config_file = shown(folder / "data" / "environments.toml")
+    out.print(
+        f"next: uncomment {shown('[environments.staging]')} in {config_file}, set its model id and export "
+        f"its key, then `{shown(hint(common, 'probe', '--env', 'staging', '--dry-run'))}`"
+    )
+    out.print(
+        f"next: `{shown(hint(common, 'audit', '--env', 'staging', '--junit', 'reports/junit.xml'))}`, what "
+        f"{shown(WORKFLOW)} runs daily once the key is a repository secret"
+    )
