@@ -103,7 +103,7 @@ def probe(
         sys.stdout.write(json.dumps([result.to_dict() for result in summary.results], indent=2) + "\n")
     else:
         print_results(summary)
-        print_verdicts(summary)
+        print_verdicts(summary, common.options())
         state = RunState(
             "probe",
             summary.run_id,
@@ -182,7 +182,7 @@ def audit(
     from workbench.probes.engine import plan_run
     from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
-    from workbench.rollback.advice import RunState, advise, store_withheld
+    from workbench.rollback.advice import RunState, advise, store_withheld, with_options
 
     common = Common(config, store, project_dir, tuple(env or ()))
     settings = common.load()
@@ -202,12 +202,13 @@ def audit(
             on_stage=progress.stage,
             timeout_s=timeout,
         )
-    print_verdicts(outcome.summary)
+    print_verdicts(outcome.summary, common.options())
     for name, readiness in outcome.readiness.items():
         style = "bold green" if readiness.ready else "bold red"
         out.print(f"[{style}]{shown(name)}: {shown(readiness.summary)}[/]")
         for step in readiness.blocking():
-            out.print(f"  {step.number}. {step.title}: {step.status}: {shown(step.evidence)}")
+            evidence = with_options(step.evidence, common.options())
+            out.print(f"  {step.number}. {step.title}: {step.status}: {shown(evidence)}")
     for leak in outcome.leaks:
         err.print(
             f"error: a secret was written: {shown(leak)} (the value is not shown); delete that file and "

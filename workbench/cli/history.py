@@ -55,7 +55,7 @@ def runs(
         return
     if not listed:
         out.print(
-            f"no runs in this store yet; next: `{hint(common.options(), 'audit')}` (or `workbench probe`) "
+            f"no runs in this store yet; next: `{hint(common.options(), 'audit')}` (or a `probe` run) "
             "writes one."
         )
         return

@@ -115,13 +115,17 @@ def retry_cell(result: ProbeResult) -> str:
     return ""
 
 
-def print_verdicts(summary: RunSummary) -> None:
+def print_verdicts(summary: RunSummary, common: Sequence[str] = ()) -> None:
+    """Each environment's verdict and its reasons; a command a reason names carries `common` (the
+    person's common options) so it runs as printed."""
+    from workbench.rollback.advice import with_options
+
     for verdict in summary.verdicts:
         style = VERDICT_STYLE.get(verdict.status, "")
         out.print(f"[{style}]{shown(verdict.env)}: {shown(verdict.label)}[/]")
         if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
             for reason in verdict.reasons:
-                out.print(f"  - {shown(reason)}")
+                out.print(f"  - {shown(with_options(reason, common))}")
     counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
     out.print(
         f"requests that reached a server: {shown(counts)}; run id {summary.run_id}"

@@ -85,9 +85,13 @@ def init_project(folder: Path) -> Scaffold:
             with target.open("xb") as handle:
                 created.append(target)
                 handle.write(data)
-    except BaseException:
+    except BaseException as exc:
         for path in reversed(created):  # files before their folders
             with contextlib.suppress(OSError):
                 path.rmdir() if path.is_dir() else path.unlink()
+        if isinstance(exc, OSError):
+            raise UsageError(
+                f"cannot write the starter project in {folder}: {exc}; nothing was written"
+            ) from None
         raise
     return Scaffold(folder, tuple(files))

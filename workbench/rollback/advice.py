@@ -10,6 +10,7 @@ is built by `hint` from the same options.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,19 @@ def hint(common: Sequence[str], *args: str) -> str:
     return shlex.join(("workbench", *args, *common))
 
 
+_COMMAND_IN_TEXT = re.compile(r"`(workbench [^`]*)`")
+
+
+def with_options(text: str, common: Sequence[str]) -> str:
+    """Text that names `workbench ...` commands (a probe's detail, a readiness step's evidence, as
+    stored in the history) with the person's common options added to each, so they run as printed."""
+    if not common:
+        return text
+    return _COMMAND_IN_TEXT.sub(
+        lambda found: f"`{shlex.join([*shlex.split(found.group(1)), *common])}`", text
+    )
+
+
 def command(state: RunState, *args: str) -> str:
     """`workbench ARGS` with the person's common options, quoted so it runs as printed."""
     return hint(state.common, *args)
@@ -103,7 +117,7 @@ def advise(state: RunState) -> tuple[NextStep, ...]:
     if state.failed_reports:
         steps.append(
             NextStep(
-                f"fix what stopped the report notebooks, then re-run `workbench {state.verb}`",
+                f"fix what stopped the report notebooks, then run {state.verb} again",
                 "report notebooks failed: " + ", ".join(state.failed_reports),
                 (rerun(state),),
             )
@@ -141,7 +155,7 @@ def advise(state: RunState) -> tuple[NextStep, ...]:
     if could_not:
         steps.append(
             NextStep(
-                f"fix what the reasons above name, then re-run `workbench {state.verb}`",
+                f"fix what the reasons above name, then run {state.verb} again",
                 f"no probe could judge {', '.join(could_not)}",
                 (rerun(state, *could_not),),
                 tuple(could_not),
@@ -209,7 +223,7 @@ def _failing_steps(state: RunState) -> list[NextStep]:
             continue  # the probe failure above already says what to do
         steps.append(
             NextStep(
-                f"step {number} fails: do what it names, then re-run `workbench {state.verb}`",
+                f"step {number} fails: do what it names, then run {state.verb} again",
                 f"{env}: {evidence}",
                 tuple(command(state, *args) for args in commands) or (rerun(state, env),),
                 (env,),
@@ -239,7 +253,7 @@ def _operator(state: RunState) -> list[NextStep]:
     return [
         NextStep(
             "an operator records what no response proves (quota, billing, docs, traffic shift), "
-            f"then re-run `workbench {state.verb}`",
+            f"then run {state.verb} again",
             f"waiting for an operator: {', '.join(asks)}",
             commands,
             tuple(asks),
@@ -272,7 +286,7 @@ def _all_well(state: RunState) -> NextStep:
         )
     if not state.complete:
         return NextStep(
-            f"run `workbench {state.verb}` without --probe for a complete run",
+            f"run {state.verb} again without --probe for a complete run",
             f"run {state.run_id} passed, but a --probe selection is partial: never a baseline",
             (rerun(state),),
         )
