@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -52,6 +52,7 @@ from workbench.history import rollup as rollup
 from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
 from workbench.history.confirmations import Confirmation
 from workbench.history.dialects import IMMEDIATE, create_engine, lock_schema, parse_url
+from workbench.history.protocol import Store
 from workbench.history.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -596,3 +597,7 @@ def _result_row(result: ProbeResult) -> dict[str, Any]:
         facts=json.dumps(dict(result.facts), sort_keys=True, default=str),
     )
     return row
+
+
+if TYPE_CHECKING:  # mypy checks that HistoryStore offers every method of the protocol
+    _CONFORMS: type[Store] = HistoryStore

@@ -16,7 +16,7 @@ from workbench.core.errors import ConfigError
 from workbench.core.secrets import key_needles, scan_paths
 from workbench.history.confirmations import current_by_item
 from workbench.history.drift import SHAPED_PROBES, compare
-from workbench.history.store import HistoryStore
+from workbench.history.protocol import Store as HistoryStore
 from workbench.probes.engine import RunSummary
 from workbench.rollback.bundle import latest_bundle
 from workbench.rollback.plan import verify_bundle

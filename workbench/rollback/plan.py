@@ -22,7 +22,7 @@ from workbench.core.secrets import scan_text
 from workbench.rollback.bundle import KINDS, PARTS, Bundle, RefError, file_sha256, import_ref, source_of
 
 if TYPE_CHECKING:
-    from workbench.history.store import HistoryStore
+    from workbench.history.protocol import Store as HistoryStore
 
 _KIND_ORDER = ("artifact", "configuration", "templates", "parser")
 _TITLES: Mapping[str, str] = {
