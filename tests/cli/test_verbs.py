@@ -413,7 +413,8 @@ def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     step = next(line for line in done.stdout.splitlines() if "8. Perform a small traffic shift" in line)
     for item in ("rate-limits", "billing", "traffic-shift"):
-        assert f"`workbench confirm {item} --env local --by NAME`" in step, step
+        # issue 21: the commands a step names repeat the --config given, so they run as printed
+        assert f"`workbench confirm {item} --env local --by NAME --config env.toml`" in step, step
     assert step.rstrip().endswith(")"), step  # the last item's reason whole, not cut mid-word
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
     assert "workbench confirm" in hint and "failing" not in hint, hint  # issue 13: fits the state
