@@ -16,14 +16,14 @@ test-fast: lint typecheck ## the same without browser, PostgreSQL, notebook exec
 	$(BIN)/python -m pytest -q -m "not slow and not postgres and not third_party"
 
 lint: $(STAMP) ## ruff, and the layers of the README's Layout (import-linter)
-	$(BIN)/ruff check workbench tests
-	$(BIN)/ruff format --check workbench tests
+	$(BIN)/ruff check workbench tests data/schedules
+	$(BIN)/ruff format --check workbench tests data/schedules
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-lab: $(STAMP) ## JupyterLab on notebooks/ with the project kernel
+lab: $(STAMP) ## JupyterLab on notebooks/ with the project kernel (the [lab] extra, which `make install` installs)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
@@ -37,7 +37,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,lab]'
 	$(BIN)/workbench kernel >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $@

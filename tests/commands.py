@@ -13,6 +13,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+NOTICE = "note: no data/environments.toml here or in a folder above"  # the built-in default's one line
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -21,6 +23,11 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr's lines but the one that says no configuration file named the project folder."""
+        return [line for line in self.stderr.strip().splitlines() if not line.startswith(NOTICE)]
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:

@@ -306,7 +306,12 @@ def test_papermill_dag_writes_the_report_and_its_html_and_the_gate_passes(
     notebook_path = Path(probed["output_nb"])
     html_path = notebook_path.with_suffix(".html")
     assert notebook_path.parent == today_folder(airflow.project)
-    assert run.new_files == sorted([notebook_path, html_path])
+    # the report's name is claimed as `workbench audit` claims one, and the html task lists it in the index
+    manifest = notebook_path.with_name(notebook_path.name.replace("-contract_audit.ipynb", "-audit.json"))
+    index = airflow.project / "reports" / "index.html"
+    assert set(run.new_files) - {index} == {notebook_path, html_path, manifest}
+    assert json.loads(manifest.read_text())["status"] == "complete"
+    assert html_path.name in index.read_text()
     assert run.xcoms["contract_audit_html"] == str(html_path)
     assert run.xcoms["contract_audit_notebook"]["__data__"]["url"] == str(notebook_path)
 
@@ -351,7 +356,12 @@ def test_papermill_dag_gate_fails_for_the_drifted_environment_after_the_report(
         }
     )
     notebook_path = Path(run.xcoms["probe"]["output_nb"])
-    assert run.new_files == sorted([notebook_path, notebook_path.with_suffix(".html")])
+    manifest = notebook_path.with_name(notebook_path.name.replace("-contract_audit.ipynb", "-audit.json"))
+    assert set(run.new_files) - {airflow.project / "reports" / "index.html"} == {
+        notebook_path,
+        notebook_path.with_suffix(".html"),
+        manifest,
+    }
     assert "**reference-drifted**: contract NOT READY" in notebook_path.read_text()
 
 

@@ -279,7 +279,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     done = cli(*command, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     for word in words:
         assert word in lines[0], lines[0]

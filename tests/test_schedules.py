@@ -674,8 +674,28 @@ def load_dag_module(name: str = "contract_audit_dag") -> types.ModuleType:
 
 @pytest.fixture(scope="module")
 def dag() -> types.ModuleType:
+    """The recipe's logic (`workbench.recipes.airflow`), as the DAG file finds it."""
     assert find_spec("airflow") is None, "these tests prove the DAG file imports without Airflow"
-    return load_dag_module()
+    module = load_dag_module()
+    assert not hasattr(module, "contract_audit_papermill") and not hasattr(module, "contract_audit_cli")
+    recipe: types.ModuleType = module.recipe
+    return recipe
+
+
+def test_the_dag_file_imports_nothing_heavy_at_parse_time() -> None:
+    """Issue 21: the DAG file used to load SQLAlchemy (0.36-0.48 s); `make bench` times it now."""
+    script = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('dag', {str(SCHEDULES / 'airflow_dag.py')!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "heavy = ('sqlalchemy', 'pydantic', 'pandas', 'httpx', 'typer')\n"
+        "print(json.dumps(sorted(name for name in heavy if name in sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
 
 
 @pytest.fixture(scope="module")

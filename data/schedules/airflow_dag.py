@@ -1,306 +1,34 @@
-"""Contract Workbench in Apache Airflow 3: the daily audit as a DAG (see data/schedules/README.md).
+"""Contract Workbench in Apache Airflow 3: the daily audit as two DAGs (see data/schedules/README.md).
 
-Two DAGs; copy this file into the dags folder of workers that have the project installed
-(`make install` in WORKBENCH_PROJECT, which also registers the `contract-workbench` kernel). Both
-take the environments to audit as the DAG parameter `environments` (a list of names; empty: every
-configured environment), set when a run is triggered (`airflow dags trigger -c '{"environments":
-["staging"]}'`, or the trigger form) or left at its default for scheduled runs.
+Copy this file into the dags folder of workers that have the project folder (WORKBENCH_PROJECT, with
+the workbench installed in its .venv: `make install` in a clone, or `pip install contract-workbench`
+there; `workbench init` writes this file into a new project). Every rule lives in the package
+(`workbench.recipes.airflow`, under the project's lint, types and layers): this file only finds it
+and builds the DAGs. It imports in milliseconds: nothing heavy is loaded at parse time.
 
 `contract_audit_papermill`: probe -> contract_audit_notebook -> contract_audit_html -> gate
-    1. `probe` runs `workbench probe --format json`: the probes run and are stored; the run id is
-       read from the records. The task fails only when nothing could run (exit 2); a contract
-       failure (exit 1) is a finding the report must show.
-    2. `contract_audit_notebook` is the papermill provider's `PapermillOperator`: it executes
-       notebooks/contract_audit.ipynb on the project kernel with the parameters `workbench audit`
-       passes (`run_id`, `environments`, `config_path`, `store_url`) into
-       reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb, charts rendered for the offline HTML.
-       No parameter is a secret: papermill writes parameters into the output notebook. Keys are
-       read from environment variables only by the probe; a store URL that carries a password is
-       not passed at all (`store_url` is then empty) and the kernel reads it from WORKBENCH_STORE
-       in the worker's environment.
-    3. `contract_audit_html` writes the report's offline HTML beside it (`workbench reports html`).
-    4. `gate` fails the run when the probe's exit code was not 0, after the report is written.
-
-`contract_audit_cli`: `workbench audit` in a BashOperator, the simpler alternative: the same gate
-(exit 1 or 2 fails the task), and all four reports with their offline HTML and reports/index.html.
-
-Everything below the Airflow import guard is plain Python, imported by the tests without Airflow.
+`contract_audit_cli`: `workbench audit` in one task
+Both take the environments to audit as the DAG parameter `environments` (empty: every one).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
-import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-# Where the project lives on the workers: set WORKBENCH_PROJECT in the workers' environment, or edit
-# the default. What to audit is the DAG parameter `environments` (see build_dags).
+# Where the project lives on the workers: set WORKBENCH_PROJECT in the workers' environment.
 PROJECT = Path(os.environ.get("WORKBENCH_PROJECT", "/srv/contract-workbench"))
-SCHEDULE = "17 6 * * *"  # daily at 06:17 UTC
-KERNEL = "contract-workbench"  # registered by `workbench kernel` in the project's .venv
-PROBE_TASK = "probe"
 
-# How reports are named and what the notebook is given come from the workbench itself, so this DAG
-# writes where `workbench audit` writes, and the store decides whether its URL carries a password.
-# Nothing heavy is imported (SQLAlchemy, which Airflow has too); a worker whose Airflow runs another
-# Python than the project's .venv finds the package in the project folder.
 try:
-    from workbench.core import clock
-    from workbench.history.store import url_has_password
-    from workbench.render import reportnames
-except ImportError:
-    sys.path.append(str(PROJECT))
-    from workbench.core import clock
-    from workbench.history.store import url_has_password
-    from workbench.render import reportnames
-
-NOTEBOOK = reportnames.CONTRACT_AUDIT
-# The parameters contract_audit.ipynb declares, all of which `workbench audit` passes.
-PARAMETERS = reportnames.declared_parameters(NOTEBOOK)
-
-
-def workbench_executable(project: Path) -> Path:
-    return project / ".venv" / "bin" / "workbench"
-
-
-def config_path(project: Path, environ: Mapping[str, str] = os.environ) -> str:
-    """The config the probe reads, absolute: $WORKBENCH_CONFIG, else data/environments.toml, else ""."""
-    named = environ.get("WORKBENCH_CONFIG")
-    if named:
-        return str((project / named).resolve())  # an absolute name stays as it is
-    default = project / "data" / "environments.toml"
-    return str(default.resolve()) if default.exists() else ""  # "": the built-in embedded default
-
-
-def store_url(project: Path, environ: Mapping[str, str] = os.environ) -> str:
-    """The history store the probe writes and the notebook reads: $WORKBENCH_STORE, else the project's."""
-    url = environ.get("WORKBENCH_STORE") or "sqlite:///data/history.sqlite"
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        url = prefix + str((project / url[len(prefix) :]).resolve())  # the kernel's cwd is not the project
-    return url
-
-
-def notebook_parameters(
-    run_id: str, *, environments: Sequence[str], config_path: str, store_url: str
-) -> dict[str, Any]:
-    """The parameters `workbench audit` passes to contract_audit.ipynb, none of them a secret.
-
-    A store URL with a password is replaced by "": the kernel then reads $WORKBENCH_STORE from
-    the worker's environment, and the password never reaches the notebook, its output or XCom.
-    """
-    values = {
-        "run_id": run_id,
-        "environments": list(environments),
-        "config_path": config_path,
-        "store_url": "" if url_has_password(store_url) else store_url,
-    }
-    return {name: values[name] for name in PARAMETERS}  # a parameter the notebook adds fails here
-
-
-def probe_command(project: Path, environments: Sequence[str] = (), config: str = "") -> list[str]:
-    """`workbench probe --format json` for these environments (the store comes from the environment)."""
-    command = [str(workbench_executable(project)), "probe", "--format", "json"]
-    if config:
-        command += ["--config", config]
-    for name in environments:
-        command += ["--env", name]
-    return command
-
-
-def report_path(project: Path, now: datetime | None = None) -> Path:
-    """reports/YYYY-MM-DD/HHMMSS-contract_audit.ipynb (UTC), like `workbench audit`; never an existing one."""
-    now = now or clock.now()
-    day = reportnames.day_folder(project / "reports", now)
-    for stem in reportnames.stems(reportnames.time_stem(now)):
-        candidate = reportnames.report_notebook(day, stem, NOTEBOOK)
-        if not candidate.exists():
-            return candidate
-    raise RuntimeError(f"no free report name in {day} for this second")
-
-
-def probe_task(
-    project: str | Path = PROJECT,
-    environments: Sequence[str] = (),
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The `probe` task: run the probes, return what the next tasks need (pushed to XCom, no secret).
-
-    Returns {"run_id", "exit_code", "parameters", "output_nb"}. Raises when the probe could not run.
-    """
-    project = Path(project)
-    config = config_path(project)
-    done = subprocess.run(
-        probe_command(project, environments, config),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30 * 60,
-    )
-    sys.stderr.write(done.stderr)  # one progress line per result, into the task log
-    if done.returncode not in (0, 1):
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"`workbench probe` could not run (exit {done.returncode}): {last}")
-    records = json.loads(done.stdout)
-    run_ids = sorted({record["run_id"] for record in records})
-    if len(run_ids) != 1:
-        raise RuntimeError(f"`workbench probe` printed {len(run_ids)} run ids, expected one")
-    names = list(environments) or list(dict.fromkeys(record["env"] for record in records))
-    parameters = notebook_parameters(
-        run_ids[0], environments=names, config_path=config, store_url=store_url(project)
-    )
-    output = report_path(project, now)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return {
-        "run_id": run_ids[0],
-        "exit_code": done.returncode,
-        "parameters": parameters,
-        "output_nb": str(output),
-    }
-
-
-def gate(exit_code: int | str) -> None:
-    """The `gate` task: fail the DAG run unless every environment passed (exit 0)."""
-    code = int(exit_code)
-    if code == 0:
-        return
-    message = (
-        "an environment is not ready (probe exit 1): the report names each failure and its action"
-        if code == 1
-        else f"the probe could not run (exit {code})"
-    )
-    try:  # fails the task without retries
-        from airflow.sdk.exceptions import AirflowFailException
-    except ImportError:  # outside Airflow (tests, a plain script)
-        raise RuntimeError(message) from None
-    raise AirflowFailException(message)
-
-
-def html_command(project: Path, notebook: str) -> list[str]:
-    """`workbench reports html NOTEBOOK`: the offline HTML beside the executed notebook."""
-    return [str(workbench_executable(project)), "reports", "html", notebook]
-
-
-def html_task(project: str | Path, notebook: str) -> str:
-    """The `contract_audit_html` task: export the executed report; returns the HTML's path."""
-    project = Path(project)
-    done = subprocess.run(
-        html_command(project, notebook),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=10 * 60,
-    )
-    sys.stderr.write(done.stdout + done.stderr)
-    if done.returncode != 0:
-        raise RuntimeError(f"`workbench reports html` failed (exit {done.returncode})")
-    return str(Path(notebook).with_suffix(".html"))
-
-
-def kernel_environment(project: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """What the notebook task adds to its environment for papermill's kernel: the report renderer,
-    and the project venv's Jupyter folder first on JUPYTER_PATH, so the `contract-workbench`
-    kernel `make install` registered there is found from Airflow's own Python."""
-    jupyter = str(project / ".venv" / "share" / "jupyter")
-    path = [jupyter, *(p for p in environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != jupyter)]
-    return {**reportnames.REPORT_KERNEL_ENV, "JUPYTER_PATH": os.pathsep.join(path)}
-
-
-def audit_bash_command(project: Path, environments: Sequence[str] = ()) -> str:
-    """The `contract_audit_cli` task: `workbench audit` from the project folder; its exit code gates."""
-    envs = "".join(f" --env {shlex.quote(name)}" for name in environments)
-    return (
-        f"cd {shlex.quote(str(project))} && "
-        f"{shlex.quote(str(workbench_executable(project)))} audit{envs} --junit reports/junit.xml"
-    )
-
-
-def _xcom(key: str) -> str:
-    """A template for one field of the probe task's result (rendered as a native object)."""
-    return "{{ ti.xcom_pull(task_ids='" + PROBE_TASK + "')['" + key + "'] }}"
-
-
-def build_dags() -> tuple[Any, Any]:
-    """The two DAGs (imports Airflow 3: call it only where Airflow is installed)."""
-    from airflow.providers.papermill.operators.papermill import PapermillOperator
-    from airflow.providers.standard.operators.bash import BashOperator
-    from airflow.providers.standard.operators.python import PythonOperator
-    from airflow.sdk import DAG, Param
-
-    class ReportNotebookOperator(PapermillOperator):  # type: ignore[misc]
-        """The provider's operator, run with the kernel environment `workbench audit` uses."""
-
-        def execute(self, context: Any) -> Any:
-            # papermill's kernel inherits this process's environment
-            with reportnames.environment_set(kernel_environment(PROJECT)):
-                return super().execute(context)
-
-    common: dict[str, Any] = {
-        "schedule": SCHEDULE,
-        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
-        "catchup": False,
-        "max_active_runs": 1,
-        "default_args": {"retries": 0, "execution_timeout": timedelta(minutes=45)},
-        "tags": ["contract-workbench"],
-        "params": {
-            "environments": Param(
-                [],
-                type="array",
-                items={"type": "string", "minLength": 1},
-                description="Environments to audit (names in the config); empty: every one.",
-            )
-        },
-    }
-    with DAG(
-        dag_id="contract_audit_papermill",
-        description="probe, contract_audit notebook (papermill), offline HTML, gate",
-        render_template_as_native_obj=True,  # templates render to lists and dicts, not their text
-        doc_md=__doc__,
-        **common,
-    ) as papermill_dag:
-        probe = PythonOperator(
-            task_id=PROBE_TASK,
-            python_callable=probe_task,
-            op_kwargs={"project": str(PROJECT), "environments": "{{ params.environments }}"},
-        )
-        notebook = ReportNotebookOperator(
-            task_id="contract_audit_notebook",
-            input_nb=str(PROJECT / "notebooks" / f"{NOTEBOOK}.ipynb"),
-            output_nb=_xcom("output_nb"),
-            parameters=_xcom("parameters"),
-            kernel_name=KERNEL,
-        )
-        html = PythonOperator(
-            task_id="contract_audit_html",
-            python_callable=html_task,
-            op_kwargs={"project": str(PROJECT), "notebook": _xcom("output_nb")},
-        )
-        verdict = PythonOperator(
-            task_id="gate", python_callable=gate, op_kwargs={"exit_code": _xcom("exit_code")}
-        )
-        probe >> notebook >> html >> verdict
-    with DAG(
-        dag_id="contract_audit_cli",
-        description="workbench audit (all reports, HTML and index)",
-        doc_md=__doc__,
-        user_defined_macros={"audit_command": lambda names: audit_bash_command(PROJECT, names)},
-        **common,
-    ) as cli_dag:
-        BashOperator(task_id="workbench_audit", bash_command="{{ audit_command(params.environments) }}")
-    return papermill_dag, cli_dag
-
+    from workbench.recipes import airflow as recipe
+except ImportError:  # Airflow's own Python: the workbench of the project's .venv (or its clone)
+    sys.path.extend(str(p) for p in (*sorted(PROJECT.glob(".venv/lib/python3*/site-packages")), PROJECT))
+    from workbench.recipes import airflow as recipe
 
 try:
     import airflow  # noqa: F401  (only to know whether this runs inside Airflow)
-except ImportError:  # imported by the tests, or by a worker without Airflow: no DAG, functions only
+except ImportError:  # imported by the tests, or by a worker without Airflow: no DAG
     pass
 else:
-    contract_audit_papermill, contract_audit_cli = build_dags()
+    contract_audit_papermill, contract_audit_cli = recipe.build_dags(PROJECT, recipe.__doc__ or "")

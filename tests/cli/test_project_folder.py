@@ -54,7 +54,7 @@ def test_a_store_folder_that_does_not_exist_is_an_error_naming_it(workdir: Path)
     missing = workdir / "no" / "such" / "dir"
     done = cli("probe", "--store", f"sqlite:///{missing}/x.sqlite", *ONE_PROBE, cwd=workdir)
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and f"store folder {missing} does not exist" in lines[0], done.stderr
     assert not (workdir / "no").exists()
     from_env = cli("probe", *ONE_PROBE, cwd=workdir, env={"WORKBENCH_STORE": f"sqlite:///{missing}/x.sqlite"})

@@ -114,7 +114,7 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(
         (workdir / "data" / "environments.toml").write_text(config_text)
     done = cli("probe", *args, cwd=workdir, env={"WB_TEST_UNSET_KEY": ""})
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not (workdir / "data" / "history.sqlite").exists()
@@ -440,7 +440,8 @@ def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     step = next(line for line in done.stdout.splitlines() if "8. Perform a small traffic shift" in line)
     for item in ("rate-limits", "billing", "traffic-shift"):
-        assert f"`workbench confirm {item} --env local --by NAME`" in step, step
+        # issue 21: the commands a step names repeat the --config given, so they run as printed
+        assert f"`workbench confirm {item} --env local --by NAME --config env.toml`" in step, step
     assert step.rstrip().endswith(")"), step  # the last item's reason whole, not cut mid-word
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
     assert "workbench confirm" in hint and "failing" not in hint, hint  # issue 13: fits the state
@@ -462,6 +463,6 @@ def test_reports_html_refuses_what_is_not_a_notebook_in_one_line(
         (workdir / name).write_text(content)
     done = cli("reports", "html", name, cwd=workdir)
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith(f"error: {name}: {message}"), done.stderr
     assert sorted(path.name for path in workdir.iterdir()) == ([name] if content is not None else [])

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 from workbench import Area, HistoryStore, Outcome, ProbeResult, StoreError, Symptom
 from workbench.core.clock import now_iso
+from workbench.core.locations import url_has_password
 from workbench.history import schema as schema_module
 from workbench.history import store as store_module
 from workbench.history.confirmations import Confirmation
+from workbench.history.dialects import POSTGRES_EXTRA
 from workbench.history.schema import (
     SCHEMA_VERSION,
     confirmations_table,
@@ -30,7 +32,7 @@ from workbench.history.schema import (
     schema_table,
     series_table,
 )
-from workbench.history.store import POSTGRES_EXTRA, RunRecord
+from workbench.history.store import RunRecord
 
 pytest_plugins = ("tests.pg",)
 
@@ -409,7 +411,7 @@ def test_a_password_in_the_query_is_hidden_like_one_in_the_userinfo() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"postgresql://wb@127.0.0.1:{port}/wb?password={CANARY}"
-    assert store_module.url_has_password(url)
+    assert url_has_password(url)
     assert CANARY not in store_module.display_url(url)
     with pytest.raises(StoreError) as caught:
         HistoryStore(url)
@@ -446,7 +448,7 @@ def test_a_real_postgres_takes_the_password_from_the_query(store_url: str) -> No
     ],
 )
 def test_url_has_password_sees_every_place_a_url_carries_one(url: str, secret: bool) -> None:
-    assert store_module.url_has_password(url) is secret
+    assert url_has_password(url) is secret
 
 
 def test_local_files_are_the_sqlite_file_and_its_wal(tmp_path: Path) -> None:

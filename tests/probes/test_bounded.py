@@ -64,7 +64,10 @@ def test_what_is_stored_of_a_hostile_body_stays_small(
     if kind == "many_keys":  # a completion with 350,000 unknown fields: valid, its shape cut and said so
         assert judged.outcome is Outcome.PASS, judged.detail
     else:  # a finding that names the bound, never silently passed or stored whole
-        words = {"deep_long_keys": "key of 60,000 characters", "tiny_events": "events, more than an answer of the tokens asked for takes"}[kind]
+        words = {
+            "deep_long_keys": "key of 60,000 characters",
+            "tiny_events": "events, more than an answer of the tokens asked for takes",
+        }[kind]
         assert judged.outcome is Outcome.FAIL and words in judged.detail, judged.detail
     assert json.dumps(judged.to_dict())  # storable and printable
     assert cpu < 30, cpu  # a sanity bound only; the ratios live in `make bench`

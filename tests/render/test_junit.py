@@ -357,7 +357,7 @@ def test_probe_with_an_unwritable_junit_path_fails_before_any_request(workdir: P
     (workdir / "file").write_text("x")
     done = cli("probe", "--env", "reference", "--junit", "file/probe.xml", cwd=workdir)
     assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith("error: --junit file/probe.xml: cannot write"), done.stderr
     assert not (workdir / "data" / "history.sqlite").exists()
 
@@ -365,7 +365,7 @@ def test_probe_with_an_unwritable_junit_path_fails_before_any_request(workdir: P
 def test_audit_with_an_unwritable_junit_path_fails_before_the_audit(workdir: Path) -> None:
     done = cli("audit", "--notebooks", str(ROOT / "notebooks"), "--junit", str(workdir), cwd=workdir)
     assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
+    lines = done.error_lines
     assert len(lines) == 1 and "cannot write the JUnit file there: Is a directory" in lines[0], done.stderr
     assert not (workdir / "reports").exists() and not (workdir / "data" / "history.sqlite").exists()
 

@@ -356,7 +356,7 @@ def test_verify_fails_when_a_file_cannot_be_found_under_root(
     elsewhere.mkdir()
     failed = {c.part: c.message for c in verify_bundle(bundle, secrets={}, root=elsewhere) if not c.ok}
     assert set(failed) == {"request_template", "prompt_template", "feature_flags"}
-    assert "pass the manifest's folder as root" in failed["prompt_template"]
+    assert "paths are relative to the manifest's folder" in failed["prompt_template"]
 
 
 def test_verify_fails_when_the_parser_no_longer_imports(

@@ -126,6 +126,6 @@ def test_workbench_watch_skips_a_line_past_the_limits_as_malformed(tmp_path: Pat
 def test_workbench_watch_of_dev_zero_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = cli("watch", "/dev/zero", "--format", "jsonl", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip().splitlines() == [
+    assert done.error_lines == [
         f"error: /dev/zero: line 1 is longer than the {DEFAULT_MAX_BODY_BYTES:,}-byte cap: not a request log"
     ]

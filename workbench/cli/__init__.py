@@ -37,9 +37,10 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,  # locals may hold a key read for a request: never print them
     help="Prove rollback readiness of chat-completions integrations: probe, classify, report.",
-    epilog="\b\nCommon options go before or after the verb: --config PATH, --env NAME, --store URL,\n"
-    "--junit FILE (probe, audit) and -v/--verbose (every request logged to stderr, credentials\n"
-    "redacted). `workbench VERB --help` shows each verb's options and examples.",
+    epilog="\b\nCommon options go before or after the verb: --config PATH, --project-dir DIR, --env NAME,\n"
+    "--store URL, --junit FILE (probe, audit) and -v/--verbose (every request logged to stderr,\n"
+    "credentials redacted). `workbench init` writes a starter project. `workbench VERB --help` shows\n"
+    "each verb's options and examples.",
 )
 for _group in (audit, history, rollback, watch, tools):
     app.add_typer(_group.commands)

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from workbench.cli.options import (
+    Common,
     ConfigOption,
     EnvOption,
     Format,
     FormatOption,
     JunitOption,
+    ProjectDirOption,
     StoreOption,
     WordsCommand,
     examples,
@@ -68,17 +70,23 @@ def probe(
             "send nothing.",
         ),
     ] = False,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Run probes against the environments (no notebooks); exit 0 pass, 1 failure, 2 could not run."""
-    from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run, run_probes
     from workbench.render.junit import JunitFile
-    from workbench.rollback.advice import RunState, advise, common_options
+    from workbench.rollback.advice import RunState, advise, hint, store_withheld
 
-    settings = load_config(config)
+    common = Common(config, store, project_dir, tuple(env or ()))
+    settings = common.load()
     if dry_run:
         _print_dry_run(settings, env or (), probe or (), allow_production_negatives, output_format)
+        if output_format is Format.table:
+            out.print(
+                f"nothing was sent. next: `{hint(common.options(), 'probe', *_env_args(env))}` without "
+                "--dry-run to send these requests"
+            )
         return
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
@@ -95,18 +103,24 @@ def probe(
         sys.stdout.write(json.dumps([result.to_dict() for result in summary.results], indent=2) + "\n")
     else:
         print_results(summary)
-        print_verdicts(summary)
+        print_verdicts(summary, common.options())
         state = RunState(
             "probe",
             summary.run_id,
             not probe,
             summary.verdicts,
             summary.results,
-            common=common_options(config, store),
+            common=common.options(),
+            selected=tuple(env or ()),
+            store_withheld=store_withheld(store),
         )
         print_next_steps(advise(state))
     junit_file.write_for(summary, settings)
     raise typer.Exit(summary.exit_code)
+
+
+def _env_args(envs: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(part for name in envs or () for part in ("--env", name))
 
 
 def _print_dry_run(
@@ -135,7 +149,6 @@ def _print_dry_run(
             f"with {plan.max_tokens_retry}); caps this run: {plan.max_requests} requests, "
             f"{plan.max_requested_tokens} tokens; {shown(key)}"
         )
-    out.print("nothing was sent. next: `workbench probe` without --dry-run to send these requests")
 
 
 @commands.command(
@@ -162,18 +175,19 @@ def audit(
         typer.Option("--timeout", metavar="SECONDS", help="Execution timeout per notebook cell, seconds."),
     ] = 600,
     junit: JunitOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Probe, then write a dated report (executed notebook + offline HTML) and update reports/index.html."""
-    from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
     from workbench.probes.engine import plan_run
     from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
-    from workbench.rollback.advice import RunState, advise, common_options
+    from workbench.rollback.advice import RunState, advise, store_withheld, with_options
 
-    settings = load_config(config)
+    common = Common(config, store, project_dir, tuple(env or ()))
+    settings = common.load()
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
-    reports = reports or settings.project / "reports"
+    reports = reports or settings.folder.reports
     check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
     notebooks = notebooks_dir(notebooks, project=settings.project)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
@@ -188,12 +202,13 @@ def audit(
             on_stage=progress.stage,
             timeout_s=timeout,
         )
-    print_verdicts(outcome.summary)
+    print_verdicts(outcome.summary, common.options())
     for name, readiness in outcome.readiness.items():
         style = "bold green" if readiness.ready else "bold red"
         out.print(f"[{style}]{shown(name)}: {shown(readiness.summary)}[/]")
         for step in readiness.blocking():
-            out.print(f"  {step.number}. {step.title}: {step.status}: {shown(step.evidence)}")
+            evidence = with_options(step.evidence, common.options())
+            out.print(f"  {step.number}. {step.title}: {step.status}: {shown(evidence)}")
     for leak in outcome.leaks:
         err.print(
             f"error: a secret was written: {shown(leak)} (the value is not shown); delete that file and "
@@ -214,7 +229,9 @@ def audit(
         readiness=outcome.readiness,
         leaks=tuple(str(leak) for leak in outcome.leaks),
         failed_reports=tuple(str(report.notebook) for report in outcome.failed_reports),
-        common=common_options(config, store),
+        common=common.options(),
+        selected=tuple(env or ()),
+        store_withheld=store_withheld(store),
     )
     print_next_steps(advise(state))
     if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:

@@ -10,10 +10,12 @@ import typer
 from rich.table import Table
 
 from workbench.cli.options import (
+    Common,
     ConfigOption,
     EnvOption,
     Format,
     FormatOption,
+    ProjectDirOption,
     StoreOption,
     TriggersOption,
     WordsCommand,
@@ -37,19 +39,25 @@ def runs(
     ] = 20,
     output_format: FormatOption = Format.table,
     store: StoreOption = None,
+    config: ConfigOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """List the runs of the history, newest first: what `compare` and the drift explorer take."""
-    from workbench.core.config import project_of
     from workbench.history.store import HistoryStore
     from workbench.probes.verdict import list_runs
+    from workbench.rollback.advice import hint
 
-    with HistoryStore(store, project=project_of(None)) as history:
+    common = Common(config, store, project_dir)
+    with HistoryStore(store, project=common.folder().root, create=False) as history:
         listed = list_runs(history, env=env, limit=limit)
     if output_format is Format.json:
         sys.stdout.write(json.dumps([item.to_json() for item in listed], indent=2) + "\n")
         return
     if not listed:
-        out.print("no runs in this store yet; next: `workbench audit` (or `workbench probe`) writes one.")
+        out.print(
+            f"no runs in this store yet; next: `{hint(common.options(), 'audit')}` (or a `probe` run) "
+            "writes one."
+        )
         return
     table = Table(title_justify="left")
     for column in ("run id", "started (UTC)", "status", "scope", "environments", "config"):
@@ -66,8 +74,8 @@ def runs(
         )
     out.print(table)
     out.print(
-        "next: `workbench compare RUN_A RUN_B` (a complete run is a baseline; a partial one, a --probe "
-        "selection, never is)."
+        f"next: `{hint(common.options(), 'compare', 'RUN_A', 'RUN_B')}` (a complete run is a baseline; "
+        "a partial one, a --probe selection, never is)."
     )
 
 
@@ -84,13 +92,15 @@ def compare(
     ],
     run_b: Annotated[str, typer.Argument(metavar="RUN_B", help="The later run id.")],
     store: StoreOption = None,
+    config: ConfigOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Compare two runs: outcomes, classes, shapes (never text); exit 1 on contract drift, not latency."""
-    from workbench.core.config import project_of
     from workbench.history.store import HistoryStore
     from workbench.probes.drift import compare_stored_runs
 
-    with HistoryStore(store, project=project_of(None)) as history:
+    project = Common(config, store, project_dir).folder().root
+    with HistoryStore(store, project=project, create=False) as history:
         drifts = compare_stored_runs(history, run_a, run_b)
     changed = [drift for drift in drifts if drift.changed]
     drifted = [drift for drift in changed if drift.drifted]
@@ -129,20 +139,28 @@ def trends(
     triggers: TriggersOption = None,
     config: ConfigOption = None,
     store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Evaluate the trigger rules over the history; print what fired with its action; exit 1 if any did."""
-    from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
+    from workbench.rollback.advice import hint
     from workbench.signals.trends import evaluate
     from workbench.signals.triggers import load_rules
 
-    settings = load_config(config)
+    common = Common(config, store, project_dir, tuple(env or ()))
+    settings = common.load()
     if env:
         settings.select(env)
     rules_file = triggers or settings.settings.triggers
     rules = load_rules(rules_file)
-    with HistoryStore(store, project=settings.project) as history:
+    with HistoryStore(store, project=settings.project, create=False) as history:
         firings = evaluate(history, rules, envs=env or ())
     shown_file = str(rules_file) if rules_file is not None and rules_file.is_file() else None
-    print_firings(firings, source="the history", triggers_file=shown_file)
+    envs = tuple(part for name in env or () for part in ("--env", name))
+    print_firings(
+        firings,
+        source="the history",
+        triggers_file=shown_file,
+        reprobe=hint(common.options(), "audit", *envs),
+    )
     raise typer.Exit(1 if any(firing.fired for firing in firings) else 0)

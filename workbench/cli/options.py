@@ -11,15 +11,20 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from workbench.cli.terminal import err, shown
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import ConfigError, WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.core.config import Config
+    from workbench.core.locations import ProjectFolder
 
 ConfigOption = Annotated[
     Path | None,
@@ -33,6 +38,15 @@ ConfigOption = Annotated[
 EnvOption = Annotated[
     list[str] | None,
     typer.Option("--env", metavar="NAME", help="Environment to use (repeatable; default: all configured)."),
+]
+ProjectDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        metavar="DIR",
+        help="The project folder: its data/ (history, fixtures, bundles, triggers), reports/ and "
+        "notebooks/ (default: the config file's folder, else here).",
+    ),
 ]
 StoreOption = Annotated[
     str | None,
@@ -55,6 +69,52 @@ TriggersOption = Annotated[
         "--triggers", metavar="FILE", help="Trigger rules TOML (default: data/triggers.toml, else examples)."
     ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """The common options one command was given: what it loads, and what its printed hints repeat."""
+
+    config: Path | None = None
+    store: str | None = None
+    project_dir: Path | None = None
+    envs: tuple[str, ...] = ()
+
+    def load(self) -> Config:
+        """The configuration, its paths in the project folder; says so when none was found."""
+        from workbench.core.config import load_config
+
+        config = load_config(self.config, project_dir=self._checked_project_dir())
+        _say(config.folder.notice())
+        return config
+
+    def folder(self) -> ProjectFolder:
+        """The project folder, for verbs that need no environment; says so when no config names it."""
+        from workbench.core.locations import locate
+
+        folder = locate(self.config, self._checked_project_dir())
+        _say(folder.notice())
+        return folder
+
+    def options(self) -> tuple[str, ...]:
+        """What a printed hint repeats (the advisor decides: `common_options`)."""
+        from workbench.rollback.advice import common_options
+
+        return common_options(self.config, self.store, self.project_dir)
+
+    def _checked_project_dir(self) -> Path | None:
+        if self.project_dir is not None and not self.project_dir.is_dir():
+            raise ConfigError(
+                "is not a folder (the project folder holds data/ and reports/)",
+                path=self.project_dir,
+                field="--project-dir",
+            )
+        return self.project_dir
+
+
+def _say(notice: str | None) -> None:
+    if notice:
+        err.print(shown(notice))
 
 
 class Format(StrEnum):
@@ -114,17 +174,17 @@ class RootGroup(TyperGroup):
 
 # Common options (README "Commands") that work before or after the verb.
 _ROOT_FLAGS = frozenset({"-v", "--verbose"})
-_COMMON_WITH_VALUE = frozenset({"--config", "--env", "--store", "--junit"})
+_COMMON_WITH_VALUE = frozenset({"--config", "--env", "--store", "--project-dir", "--junit"})
 
 
 def hoist_common_options(root: Any, argv: Sequence[str]) -> list[str]:
     """`workbench --config c.toml probe -v` means `workbench -v probe --config c.toml`.
 
     Click reads an option only at its own level; people put common options on either side of the
-    verb. `-v/--verbose` (the root's) moves before the verb; `--config`, `--env`, `--store` and
-    `--junit` given before the verb move after it. A token that is another option's value (`--note
-    -v`) stays where it is: the verb's own options say which take a value. Typer vendors its own
-    click, so its groups and options are read by duck typing.
+    verb. `-v/--verbose` (the root's) moves before the verb; `--config`, `--env`, `--store`,
+    `--project-dir` and `--junit` given before the verb move after it. A token that is another
+    option's value (`--note -v`) stays where it is: the verb's own options say which take a value.
+    Typer vendors its own click, so its groups and options are read by duck typing.
     """
     group = root
     front: list[str] = []  # the root's own options

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.options import ConfigOption, StoreOption, WordsCommand, examples
+from workbench.cli.options import Common, ConfigOption, ProjectDirOption, StoreOption, WordsCommand, examples
 from workbench.cli.terminal import out, shown
 
 commands = typer.Typer()
@@ -34,13 +34,13 @@ def confirm(
     ] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Record an operator confirmation of what software must not infer (quota, billing, a traffic shift)."""
-    from workbench.core.config import load_config
     from workbench.history.confirmations import new_confirmation
     from workbench.history.store import HistoryStore
 
-    settings = load_config(config)
+    settings = Common(config, store, project_dir, (env,)).load()
     settings.select([env])
     confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
     with HistoryStore(store, project=settings.project) as history:
@@ -66,12 +66,13 @@ def fixtures_capture(
     ],
     force: Annotated[bool, typer.Option("--force", help="Replace this release's fixtures.")] = False,
     config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Save sanitized known-good responses under data/fixtures/ENV/RELEASE for replay and ablation."""
-    from workbench.core.config import load_config
     from workbench.probes.capture import capture_fixtures
 
-    captured = capture_fixtures(load_config(config), env, release, force=force)
+    captured = capture_fixtures(Common(config, store, project_dir, (env,)).load(), env, release, force=force)
     where = f"{shown(captured.label)} in {shown(captured.directory)}"
     out.print(f"captured {len(captured.files)} fixture(s) of {where}")
     out.print(
@@ -107,13 +108,15 @@ def bundle_capture(
     force: Annotated[bool, typer.Option("--force", help="Replace this release's bundle.")] = False,
     config: ConfigOption = None,
     store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Record the whole contract of a release in data/bundles/ENV/RELEASE.json (never with a secret)."""
-    from workbench.core.config import load_config
     from workbench.history.store import HistoryStore
+    from workbench.rollback.advice import hint
     from workbench.rollback.manifest import capture_bundle, manifest_for
 
-    settings = load_config(config)
+    common = Common(config, store, project_dir, (env,))
+    settings = common.load()
     manifest = manifest_for(settings, env, manifest)  # none, or a bad one: refused before the store opens
     with HistoryStore(store, project=settings.project) as history:
         captured = capture_bundle(
@@ -133,9 +136,8 @@ def bundle_capture(
             "(README, 'Rollback bundles') and capture again with --force."
         )
     else:
-        out.print(
-            f"next: commit it; `workbench bundle verify {shown(captured.label)}` before you rely on it."
-        )
+        verify = hint(common.options(), "bundle", "verify", captured.label)
+        out.print(f"next: commit it; `{shown(verify)}` before you rely on it.")
 
 
 @bundle.command("verify", cls=WordsCommand, epilog=examples("workbench bundle verify staging/2026.12.1"))
@@ -143,17 +145,25 @@ def bundle_verify(
     reference: Annotated[str, typer.Argument(metavar="BUNDLE", help="ENV/RELEASE or a bundle file.")],
     config: ConfigOption = None,
     store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Check every part is present, resolvable and free of secret values; exit 1 if not."""
-    from workbench.core.config import load_config
+    from workbench.core.errors import StoreError
     from workbench.history.store import HistoryStore
     from workbench.rollback.bundle import Bundle, resolve_bundle
     from workbench.rollback.plan import verify_bundle
 
-    settings = load_config(config)
+    settings = Common(config, store, project_dir).load()
     loaded = Bundle.load(resolve_bundle(reference, settings.settings.bundles_dir))
-    with HistoryStore(store, project=settings.project) as history:
-        checks = verify_bundle(loaded, secrets=settings.key_values(), store=history)
+    try:
+        history: HistoryStore | None = HistoryStore(store, project=settings.project, create=False)
+    except StoreError:
+        history = None  # no store here: the known-good run is not looked up (verify creates none)
+    try:
+        checks = verify_bundle(loaded, secrets=settings.key_values(), store=history, project=settings.project)
+    finally:
+        if history is not None:
+            history.close()
     for check in checks:
         mark = "[green]ok[/]  " if check.ok else "[bold red]FAIL[/]"
         out.print(f"{mark} {shown(check.part)}: {shown(check.message)}")
@@ -176,13 +186,14 @@ def bundle_diff(
     a: Annotated[str, typer.Argument(metavar="A", help="ENV/RELEASE or a bundle file.")],
     b: Annotated[str, typer.Argument(metavar="B", help="ENV/RELEASE or a bundle file.")],
     config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """List the parts that differ between two bundles (exit 1 when any does)."""
-    from workbench.core.config import load_config
     from workbench.rollback.bundle import Bundle, resolve_bundle
     from workbench.rollback.plan import diff_bundles
 
-    directory = load_config(config).settings.bundles_dir
+    directory = Common(config, store, project_dir).load().settings.bundles_dir
     first = Bundle.load(resolve_bundle(a, directory))
     second = Bundle.load(resolve_bundle(b, directory))
     changes = diff_bundles(first, second)
@@ -220,14 +231,14 @@ def bundle_plan(
     ] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """What a rollback to TARGET must restore; with --state, whether it was partial (exit 1)."""
-    from workbench.core.config import load_config
     from workbench.rollback.bundle import Bundle, resolve_bundle
     from workbench.rollback.manifest import deployed_bundle
     from workbench.rollback.plan import plan_rollback
 
-    settings = load_config(config)
+    settings = Common(config, store, project_dir).load()
     directory = settings.settings.bundles_dir
     first = Bundle.load(resolve_bundle(current, directory))
     second = Bundle.load(resolve_bundle(target, directory))

@@ -115,13 +115,17 @@ def retry_cell(result: ProbeResult) -> str:
     return ""
 
 
-def print_verdicts(summary: RunSummary) -> None:
+def print_verdicts(summary: RunSummary, common: Sequence[str] = ()) -> None:
+    """Each environment's verdict and its reasons; a command a reason names carries `common` (the
+    person's common options) so it runs as printed."""
+    from workbench.rollback.advice import with_options
+
     for verdict in summary.verdicts:
         style = VERDICT_STYLE.get(verdict.status, "")
         out.print(f"[{style}]{shown(verdict.env)}: {shown(verdict.label)}[/]")
         if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
             for reason in verdict.reasons:
-                out.print(f"  - {shown(reason)}")
+                out.print(f"  - {shown(with_options(reason, common))}")
     counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
     out.print(
         f"requests that reached a server: {shown(counts)}; run id {summary.run_id}"
@@ -135,7 +139,9 @@ def print_next_steps(steps: Sequence[NextStep]) -> None:
         out.print(f"next: {shown(step.line())}")
 
 
-def print_firings(firings: Sequence[Firing], *, source: str, triggers_file: str | None) -> None:
+def print_firings(
+    firings: Sequence[Firing], *, source: str, triggers_file: str | None, reprobe: str = "workbench audit"
+) -> None:
     """What the trigger rules said, fired ones first with their action, then what to do next."""
     source = shown(source)
     fired = [firing for firing in firings if firing.fired]
@@ -147,7 +153,7 @@ def print_firings(firings: Sequence[Firing], *, source: str, triggers_file: str 
     if fired:
         out.print(
             f"{len(fired)} trigger(s) fired over {source}; next: roll back what each action names, then "
-            "re-probe (`workbench audit`) and compare structure with the known-good run."
+            f"re-probe (`{shown(reprobe)}`) and compare structure with the known-good run."
         )
     else:
         tune = f"tune {shown(triggers_file)}" if triggers_file else "write data/triggers.toml"

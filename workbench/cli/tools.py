@@ -1,4 +1,5 @@
-"""`workbench serve`, `scan`, `classify`, `kernel` and `reports prune|html`: the tools around an audit."""
+"""`workbench init`, `serve`, `scan`, `classify`, `kernel` and `reports prune|html`: the tools around
+an audit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.options import ConfigOption, WordsCommand, examples
+from workbench.cli.options import Common, ConfigOption, ProjectDirOption, StoreOption, WordsCommand, examples
 from workbench.cli.terminal import err, out, shown
 from workbench.core.terminaltext import printable
 
@@ -95,12 +96,13 @@ def scan(
         typer.Argument(metavar="PATH...", help="Files or folders (default: reports/ and data/)."),
     ] = None,
     config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
-    from workbench.core.config import load_config
     from workbench.core.secrets import scan_project
 
-    targets, findings = scan_project(load_config(config), paths or ())
+    targets, findings = scan_project(Common(config, store, project_dir).load(), paths or ())
     for finding in findings:
         out.print(f"[bold red]found[/] {shown(str(finding))}")
     checked = ", ".join(str(path) for path in targets) or "nothing"
@@ -145,12 +147,15 @@ def reports_prune(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
-    from workbench.core.config import project_of
     from workbench.render.prune import prune_reports
 
-    result = prune_reports(reports_dir or project_of(None) / "reports", keep_days, dry_run=dry_run)
+    folder = Common(config, store, project_dir).folder()
+    result = prune_reports(reports_dir or folder.reports, keep_days, dry_run=dry_run)
     for line in result.lines():
         (err if line.startswith("error: ") else out).print(shown(line))
     raise typer.Exit(2 if result.failed else 0)
@@ -172,3 +177,37 @@ def reports_html(
 
     for html in export_notebooks_html(notebooks):
         out.print(f"report: {shown(html)}")
+
+
+@commands.command(
+    "init",
+    cls=WordsCommand,
+    epilog=examples("workbench init", "workbench init contract-audit"),
+)
+def init(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The project folder to create or fill (default: here).")
+    ] = Path(),
+) -> None:
+    """Write a starter project (environments, triggers, manifest, CI workflow, Airflow DAG); never
+    overwrites a file."""
+    from workbench.recipes.scaffold import WORKFLOW, init_project
+    from workbench.rollback.advice import hint
+
+    scaffold = init_project(folder)
+    for relative in scaffold.files:
+        out.print(f"wrote {shown(folder / relative)}")
+    here = folder.resolve() == Path.cwd().resolve()
+    common = () if here else ("--project-dir", str(folder))
+    out.print(
+        f"next: `{shown(hint(common, 'audit'))}` (the embedded reference: ready at once, no key, no network)"
+    )
+    config_file = shown(folder / "data" / "environments.toml")
+    out.print(
+        f"next: uncomment {shown('[environments.staging]')} in {config_file}, set its model id and export "
+        f"its key, then `{shown(hint(common, 'probe', '--env', 'staging', '--dry-run'))}`"
+    )
+    out.print(
+        f"next: `{shown(hint(common, 'audit', '--env', 'staging', '--junit', 'reports/junit.xml'))}`, what "
+        f"{shown(WORKFLOW)} runs daily once the key is a repository secret"
+    )

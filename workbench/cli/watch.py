@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.options import TriggersOption, WordsCommand, examples
+from workbench.cli.options import (
+    Common,
+    ConfigOption,
+    ProjectDirOption,
+    StoreOption,
+    TriggersOption,
+    WordsCommand,
+    examples,
+)
 from workbench.cli.terminal import err, out, print_firings, shown
 
 commands = typer.Typer()
@@ -48,16 +56,20 @@ def watch(
             "latency_ms (repeatable).",
         ),
     ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
 ) -> None:
     """Classify an application's own request log into symptom classes and apply the trigger rules."""
-    from workbench.core.config import project_of, project_triggers
-    from workbench.signals.triggers import load_rules
+    from workbench.rollback.advice import hint
+    from workbench.signals.triggers import default_rules, load_rules
     from workbench.signals.watch import LogColumns
     from workbench.signals.watch import watch as watch_log
 
     columns = LogColumns.parse(column or ())
-    rules_file = triggers or project_triggers(project_of(None))
-    rules = load_rules(rules_file)
+    common = Common(config, store, project_dir)
+    rules_file = triggers or common.load().settings.triggers
+    rules = load_rules(rules_file) if rules_file is not None else default_rules()
     report = watch_log(logfile, rules=rules, columns=columns, fmt=log_format.value)
     counts = ", ".join(f"{symptom}: {count}" for symptom, count in sorted(report.counts.items()))
     out.print(f"{shown(logfile)}: {report.samples} request(s) read ({counts or 'none'})")
@@ -72,6 +84,9 @@ def watch(
         )
         raise typer.Exit(2)
     print_firings(
-        report.firings, source=str(logfile), triggers_file=None if rules_file is None else str(rules_file)
+        report.firings,
+        source=str(logfile),
+        triggers_file=None if rules_file is None else str(rules_file),
+        reprobe=hint(common.options(), "audit"),
     )
     raise typer.Exit(1 if report.fired else 0)

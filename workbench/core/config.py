@@ -27,15 +27,20 @@ from workbench.core.appcontract import (
     check_uses,
 )
 from workbench.core.errors import ConfigError
+from workbench.core.locations import (
+    BUNDLES_DIR,
+    FIXTURES_DIR,
+    TRIGGERS_FILE,
+    ProjectFolder,
+    find_config,
+    project_folder,
+)
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
 from workbench.core.secrets import known_secrets
 from workbench.core.tomlfile import parse_toml, read_text
 
 EMBEDDED = "embedded"
-DEFAULT_CONFIG_PATH = Path("data/environments.toml")
-DEFAULT_TRIGGERS = Path("data/triggers.toml")  # the trigger rules, when the file exists
-CONFIG_ENV_VAR = "WORKBENCH_CONFIG"
 DEFAULT_PATH = "/v1/chat/completions"
 EMBEDDED_MODEL = "wb-reference-1"
 # The two names of a request's token budget: OpenAI's reasoning models take only the second.
@@ -226,8 +231,8 @@ class Settings(_Strict):
     max_requests_per_env: int | None = Field(default=None, ge=1, le=100_000)
     max_requested_tokens_per_env: int | None = Field(default=None, ge=1, le=100_000_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
-    fixtures_dir: Path = Field(default=Path("data/fixtures"), strict=False)
-    bundles_dir: Path = Field(default=Path("data/bundles"), strict=False)
+    fixtures_dir: Path = Field(default=FIXTURES_DIR, strict=False)
+    bundles_dir: Path = Field(default=BUNDLES_DIR, strict=False)
     # trigger rules; default data/triggers.toml, else the built-in examples
     triggers: Path | None = Field(default=None, strict=False)
 
@@ -245,11 +250,17 @@ class Config:
     settings: Settings
     source: Path | None  # None: the built-in embedded default
     digest: str  # sha256 of the file's bytes: provenance without content
+    project_dir: Path | None = None  # --project-dir; None: the configuration file's folder (`project`)
 
     @property
     def project(self) -> Path:
-        """The folder whose data/ and reports/ this configuration's runs use (see `project_folder`)."""
-        return project_folder(self.source)
+        """The project folder: where its data/ and reports/ are (`locations.project_folder`)."""
+        return project_folder(self.source, self.project_dir)
+
+    @property
+    def folder(self) -> ProjectFolder:
+        """The project folder with its default paths."""
+        return ProjectFolder(self.project, self.source, explicit=self.project_dir is not None)
 
     def select(self, names: Sequence[str] = ()) -> list[Environment]:
         """The named environments (all when none are named), refusing unknown names."""
@@ -285,80 +296,28 @@ def check_keys_present(config: Config, environments: Iterable[Environment]) -> N
             )
 
 
-def default_config() -> Config:
-    """The embedded default: a conformant and a drifted reference endpoint, no key, no network."""
+def default_config(*, project_dir: Path | None = None) -> Config:
+    """The embedded default: a conformant and a drifted reference endpoint, no key, no network; its
+    project folder is `project_dir`, else the current folder."""
     drift = ", ".join(f'"{scenario}"' for scenario in DRIFTED_DEFAULT)
     text = (
         '[environments.reference]\nbase_url = "embedded"\nscenario = "conformant"\nstream = true\n\n'
         f'[environments.reference-drifted]\nbase_url = "embedded"\nscenario = [{drift}]\nstream = true\n'
     )
-    return parse_config(text, source=None)
+    return parse_config(text, source=None, project_dir=project_dir)
 
 
-def resolve_config_path(explicit: Path | None) -> Path | None:
-    """`--config`, else `$WORKBENCH_CONFIG`, else the nearest `data/environments.toml` here or in a
-    folder above (run from `notebooks/` or any folder of the project, as the notebooks find it),
-    else None (the built-in default)."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(CONFIG_ENV_VAR)
-    if from_env:
-        return Path(from_env)
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = folder / DEFAULT_CONFIG_PATH
-        if candidate.is_file():
-            return candidate if folder == here else _shortest(candidate)
-    return None
-
-
-def project_folder(source: Path | None) -> Path:
-    """Where `data/` and `reports/` are for a configuration file: its project.
-
-    `PROJECT/data/environments.toml` gives PROJECT; a file elsewhere gives its own folder; the
-    built-in default gives the current folder. So a run from another folder writes its history,
-    fixtures, bundles and reports in the project, never where the shell happens to be, as the
-    notebooks do. Relative to the current folder when inside it, so printed paths stay short.
-    """
-    if source is None:
-        return Path()
-    folder = source.resolve().parent
-    if folder.name == DEFAULT_CONFIG_PATH.parent.name:
-        folder = folder.parent
-    return _shortest(folder)
-
-
-def project_of(config: Path | None) -> Path:
-    """The project folder of the configuration `--config` (or, when None, the defaults) picks, for
-    verbs that need no environment: where its data/ and reports/ are."""
-    return project_folder(resolve_config_path(config))
-
-
-def project_triggers(project: Path) -> Path | None:
-    """The project's data/triggers.toml when it exists (else the built-in example rules apply)."""
-    path = project / DEFAULT_TRIGGERS
-    return path if path.is_file() else None
-
-
-def _shortest(path: Path) -> Path:
-    """`path` relative to the current folder when it lies inside it, else absolute."""
-    absolute = path.resolve()
-    try:
-        return absolute.relative_to(Path.cwd().resolve())
-    except ValueError:
-        return absolute
-
-
-def load_config(path: Path | None = None) -> Config:
-    """Load and validate the configuration (see `resolve_config_path` for which file)."""
-    resolved = resolve_config_path(path)
+def load_config(path: Path | None = None, *, project_dir: Path | None = None) -> Config:
+    """Load and validate the configuration (`locations.find_config` says which file); every relative
+    path in it is taken in the project folder (`project_dir`, else the file's)."""
+    resolved = find_config(path, project_dir=project_dir)
     if resolved is None:
-        return default_config()
+        return default_config(project_dir=project_dir)
     text = read_text(resolved, not_found="file not found (pass --config PATH or set WORKBENCH_CONFIG)")
-    return parse_config(text, source=resolved)
+    return parse_config(text, source=resolved, project_dir=project_dir)
 
 
-def parse_config(text: str, *, source: Path | None) -> Config:
+def parse_config(text: str, *, source: Path | None, project_dir: Path | None = None) -> Config:
     """Validate TOML text; errors name the file and the dotted field."""
     where = source or Path("<built-in default>")
     data = parse_toml(text, source=where)
@@ -397,21 +356,20 @@ def parse_config(text: str, *, source: Path | None) -> Config:
         if env.manifest is not None and source is not None and not env.manifest.is_absolute():
             object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    settings = (
-        _in_project(parsed.workbench, project_folder(source)) if source is not None else parsed.workbench
-    )
-    return Config(environments=environments, settings=settings, source=source, digest=digest)
+    settings = _in_project(parsed.workbench, project_folder(source, project_dir))
+    return Config(environments, settings, source, digest, project_dir)
 
 
 def _in_project(settings: Settings, project: Path) -> Settings:
-    """The settings' relative folders and files (fixtures, bundles, triggers) taken in the project."""
+    """The settings' relative folders and files (fixtures, bundles, triggers) taken in the project,
+    for the built-in default too: a run's verdict never depends on the shell's folder."""
     moved = {
         name: project / value
         for name in ("fixtures_dir", "bundles_dir", "triggers")
         if isinstance(value := getattr(settings, name), Path) and not value.is_absolute()
     }
-    if settings.triggers is None and (project / DEFAULT_TRIGGERS).is_file():
-        moved["triggers"] = project / DEFAULT_TRIGGERS
+    if settings.triggers is None and (project / TRIGGERS_FILE).is_file():
+        moved["triggers"] = project / TRIGGERS_FILE
     return settings.model_copy(update=moved)
 
 

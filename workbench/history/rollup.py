@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from workbench.core.models import SAMPLE_OUTCOMES, ProbeResult
+from workbench.history.dialects import floor, insert
 from workbench.history.schema import daily_latency_table, daily_outcomes_table, results_table, series_table
 
 
@@ -31,16 +32,11 @@ def latency_bin(latency_ms: float) -> float:
 
 def latency_bin_sql(latency: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
     """`latency_bin` in SQL, floored portably."""
-
-    def floor(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        # SQLite's CAST truncates (= floor for latencies >= 0); PostgreSQL's rounds, so floor() there.
-        return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
-
     return sa.case(
-        (latency < 100, floor(latency)),
-        (latency < 1_000, floor(latency / 10) * 10),
-        (latency < 10_000, floor(latency / 100) * 100),
-        else_=floor(latency / 1_000) * 1_000,
+        (latency < 100, floor(latency, dialect)),
+        (latency < 1_000, floor(latency / 10, dialect) * 10),
+        (latency < 10_000, floor(latency / 100, dialect) * 100),
+        else_=floor(latency / 1_000, dialect) * 1_000,
     )
 
 
@@ -134,7 +130,7 @@ def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET count = count + excluded.count (SQLite and PostgreSQL)."""
     cached = _STATEMENTS.get((dialect, table.name))
     if cached is None:
-        statement = _dialect_insert(dialect, table)
+        statement = insert(dialect, table)
         cached = statement.on_conflict_do_update(
             index_elements=list(keys), set_={"count": table.c.count + statement.excluded.count}
         )
@@ -145,11 +141,5 @@ def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
 def _ignore(dialect: str, table: sa.Table) -> Any:
     key = (dialect, f"{table.name}:ignore")
     if key not in _STATEMENTS:
-        _STATEMENTS[key] = _dialect_insert(dialect, table).on_conflict_do_nothing()
+        _STATEMENTS[key] = insert(dialect, table).on_conflict_do_nothing()
     return _STATEMENTS[key]
-
-
-def _dialect_insert(dialect: str, table: sa.Table) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

@@ -20,6 +20,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from workbench.history.dialects import ordered_text
+
 SCHEMA_VERSION = 2
 
 Migration = Callable[[Connection], None]
@@ -27,7 +29,7 @@ Migration = Callable[[Connection], None]
 
 def _key(length: int) -> sa.types.TypeEngine[str]:
     """Ids and ISO times: compared and ordered as bytes on every backend."""
-    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+    return ordered_text(length)
 
 
 metadata = sa.MetaData()

@@ -37,19 +37,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from workbench.core.errors import StoreError
+from workbench.core.locations import STORE_ENV_VAR, absolute_store_url, store_url, url_has_password
 from workbench.core.models import ProbeResult
 from workbench.core.process import process_alive
 from workbench.history import aggregates
 from workbench.history import rollup as rollup
 from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
 from workbench.history.confirmations import Confirmation
+from workbench.history.dialects import IMMEDIATE, create_engine, lock_schema, parse_url
+from workbench.history.protocol import Store
 from workbench.history.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -61,12 +64,7 @@ from workbench.history.schema import (
     schema_table,
 )
 
-STORE_ENV_VAR = "WORKBENCH_STORE"
-DEFAULT_STORE_PATH = Path("data/history.sqlite")
-POSTGRES_EXTRA = "pip install 'contract-workbench[postgres]'"
-_SCHEMA_LOCK = 0x776F726B62656E63  # "workbenc": the PostgreSQL advisory lock taken to change the schema
 _OPEN_ATTEMPTS = 6
-_IMMEDIATE = "workbench_write"  # execution option: on SQLite, begin with the write lock held
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
 
 _INSERT_RESULT = results_table.insert()
@@ -97,27 +95,24 @@ class RunRecord:
     config_path: str = ""  # the environments file read ("" for the built-in default)
 
 
-def resolve_store_url(explicit: str | None = None, *, project: Path | None = None) -> str:
-    """`--store`, else `$WORKBENCH_STORE`, else SQLite at `data/history.sqlite` in `project` (the
-    configuration's project folder; default: here)."""
-    url = explicit or os.environ.get(STORE_ENV_VAR)
-    if url:
-        return url
-    return f"sqlite:///{(project or Path()) / DEFAULT_STORE_PATH}"
-
-
 class HistoryStore:
     """Append-only history of runs and results behind one SQLAlchemy engine."""
 
-    def __init__(self, url: str | None = None, *, project: Path | None = None) -> None:
-        """`url` as `resolve_store_url` reads it. Only the default location's folder is created: a
-        folder named in a URL must exist (a typo must not grow a tree of folders and a new history)."""
-        parsed = _parse_url(resolve_store_url(url, project=project))
+    def __init__(self, url: str | None = None, *, project: Path | None = None, create: bool = True) -> None:
+        """`url` as `locations.store_url` reads it. Only the default location's folder is created: a
+        folder named in a URL must exist (a typo must not grow a tree of folders and a new history).
+        `create=False` (verbs that only read) refuses a SQLite file that does not exist yet."""
+        parsed = parse_url(store_url(url, project=project))
         self.url = parsed.render_as_string(hide_password=False)
         self._password = _password_of(parsed)
+        if not create and parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file():
+            raise StoreError(
+                f"no history store at {parsed.database}: nothing was recorded with this store yet "
+                "(`workbench audit` writes it; --project-dir or --store names another)"
+            )
         default = not (url or os.environ.get(STORE_ENV_VAR))
-        self._engine = _create_engine(parsed, create_folder=default)
-        self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
+        self._engine = create_engine(parsed, shown=self.display_url, create_folder=default)
+        self._writer = self._engine.execution_options(**{IMMEDIATE: True})
         self._ensure_schema()
 
     @property
@@ -128,7 +123,7 @@ class HistoryStore:
     @property
     def has_password(self) -> bool:
         """Whether the URL carries a password: it may then never be a notebook parameter or printed."""
-        return bool(self._password)
+        return url_has_password(self.url)
 
     @property
     def absolute_url(self) -> str:
@@ -136,11 +131,7 @@ class HistoryStore:
 
         It carries the password, if any: pass it through an environment variable, never a parameter.
         """
-        parsed = sa.engine.make_url(self.url)
-        database = parsed.database
-        if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-            parsed = parsed.set(database=str(Path(database).resolve()))
-        return parsed.render_as_string(hide_password=False)
+        return absolute_store_url(self.url)
 
     def local_files(self) -> list[Path]:
         """The files on this machine that hold the history: a SQLite file and its -wal, -shm and -journal
@@ -440,8 +431,7 @@ class HistoryStore:
 
     def _create_or_migrate(self) -> None:
         with self._writer.begin() as connection:  # SQLite: BEGIN IMMEDIATE, one schema writer at once
-            if connection.dialect.name == "postgresql":
-                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+            lock_schema(connection)
             inspector = sa.inspect(connection)
             version = None
             if inspector.has_table(schema_table.name):
@@ -498,15 +488,6 @@ def _like_pattern(needle: str) -> str:
     return f"%{escaped}%"
 
 
-def url_has_password(url: str) -> bool:
-    """Whether a store URL carries a secret: a password in its userinfo or in its query (libpq's
-    `?password=`). A text that is not a URL counts as secret: better withheld than passed on."""
-    try:
-        return bool(_password_of(sa.engine.make_url(url)))
-    except (ArgumentError, ValueError):
-        return True
-
-
 def display_url(url: str) -> str:
     """A store URL safe to print: the password hidden wherever the URL carries it."""
     try:
@@ -524,80 +505,6 @@ def _password_of(url: sa.URL) -> str:
     if not isinstance(query_password, str):
         query_password = next(iter(query_password), "")
     return url.password or query_password or ""
-
-
-def _parse_url(url: str) -> sa.URL:
-    """A store URL, with PostgreSQL's driver made explicit (psycopg 3)."""
-    try:
-        parsed = sa.engine.make_url(url)
-    except (ArgumentError, ValueError):
-        raise StoreError(
-            f"{STORE_ENV_VAR} / --store is not a database URL: expected e.g. sqlite:///data/history.sqlite "
-            "or postgresql://user@host/db"
-        ) from None
-    if parsed.get_backend_name() == "sqlite" and (
-        parsed.database in (None, "", ":memory:") or "memory" in str(parsed.query.get("mode", ""))
-    ):
-        raise StoreError(
-            f"{STORE_ENV_VAR} / --store: an in-memory SQLite store keeps nothing once the command ends, "
-            "and the report kernel cannot read it: use a file, e.g. sqlite:///data/history.sqlite"
-        )
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername == "postgresql+psycopg":
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise StoreError(f"a PostgreSQL store needs psycopg 3: {POSTGRES_EXTRA}") from None
-    return parsed
-
-
-def _create_engine(url: sa.URL, *, create_folder: bool) -> Engine:
-    shown = display_url(url.render_as_string(hide_password=False))
-    if url.get_backend_name() == "sqlite":
-        database = url.database
-        if database and database != ":memory:":
-            folder = Path(database).parent
-            if create_folder:
-                folder.mkdir(parents=True, exist_ok=True)
-            elif not folder.is_dir():
-                raise StoreError(
-                    f"store folder {folder} does not exist (from {shown}): create it, or fix the URL"
-                )
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
-        sa.event.listen(engine, "connect", _sqlite_connect)
-        sa.event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    connect_args: dict[str, Any] = {}
-    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
-        connect_args["connect_timeout"] = 10  # an unreachable host fails in seconds, not minutes
-    try:
-        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    except (ArgumentError, ImportError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreError(f"cannot use store URL {shown}: {reason}") from None
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers and several writing runs share one file; busy_timeout waits instead of failing.
-
-    pysqlite's own transaction handling is off (it would not put DDL in a transaction):
-    `_sqlite_begin` emits BEGIN itself.
-    """
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    """Writes take the write lock up front: waiting for it honours busy_timeout, upgrading does not."""
-    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _transient(exc: SQLAlchemyError) -> bool:
@@ -690,3 +597,7 @@ def _result_row(result: ProbeResult) -> dict[str, Any]:
         facts=json.dumps(dict(result.facts), sort_keys=True, default=str),
     )
     return row
+
+
+if TYPE_CHECKING:  # mypy checks that HistoryStore offers every method of the protocol
+    _CONFORMS: type[Store] = HistoryStore

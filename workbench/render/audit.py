@@ -1,15 +1,18 @@
-"""`workbench audit`: probe, then render the report notebooks into a dated folder and update the index.
+"""`workbench audit`: its four stages, each callable alone, and `run_audit`, the one orchestrator.
 
-The probes run here, in the calling process, with progress on the terminal; the notebooks then
-read that run from the store by its id. Nothing secret is a notebook parameter: a store URL that
-carries a password reaches the kernel through its environment instead.
+probe (`probes.engine.run_probes`), judge (`rollback.evidence.assess_run`), render
+(`render_reports`: every report notebook into a dated folder, with its offline HTML) and index
+(`finish_reports`: the secret scan, the manifest, `reports/index.html`). The CLI runs them through
+`run_audit`; the Airflow recipe (`workbench.recipes.airflow`) runs them as tasks, through the
+`workbench` command. The probes run in the calling process, with progress on the terminal; the
+notebooks then read that run from the store by its id. Nothing secret is a notebook parameter: a
+store URL that carries a password reaches the kernel through its environment instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,8 +23,9 @@ from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError, ReportError, UsageError
 from workbench.core.files import write_atomic
+from workbench.core.locations import AUDIT_NOTEBOOK, STORE_ENV_VAR, ProjectFolder
 from workbench.core.secrets import SecretFinding, scan_paths
-from workbench.history.store import STORE_ENV_VAR, HistoryStore
+from workbench.history.store import HistoryStore
 from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
 from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
@@ -33,13 +37,13 @@ from workbench.render.notebooks import (
     write_index,
 )
 from workbench.render.reportnames import (
-    CONTRACT_AUDIT,
     REPORT_KERNEL_ENV,
     REPORT_NOTEBOOKS,
-    audit_manifest,
     day_folder,
+    parameter_values,
+    parameters_for,
     report_notebook,
-    stems,
+    reserve_stem,
     time_stem,
 )
 from workbench.rollback.evidence import assess_run
@@ -75,19 +79,12 @@ class AuditOutcome:
 
 
 def notebooks_dir(explicit: Path | None = None, *, project: Path | None = None) -> Path:
-    """The project's `notebooks/` (default: here), else the one beside the installed package."""
-    candidates = (
-        [explicit]
-        if explicit
-        else [(project or Path()) / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
-    )
-    for candidate in candidates:
-        if candidate is not None and (candidate / f"{CONTRACT_AUDIT}.ipynb").exists():
-            return candidate
-    raise UsageError(
-        f"no report notebooks found (looked in {', '.join(str(c) for c in candidates if c)}); "
-        "run from the project folder or pass --notebooks DIR"
-    )
+    """`--notebooks`, else the project's own `notebooks/`, else the ones the package ships."""
+    if explicit is None:
+        return ProjectFolder(project or Path(), None).notebooks
+    if not (explicit / AUDIT_NOTEBOOK).exists():
+        raise UsageError(f"no report notebooks in {explicit} (no {AUDIT_NOTEBOOK}): check --notebooks DIR")
+    return explicit
 
 
 def run_audit(
@@ -101,13 +98,14 @@ def run_audit(
     on_stage: StageCallback | None = None,
     timeout_s: int = 600,
 ) -> AuditOutcome:
-    """Probe, judge readiness, write the dated reports and the index, then scan what was written."""
+    """The four stages in one process: probe, judge readiness, render every report, index (with a
+    scan of what was written). Each stage is callable alone: `run_probes`, `assess_run`,
+    `render_reports`, `finish_reports`."""
     check_audit_inputs(config, reports_dir)
     source_dir = notebooks_dir(notebooks, project=config.project)
-    kernel_env = _kernel_env(store)
     # The report kernel starts and imports everything while the probes run: paid once per audit.
     # the kernel works from the project folder, as a notebook opened in JupyterLab does
-    with KernelSession(ensure_kernel(), cwd=config.project.resolve(), env=kernel_env) as session:
+    with KernelSession(ensure_kernel(), cwd=config.project.resolve(), env=_kernel_env(store)) as session:
         summary = run_probes(config, env_names, store=store, command="audit", progress=progress)
         # The report machinery loads while readiness is judged and the kernel finishes warming up
         # (not earlier: importing competes for this process's CPU with the probes' timing).
@@ -116,51 +114,100 @@ def run_audit(
         if on_stage is not None:
             on_stage("judging rollback readiness")
         readiness = assess_run(config, summary, store)
-        now = clock.now()
-        day_dir = day_folder(reports_dir, now)
-        stem, manifest = _reserve(day_dir, time_stem(now))
-        parameters = report_parameters(config, summary, store)
-        reports: list[ReportFiles] = []
-        try:
-            for name, title, declared in REPORT_NOTEBOOKS:
-                if on_stage is not None:
-                    on_stage(f"rendering {title}")
-                output = report_notebook(day_dir, stem, name)
-                arguments = {k: parameters[k] for k in declared}
-                header = ReportHeader(
-                    title,
-                    tuple(summary.environments),
-                    now,
-                    summary.run_id,
-                    str(config.source) if config.source else "",
-                    __version__,
-                )
-                reports.append(
-                    _render(
-                        source_dir / f"{name}.ipynb",
-                        output,
-                        header,
-                        arguments,
-                        timeout_s=timeout_s,
-                        session=session,
-                        project=config.project.resolve(),
-                    )
-                )
-        except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
-            _write_manifest(
-                manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted"
+        rendered = render_reports(
+            config,
+            summary,
+            readiness,
+            store=store,
+            reports_dir=reports_dir,
+            notebooks=source_dir,
+            session=session,
+            on_stage=on_stage,
+            timeout_s=timeout_s,
+        )
+    return finish_reports(config, summary, readiness, rendered, reports_dir=reports_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReports:
+    """The render stage's result: the claimed manifest, its time, and each report written."""
+
+    manifest: Path
+    time: str
+    reports: tuple[ReportFiles, ...]
+
+
+def render_reports(
+    config: Config,
+    summary: RunSummary,
+    readiness: Mapping[str, Readiness],
+    *,
+    store: HistoryStore,
+    reports_dir: Path,
+    notebooks: Path,
+    session: KernelSession | None = None,
+    on_stage: StageCallback | None = None,
+    timeout_s: int = 600,
+) -> RenderedReports:
+    """The render stage: claim a report name, execute every report notebook on run `summary` and
+    export its offline HTML; a failed notebook is recorded, not raised. Without a warm `session`,
+    each notebook starts its own kernel."""
+    now = clock.now()
+    day_dir = day_folder(reports_dir, now)
+    stem, manifest = reserve_stem(day_dir, time_stem(now))
+    parameters = report_parameters(config, summary, store)
+    reports: list[ReportFiles] = []
+    try:
+        for name, title, _declared in REPORT_NOTEBOOKS:
+            if on_stage is not None:
+                on_stage(f"rendering {title}")
+            output = report_notebook(day_dir, stem, name)
+            header = ReportHeader(
+                title,
+                tuple(summary.environments),
+                now,
+                summary.run_id,
+                str(config.source) if config.source else "",
+                __version__,
             )
-            write_index(reports_dir)
-            raise
+            reports.append(
+                _render(
+                    notebooks / f"{name}.ipynb",
+                    output,
+                    header,
+                    parameters_for(name, parameters),
+                    timeout_s=timeout_s,
+                    session=session,
+                    kernel_env=_kernel_env(store),
+                    project=config.project.resolve(),
+                )
+            )
+    except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
+        _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted")
+        write_index(reports_dir)
+        raise
+    return RenderedReports(manifest, f"{now:%H:%M:%S}", tuple(reports))
+
+
+def finish_reports(
+    config: Config,
+    summary: RunSummary,
+    readiness: Mapping[str, Readiness],
+    rendered: RenderedReports,
+    *,
+    reports_dir: Path,
+) -> AuditOutcome:
+    """The index stage: scan what was written for secrets, complete the manifest, rebuild the index."""
+    reports = rendered.reports
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
     leaks = tuple(scan_paths(written, secrets=config.key_values()))
     failed = any(report.error for report in reports)
     status = "failed" if failed else ("secret found" if leaks else summary.status)
-    _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status=status)
+    _write_manifest(rendered.manifest, summary, readiness, reports, time=rendered.time, status=status)
     index = write_index(reports_dir)
-    return AuditOutcome(summary, readiness, tuple(reports), manifest, index, leaks)
+    return AuditOutcome(summary, readiness, reports, rendered.manifest, index, leaks)
 
 
 def check_audit_inputs(config: Config, reports_dir: Path) -> None:
@@ -204,12 +251,21 @@ def _render(
     parameters: Mapping[str, object],
     *,
     timeout_s: int,
-    session: KernelSession,
+    session: KernelSession | None,
+    kernel_env: Mapping[str, str],
     project: Path,
 ) -> ReportFiles:
     """Execute one report notebook and export its HTML; a failure is recorded, not raised."""
     try:
-        execute_notebook(notebook, output, parameters, cwd=project, timeout_s=timeout_s, session=session)
+        execute_notebook(
+            notebook,
+            output,
+            parameters,
+            cwd=project,
+            timeout_s=timeout_s,
+            kernel_env=kernel_env,
+            session=session,
+        )
         return ReportFiles(header.report, output, export_html(output, output.with_suffix(".html"), header))
     except ReportError as exc:
         return ReportFiles(header.report, output, None, str(exc))
@@ -217,14 +273,13 @@ def _render(
 
 def report_parameters(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, object]:
     """What the audit can give a report notebook: run, environments, paths; never a secret (`_kernel_env`)."""
-    return {
-        "run_id": summary.run_id,
-        "run_b": summary.run_id,
-        "environments": list(summary.environments),
-        "config_path": str(config.source.resolve()) if config.source else "",
-        "store_url": "" if store.has_password else store.absolute_url,
-        "triggers_path": str(config.settings.triggers.resolve()) if config.settings.triggers else "",
-    }
+    return parameter_values(
+        run_id=summary.run_id,
+        environments=summary.environments,
+        config_path=str(config.source.resolve()) if config.source else "",
+        store_url=store.absolute_url,
+        triggers_path=str(config.settings.triggers.resolve()) if config.settings.triggers else "",
+    )
 
 
 def _kernel_env(store: HistoryStore) -> dict[str, str]:
@@ -232,27 +287,6 @@ def _kernel_env(store: HistoryStore) -> dict[str, str]:
     parameter, so never in a notebook), and the report chart renderer."""
     environment = {STORE_ENV_VAR: store.absolute_url} if store.has_password else {}
     return {**environment, **REPORT_KERNEL_ENV}
-
-
-def _reserve(day_dir: Path, hhmmss: str) -> tuple[str, Path]:
-    """A report stem no other run in this second has taken, claimed by creating its manifest."""
-    day_dir.mkdir(parents=True, exist_ok=True)
-    for stem in stems(hhmmss):
-        manifest = audit_manifest(day_dir, stem)
-        try:
-            descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            continue
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            placeholder = {
-                "status": "running",
-                "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-            }
-            json.dump(placeholder, handle)
-        return stem, manifest
-    raise ReportError(f"cannot reserve a report name in {day_dir}")  # pragma: no cover
 
 
 def _write_manifest(

@@ -29,7 +29,7 @@ from workbench.core.errors import ConfigError, ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
-from workbench.render.reportnames import MANIFEST_SUFFIX, environment_set
+from workbench.render.reportnames import MANIFEST_SUFFIX, audit_manifest, environment_set, report_of
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
@@ -215,7 +215,27 @@ def export_notebooks_html(notebooks: Sequence[Path]) -> list[Path]:
             written.append(export_html(notebook, notebook.with_suffix(".html")))
         except (OSError, ValueError) as exc:  # unreadable, or not a notebook (nbformat's errors)
             raise ConfigError(f"cannot export: {exc}", path=notebook) from None
+        record_report(notebook, written[-1])
     return written
+
+
+def record_report(notebook: Path, html: Path) -> Path | None:
+    """The index stage for a report rendered by a scheduler task: when its name was claimed
+    (`reportnames.reserve_stem`), add it to that manifest, mark it complete and rebuild the index
+    of its reports folder; returns the index (None: the name was never claimed, nothing to list)."""
+    named = report_of(notebook)
+    manifest = audit_manifest(notebook.parent, named[0]) if named is not None else None
+    if named is None or manifest is None or not manifest.is_file():
+        return None
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    entries = [entry for entry in record.get("reports", []) if entry.get("notebook") != notebook.name]
+    entries.append({"title": named[2], "notebook": notebook.name, "html": html.name, "error": ""})
+    record.update(status="complete", reports=entries)
+    write_atomic(manifest, json.dumps(record, indent=2) + "\n")
+    return write_index(notebook.parent.parent)
 
 
 def export_html(notebook: Path, html_path: Path, header: ReportHeader | None = None) -> Path:

@@ -1,22 +1,27 @@
 """Where reports are written and what each report notebook is given: names, not rendering.
 
 `reports/YYYY-MM-DD/HHMMSS-<notebook>.ipynb` (UTC), a second audit in the same second taking
-`HHMMSS-2`, with one `HHMMSS-audit.json` manifest per audit that the index lists. `workbench
-audit`, `workbench reports prune`, the index and the Airflow recipe (data/schedules/) all name
-reports through this module, so they cannot drift apart. It imports nothing heavy: the Airflow
-DAG file imports it on the scheduler.
+`HHMMSS-2`, with one `HHMMSS-audit.json` manifest per audit (claimed exclusively: `reserve_stem`)
+that the index lists. `workbench audit`, `workbench reports prune|html`, the index and the Airflow
+recipe (`workbench.recipes.airflow`) all name reports and their parameters through this module,
+so they cannot drift apart. It imports nothing heavy: the Airflow DAG file imports it on the
+scheduler.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+import socket
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from workbench.core import clock
+from workbench.core.locations import url_has_password
 
 CONTRACT_AUDIT = "contract_audit"
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
@@ -53,6 +58,7 @@ REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 MANIFEST_SUFFIX = "-audit.json"  # one per audit: `HHMMSS-audit.json`, what the index is built from
 _MAX_ATTEMPTS = 999
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_STEM = re.compile(r"\d{6}(-\d{1,3})?")
 
 
 def declared_parameters(notebook: str) -> tuple[str, ...]:
@@ -61,6 +67,50 @@ def declared_parameters(notebook: str) -> tuple[str, ...]:
         if name == notebook:
             return parameters
     raise KeyError(f"no report notebook {notebook!r}")
+
+
+def parameter_values(
+    *, run_id: str, environments: Sequence[str], config_path: str, store_url: str, triggers_path: str = ""
+) -> dict[str, Any]:
+    """Every value a report notebook may be given, none of them a secret: a store URL that carries a
+    password becomes "" (the kernel then reads $WORKBENCH_STORE from its environment), because
+    papermill writes parameters into the output notebook (and a scheduler keeps them)."""
+    return {
+        "run_id": run_id,
+        "run_b": run_id,
+        "environments": list(environments),
+        "config_path": config_path,
+        "store_url": "" if url_has_password(store_url) else store_url,
+        "triggers_path": triggers_path,
+    }
+
+
+def parameters_for(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters report notebook `notebook` is passed: exactly those it declares (`REPORT_NOTEBOOKS`)."""
+    return {name: values[name] for name in declared_parameters(notebook)}
+
+
+def reserve_stem(day_dir: Path, hhmmss: str, **placeholder: Any) -> tuple[str, Path]:
+    """A report stem no other audit or scheduler task in this second has taken, claimed by creating
+    its manifest exclusively (`O_EXCL`), which holds `placeholder` until the reports are written."""
+    day_dir.mkdir(parents=True, exist_ok=True)
+    for stem in stems(hhmmss):
+        manifest = audit_manifest(day_dir, stem)
+        try:
+            descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            record = {
+                "status": "running",
+                "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                **placeholder,
+            }
+            json.dump(record, handle)
+        return stem, manifest
+    raise FileExistsError(f"no free report name in {day_dir} for {hhmmss}")
 
 
 def day_folder(reports_dir: Path, moment: datetime) -> Path:
@@ -87,6 +137,15 @@ def report_notebook(day_dir: Path, stem: str, notebook: str) -> Path:
 
 def audit_manifest(day_dir: Path, stem: str) -> Path:
     return day_dir / f"{stem}{MANIFEST_SUFFIX}"
+
+
+def report_of(notebook: Path) -> tuple[str, str, str] | None:
+    """(stem, notebook name, title) of an executed report `HHMMSS[-N]-<notebook>.ipynb`, else None."""
+    for name, title, _parameters in REPORT_NOTEBOOKS:
+        stem = notebook.name.removesuffix(f"-{name}.ipynb")
+        if stem != notebook.name and _STEM.fullmatch(stem):
+            return stem, name, title
+    return None
 
 
 def folder_day(name: str) -> date | None:

@@ -3,19 +3,22 @@
 `advise` reads a run's verdicts, results and (after `workbench audit`) its readiness, and returns
 structured next steps: what to do, why this run calls for it, and the exact commands. The CLI
 prints them and the notebooks render them, so the two never give different advice. Commands carry
-the common options the person gave (`--config`, `--store`) so they run as printed.
+the common options the person gave (`--config`, `--project-dir`, `--store`, and the `--env`
+selection when a command re-runs the verb) so they run as printed; every other hint the CLI prints
+is built by `hint` from the same options.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.core.locations import STORE_ENV_VAR, url_has_password
 from workbench.core.models import NOT_SENT, Outcome, ProbeResult, Verdict, VerdictStatus
 from workbench.history.confirmations import OPERATOR_ITEMS
-from workbench.history.store import url_has_password
 from workbench.rollback.readiness import Readiness, StepStatus
 
 LIMITS_PROBE = "limits.operator_confirmation"
@@ -49,22 +52,63 @@ class RunState:
     leaks: Sequence[str] = ()  # files the audit wrote that hold a secret (never expected)
     failed_reports: Sequence[str] = ()  # report notebooks that failed to render
     common: Sequence[str] = field(default_factory=tuple)  # the person's common options, repeated
+    selected: Sequence[str] = ()  # the --env names the person gave (repeated when the verb is re-run)
+    store_withheld: bool = False  # --store held a password: commands rely on $WORKBENCH_STORE instead
 
 
-def common_options(config: str | Path | None, store: str | None) -> tuple[str, ...]:
-    """The common options a printed step repeats so it runs as printed: `--config` as given, and
-    `--store` unless its URL holds a password (that one stays in $WORKBENCH_STORE, never printed)."""
+def common_options(
+    config: str | Path | None, store: str | None, project_dir: str | Path | None = None
+) -> tuple[str, ...]:
+    """The common options a printed step repeats so it runs as printed: `--config` and
+    `--project-dir` as given, and `--store` unless its URL holds a password (that one stays in
+    $WORKBENCH_STORE, never printed: see `store_withheld`)."""
     options: list[str] = []
     if config:
         options += ["--config", str(config)]
+    if project_dir:
+        options += ["--project-dir", str(project_dir)]
     if store and not url_has_password(store):
         options += ["--store", store]
     return tuple(options)
 
 
+def store_withheld(store: str | None) -> bool:
+    """Whether `--store` was given a URL that a printed command must not repeat (it holds a password)."""
+    return bool(store) and url_has_password(store or "")
+
+
+STORE_STEP = NextStep(
+    f"export {STORE_ENV_VAR} with the URL you gave --store before running the commands below",
+    "its URL holds a password, so no printed command repeats it",
+)
+
+
+def hint(common: Sequence[str], *args: str) -> str:
+    """`workbench ARGS` with the common options `common`, quoted so it runs as printed."""
+    return shlex.join(("workbench", *args, *common))
+
+
+_COMMAND_IN_TEXT = re.compile(r"`(workbench [^`]*)`")
+
+
+def with_options(text: str, common: Sequence[str]) -> str:
+    """Text that names `workbench ...` commands (a probe's detail, a readiness step's evidence, as
+    stored in the history) with the person's common options added to each, so they run as printed."""
+    if not common:
+        return text
+    return _COMMAND_IN_TEXT.sub(
+        lambda found: f"`{shlex.join([*shlex.split(found.group(1)), *common])}`", text
+    )
+
+
 def command(state: RunState, *args: str) -> str:
     """`workbench ARGS` with the person's common options, quoted so it runs as printed."""
-    return shlex.join(("workbench", *args, *state.common))
+    return hint(state.common, *args)
+
+
+def rerun(state: RunState, *envs: str) -> str:
+    """The verb again, for `envs` (default: the person's own --env selection)."""
+    return command(state, state.verb, *_env_args(envs or state.selected))
 
 
 def advise(state: RunState) -> tuple[NextStep, ...]:
@@ -73,9 +117,9 @@ def advise(state: RunState) -> tuple[NextStep, ...]:
     if state.failed_reports:
         steps.append(
             NextStep(
-                f"fix what stopped the report notebooks, then re-run `workbench {state.verb}`",
+                f"fix what stopped the report notebooks, then run {state.verb} again",
                 "report notebooks failed: " + ", ".join(state.failed_reports),
-                (command(state, state.verb),),
+                (rerun(state),),
             )
         )
     if state.leaks:
@@ -111,13 +155,16 @@ def advise(state: RunState) -> tuple[NextStep, ...]:
     if could_not:
         steps.append(
             NextStep(
-                f"fix what the reasons above name, then re-run `workbench {state.verb}`",
+                f"fix what the reasons above name, then run {state.verb} again",
                 f"no probe could judge {', '.join(could_not)}",
-                (command(state, state.verb, *_env_args(could_not)),),
+                (rerun(state, *could_not),),
                 tuple(could_not),
             )
         )
-    return tuple(steps) or (_all_well(state),)
+    steps = steps or [_all_well(state)]
+    if state.store_withheld and any(step.commands for step in steps):
+        steps.insert(0, STORE_STEP)
+    return tuple(steps)
 
 
 def unreachable_envs(results: Sequence[ProbeResult]) -> list[str]:
@@ -148,7 +195,7 @@ def _failures(state: RunState, unreachable: set[str]) -> list[NextStep]:
         NextStep(
             "do not ship; fix or roll back what the failures name: " + " ".join(actions),
             f"{', '.join(envs)}: {', '.join(sorted(probes[actions]))} failed",
-            (command(state, state.verb, *_env_args(envs)),),
+            (rerun(state, *envs),),
             tuple(envs),
         )
         for actions, envs in by_actions.items()
@@ -174,12 +221,11 @@ def _failing_steps(state: RunState) -> list[NextStep]:
     for env, number, evidence, commands in _blocking(state, StepStatus.FAIL):
         if any(f"{probe}:" in evidence for e, probe in failed_probes if e == env):
             continue  # the probe failure above already says what to do
-        rerun = (command(state, state.verb, "--env", env),)
         steps.append(
             NextStep(
-                f"step {number} fails: do what it names, then re-run `workbench {state.verb}`",
+                f"step {number} fails: do what it names, then run {state.verb} again",
                 f"{env}: {evidence}",
-                tuple(command(state, *args) for args in commands) or rerun,
+                tuple(command(state, *args) for args in commands) or (rerun(state, env),),
                 (env,),
             )
         )
@@ -207,7 +253,7 @@ def _operator(state: RunState) -> list[NextStep]:
     return [
         NextStep(
             "an operator records what no response proves (quota, billing, docs, traffic shift), "
-            f"then re-run `workbench {state.verb}`",
+            f"then run {state.verb} again",
             f"waiting for an operator: {', '.join(asks)}",
             commands,
             tuple(asks),
@@ -240,12 +286,12 @@ def _all_well(state: RunState) -> NextStep:
         )
     if not state.complete:
         return NextStep(
-            f"run `workbench {state.verb}` without --probe for a complete run",
+            f"run {state.verb} again without --probe for a complete run",
             f"run {state.run_id} passed, but a --probe selection is partial: never a baseline",
-            (command(state, state.verb),),
+            (rerun(state),),
         )
     return NextStep(
         "record this run id as the known-good probe result; `workbench audit` judges rollback readiness",
         f"every environment passed in run {state.run_id}",
-        (command(state, "audit"),),
+        (command(state, "audit", *_env_args(state.selected)),),
     )

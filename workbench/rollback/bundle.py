@@ -6,7 +6,7 @@ place. A bundle records every part of one release's contract in one readable JSO
 
     {"format": "contract-workbench-bundle/1", "env": "reference", "release": "r42",
      "captured_at": "2026-05-10T12:00:00Z", "workbench_version": "0.1.0",
-     "manifest": "data/integration/manifest.toml",   # relative to the working folder, or null
+     "manifest": "data/integration/manifest.toml",   # relative to the project folder, or null
      "parts": {
        "client": {"package": "openai", "version": "1.40.0"},
        "endpoint": {"base_url": "https://... or embedded", "path": "/v1/chat/completions", "model": "..."},
@@ -40,10 +40,11 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.errors import ConfigError, UsageError, WorkbenchError
+from workbench.core.locations import BUNDLES_DIR
 from workbench.core.references import IMPORT_REF
 
 FORMAT = "contract-workbench-bundle/1"
-DEFAULT_BUNDLES_DIR = Path("data/bundles")
+DEFAULT_BUNDLES_DIR = BUNDLES_DIR
 PARTS: tuple[str, ...] = (
     "client",
     "endpoint",
@@ -100,6 +101,24 @@ class Bundle:
     @property
     def label(self) -> str:
         return f"{self.env}/{self.release}"
+
+    def manifest_folder(self, project: Path) -> Path:
+        """The folder the recorded manifest's file parts are relative to, wherever the shell is.
+
+        A relative manifest path is relative to the project folder; bundles captured before that
+        rule recorded it relative to the folder they were captured from, so the folders above the
+        bundle file are tried next (a capture from a parent of the project). No manifest: the project.
+        """
+        if not self.manifest:
+            return project
+        recorded = Path(self.manifest)
+        if recorded.is_absolute():
+            return recorded.parent
+        above = self.path.resolve().parents if self.path is not None else ()
+        for base in (project, *above):
+            if (base / recorded).is_file():
+                return (base / recorded).parent
+        return (project / recorded).parent
 
     def to_json(self) -> str:
         record = {

@@ -15,7 +15,7 @@ from workbench.core.config import Config
 from workbench.core.errors import ConfigError
 from workbench.core.secrets import key_needles, scan_paths
 from workbench.history.confirmations import current_by_item
-from workbench.history.store import HistoryStore
+from workbench.history.protocol import Store as HistoryStore
 from workbench.probes.drift import SHAPED_PROBES, compare
 from workbench.probes.engine import RunSummary
 from workbench.rollback.bundle import latest_bundle
@@ -121,5 +121,5 @@ def _bundle_evidence(config: Config, env: str, store: HistoryStore) -> BundleEvi
         return BundleEvidence(label=f"{env}/?", problems=(str(exc),))
     if bundle is None:
         return None
-    checks = verify_bundle(bundle, secrets=config.key_values(), store=store)
+    checks = verify_bundle(bundle, secrets=config.key_values(), store=store, project=config.project)
     return BundleEvidence(bundle.label, tuple(f"{c.part}: {c.message}" for c in checks if not c.ok))

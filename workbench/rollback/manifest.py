@@ -119,7 +119,7 @@ def capture_bundle(
         captured_at=clock.iso(now, "seconds"),
         parts=parts,
         path=target,
-        manifest=_display(manifest) if manifest is not None else None,
+        manifest=_display(manifest, config.project) if manifest is not None else None,
     )
     text = bundle.to_json()
     findings = scan_text(text, where=str(target), secrets=secrets)  # in a name, say: last line of defence
@@ -440,10 +440,11 @@ def _json_sha256(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _display(path: Path) -> str:
-    """The manifest as the bundle records it: relative to the working folder when inside it."""
+def _display(path: Path, project: Path) -> str:
+    """The manifest as the bundle records it: relative to the project folder when inside it (so
+    the bundle reads the same from any folder and in any checkout), else absolute."""
     absolute = path.resolve()
     try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+        return absolute.relative_to(project.resolve()).as_posix()
     except ValueError:
         return absolute.as_posix()

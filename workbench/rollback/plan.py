@@ -22,7 +22,7 @@ from workbench.core.secrets import scan_text
 from workbench.rollback.bundle import KINDS, PARTS, Bundle, RefError, file_sha256, import_ref, source_of
 
 if TYPE_CHECKING:
-    from workbench.history.store import HistoryStore
+    from workbench.history.protocol import Store as HistoryStore
 
 _KIND_ORDER = ("artifact", "configuration", "templates", "parser")
 _TITLES: Mapping[str, str] = {
@@ -129,16 +129,22 @@ class RollbackPlan:
 
 
 def verify_bundle(
-    bundle: Bundle, *, secrets: dict[str, str], store: HistoryStore | None = None, root: Path | None = None
+    bundle: Bundle,
+    *,
+    secrets: dict[str, str],
+    store: HistoryStore | None = None,
+    root: Path | None = None,
+    project: Path | None = None,
 ) -> list[Check]:
     """One check per part (present, resolvable, no secret), then a scan of the bundle file itself.
 
-    Files resolve against `root`, else the recorded manifest's folder, else the working folder. A hash
-    that differs from the file here is ok: a bundle of an older release is expected to differ. So is a
-    known-good run absent from `store`: a bundle is often verified (in CI) away from where it was captured.
+    Files resolve against `root`, else the recorded manifest's folder in project folder `project`
+    (`Bundle.manifest_folder`), never the shell's folder. A hash that differs from the file here is
+    ok: a bundle of an older release is expected to differ. So is a known-good run absent from
+    `store`: a bundle is often verified (in CI) away from where it was captured.
     """
     if root is None:
-        root = Path(bundle.manifest).parent if bundle.manifest else Path.cwd()
+        root = bundle.manifest_folder(project or Path())
     checks = [_verify_part(bundle, part, root, store, secrets) for part in PARTS]
     checks.append(_verify_text(bundle, secrets))
     return checks
@@ -187,8 +193,8 @@ def _verify_file(bundle: Bundle, part: str, value: Mapping[str, Any], root: Path
         return Check(
             part,
             False,
-            f"{path} not found: pass the manifest's folder as root, or restore the file from release "
-            f"{bundle.release}",
+            f"{path} not found: restore it from release {bundle.release} (paths are relative to the "
+            "manifest's folder; check --project-dir)",
         )
     recorded, here = str(value["sha256"]), file_sha256(path)
     if recorded != here:

@@ -19,7 +19,7 @@ from workbench.core import clock
 from workbench.core.errors import UsageError
 from workbench.core.models import Outcome, Symptom
 from workbench.history.aggregates import BUCKETS, SeriesRun, WindowCounts
-from workbench.history.store import HistoryStore
+from workbench.history.protocol import Store as HistoryStore
 from workbench.signals.triggers import Firing, Rule, judge_consecutive, judge_rate
 
 ALL_PROBES = "all probes"  # the series a rate rule counts over in the history

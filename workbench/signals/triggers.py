@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ConfigError
+from workbench.core.locations import TRIGGERS_FILE
 from workbench.core.models import Symptom, action_for
 from workbench.core.tomlfile import parse_toml, read_text
 from workbench.history.aggregates import SeriesRun, WindowCounts
 
-DEFAULT_TRIGGERS_PATH = Path("data/triggers.toml")
+DEFAULT_TRIGGERS_PATH = TRIGGERS_FILE  # relative: the project folder a notebook kernel works in
 
 # The one source of the default rules. `data/triggers.toml` ships as a byte-for-byte copy (a test
 # keeps them equal) so users edit a file that documents itself, and a checkout without the file
