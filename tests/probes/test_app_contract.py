@@ -98,7 +98,12 @@ BREAKS: dict[str, tuple[str, dict[str, tuple[Symptom, str]]]] = {
     ),
     "finish-reason-empty": (
         "",
-        {"endpoint.minimal": (Symptom.PARSER, "choices[0].finish_reason: one of stop, length")},
+        {
+            "endpoint.minimal": (
+                Symptom.PARSER,
+                "choices[0].finish_reason: the spec requires one of stop, length",
+            )
+        },
     ),
 }
 # What real servers legitimately do: never flagged.

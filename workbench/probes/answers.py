@@ -183,6 +183,9 @@ def _spec(
         if deviation.field in _CONTENT_FIELDS and content_read and not strict:
             judgement.notes.append(f"{deviation.describe()}: read as text (the parser joins text parts)")
             continue
+        if deviation.absent_nullable and not strict:  # absent reads as null, which the spec allows there
+            judgement.notes.append(f"{deviation.describe()}, where the spec allows null: read as null")
+            continue
         if strict or reads_field(app, deviation.field):
             why = (
                 "strict_schema"
@@ -193,9 +196,7 @@ def _spec(
                 Problem(
                     deviation.path,
                     Symptom.PARSER,
-                    f"{deviation.required} required by the spec, got {deviation.got}"
-                    + (f" ({deviation.count} times)" if deviation.count > 1 else "")
-                    + f" ({why})",
+                    f"{deviation.words()} ({why})",
                 )
             )
 

@@ -32,6 +32,7 @@ from workbench.wire.errorbody import ErrorInfo, read_error
 from workbench.wire.parser import Completion, parse_completion
 from workbench.wire.shape import merge_shapes, shape_of
 from workbench.wire.spec import check_chunk, check_error, check_response
+from workbench.wire.specschema import Kind, vendored
 from workbench.wire.stream import SSEEvent, StreamAssembly, assemble, events_from_bytes
 from workbench.wire.toolcalls import Problem, ToolCall, arguments_of, calls_in_message, unreadable
 
@@ -283,11 +284,12 @@ def classify(
     result = _classify_body(status, body, content_type=content_type, headers=headers)
     if result.decoded is None or result.stream is not None:
         return result
+    kind: Kind = "response"
     if result.kind is BodyKind.COMPLETION or (200 <= status < 300 and result.error is None):
         checked = check_response(result.decoded)
     else:
-        checked = check_error(result.decoded)
-    tally = DeviationTally()
+        checked, kind = check_error(result.decoded), "error"
+    tally = DeviationTally(lambda field: vendored().field_takes_null(kind, field))
     tally.add(checked)
     return dataclasses.replace(result, deviations=tally.seen())
 
@@ -482,7 +484,7 @@ def _classify_stream(
     status: int, events: Sequence[SSEEvent], headers: Mapping[str, str], *, broken: str = ""
 ) -> Classification:
     shapes: set[tuple[str, ...]] = set()  # chunks of one stream share a handful of shapes
-    deviations = DeviationTally()
+    deviations = DeviationTally(lambda field: vendored().field_takes_null("chunk", field))
     started, seen = time.thread_time(), [0]
 
     def on_chunk(chunk: Any) -> None:

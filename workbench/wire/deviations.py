@@ -285,19 +285,30 @@ class SpecDeviation:
     required: str
     got: str
     count: int
+    absent_nullable: bool = False  # a required field left out where the spec allows null
+
+    def words(self) -> str:
+        """What is wrong, in words: "required by the spec, absent", or "the spec requires integer, got
+        a string"."""
+        times = f" ({self.count} times)" if self.count > 1 else ""
+        if self.got == "absent" and self.required == "a required field":
+            return f"required by the spec, absent{times}"
+        return f"the spec requires {self.required}, got {self.got}{times}"
 
     def describe(self) -> str:
-        times = f" ({self.count} times)" if self.count > 1 else ""
-        return f"{self.path}: {self.required} required, got {self.got}{times}"
+        return f"{self.path}: {self.words()}"
 
     def to_fact(self) -> dict[str, object]:
-        return {
+        fact: dict[str, object] = {
             "path": self.path,
             "field": self.field,
             "required": self.required,
             "got": self.got,
             "count": self.count,
         }
+        if self.absent_nullable:
+            fact["absent_nullable"] = True
+        return fact
 
 
 class DeviationTally:
@@ -306,9 +317,10 @@ class DeviationTally:
 
     MAX_FIELDS: Final = 50
 
-    def __init__(self) -> None:
+    def __init__(self, nullable: Callable[[str], bool] | None = None) -> None:
         self._first: dict[str, Deviation] = {}
         self._counts: dict[str, int] = {}
+        self._nullable = nullable  # field -> whether the spec allows null there
 
     def add(self, deviations: Iterable[Deviation]) -> None:
         for deviation in deviations:
@@ -322,6 +334,15 @@ class DeviationTally:
 
     def seen(self) -> tuple[SpecDeviation, ...]:
         return tuple(
-            SpecDeviation(first.path, field, first.required, first.got, self._counts[field])
+            SpecDeviation(
+                first.path,
+                field,
+                first.required,
+                first.got,
+                self._counts[field],
+                absent_nullable=first.got == "absent"
+                and self._nullable is not None
+                and self._nullable(field),
+            )
             for field, first in self._first.items()
         )

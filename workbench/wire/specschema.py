@@ -71,6 +71,36 @@ class VendoredSchema:
                 return any(self.takes_type(branch, value, depth + 1) for branch in schema[key])
         return True
 
+    def field_takes_null(self, kind: Kind, field: str) -> bool:
+        """Whether the spec allows `null` at `field` (a deviation's path without indices, such as
+        `choices[].finish_reason`) in a body of `kind`: then leaving it out says what null says."""
+        schemas: list[Any] = [self.document(kind)]
+        for step in field.replace("[]", ".[]").split("."):
+            if not step:
+                continue
+            found: list[Any] = []
+            for schema in schemas:
+                for node in self._branches(schema, 0):
+                    if step == "[]":
+                        found += [node["items"]] if "items" in node else []
+                    elif step in node.get("properties", {}):
+                        found.append(node["properties"][step])
+            schemas = found
+            if not schemas:
+                return False
+        return any(self.takes_type(schema, None) for schema in schemas)
+
+    def _branches(self, schema: Any, depth: int) -> list[Mapping[str, Any]]:
+        """A schema and every `anyOf`/`oneOf`/`allOf` branch inside it, `$ref`s followed."""
+        node = self.resolved(schema)
+        if depth > MAX_SCHEMA_DEPTH:
+            return [node]
+        found = [node]
+        for key in ("anyOf", "oneOf", "allOf"):
+            for branch in node.get(key, ()):
+                found += self._branches(branch, depth + 1)
+        return found
+
     def describe(self, schema: Any) -> str:
         """What a schema allows, in words: 'string or null', 'one of auto, default, flex or null'."""
         words: list[str] = []
