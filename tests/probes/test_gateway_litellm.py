@@ -3,17 +3,22 @@
 What the gateway does was observed first, by hand with curl, then recorded with `python -m
 tests.gateway` into tests/data/gateway/litellm-1.108.7/ (its README has the table of answers).
 LiteLLM 1.108.7 conforms on the minimal request, malformed JSON, a missing field and an
-out-of-range value (400 `invalid_request_error`), and the verdicts pass. It deviates in three places:
+out-of-range value (400 `invalid_request_error`), and the verdicts pass. It deviates in four places:
 
 - no key: 500 `text/plain` "Internal Server Error" (its auth error handler imports `prisma`, which
   `litellm[proxy]` does not install): a client sees a retryable transport failure, not auth;
 - a wrong key: 400 `no_db_connection` "No connected db." (without a database every key but the
   master key is looked up in one): a client sees a non-retryable request error (validation);
+- every stream: it drops `finish_reason: null` from each chunk's choice, so `finish_reason`, which
+  the spec requires on every streamed choice (nullable), is absent from all but the finishing one;
+  since the spec check (issue 19) the workbench fails `streaming.sse` with `parser` at
+  `choices[0].finish_reason` (the app reads finish_reason; real parsers broke on exactly this:
+  brainlid/langchain #367, alfredapp/openai-workflow #52);
 - streaming with `include_usage`: usage arrives on a last chunk that carries a choice with an
-  empty delta, where the documented usage chunk has `choices: []`: tolerated, noted in the pass.
+  empty delta, where the documented usage chunk has `choices: []`: tolerated, noted.
 
 So auth triggers would never fire on this gateway: the audit fails auth.* with the class the app's
-logs would show, and the gateway is not ready for those two reasons only.
+logs would show, and the gateway is not ready for those two reasons and the streamed finish_reason.
 """
 
 from __future__ import annotations
@@ -81,10 +86,15 @@ VERDICTS: dict[str, tuple[Outcome, Symptom, bool, tuple[str, ...]]] = {
     "response.optional_fields": (Outcome.PASS, Symptom.NONE, False, ("degrades safely",)),
     "response.fixture_replay": (Outcome.SKIP, Symptom.NONE, False, ("no known-good fixtures",)),
     "streaming.sse": (
-        Outcome.PASS,
-        Symptom.NONE,
+        Outcome.FAIL,
+        Symptom.PARSER,
         False,
-        ("usage arrived", "ended with [DONE]", "usage chunk carries 1 choice(s)"),
+        (
+            "choices[0].finish_reason",
+            "got absent",
+            "a field the app reads",
+            "usage chunk carries 1 choice(s)",
+        ),
     ),
     "limits.operator_confirmation": (Outcome.NEEDS_OPERATOR, Symptom.NONE, False, ()),
 }
@@ -202,11 +212,13 @@ def test_workbench_verdict_on_the_gateway(audit: RunSummary, probe: str) -> None
 
 @pytest.mark.slow
 @pytest.mark.third_party
-def test_gateway_is_not_ready_for_its_auth_deviations_only(audit: RunSummary) -> None:
+def test_gateway_is_not_ready_for_its_auth_deviations_and_the_streamed_finish_reason(
+    audit: RunSummary,
+) -> None:
     (verdict,) = audit.verdicts
     assert str(verdict.status) == "not_ready"
     failing = sorted(r.probe for r in audit.results if r.outcome is Outcome.FAIL)
-    assert failing == ["auth.invalid_key", "auth.missing_key"]
+    assert failing == ["auth.invalid_key", "auth.missing_key", "streaming.sse"]
     assert audit.exit_code == 1
 
 
