@@ -155,3 +155,29 @@ def test_usage_absent_fails_only_an_app_that_reads_it() -> None:
     bare = json.dumps(body).encode()
     assert judged(bare, PLAIN)[0] == []
     assert judged(bare, app_contract({}, ["usage"]))[0] == [("usage", Symptom.PARSER)]
+
+
+def test_a_streamed_choice_without_finish_reason_is_a_note_unless_strict() -> None:
+    """The spec requires `finish_reason` on every streamed choice but allows null there; left out (as
+    LiteLLM's proxy does on every chunk but the last) it reads as null: information, or a failure
+    under `strict_schema`."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, *, keep: bool = True) -> str:
+        choice: dict[str, Any] = {"index": 0, "delta": delta}
+        if keep or finish:
+            choice["finish_reason"] = finish
+        body = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+        return f"data: {json.dumps(body)}\n\n"
+
+    body = chunk({"role": "assistant", "content": "hi"}, keep=False) + chunk({}, "stop") + "data: [DONE]\n\n"
+    result = classify(200, body.encode(), content_type="text/event-stream")
+    (deviation,) = result.deviations
+    assert (deviation.field, deviation.got, deviation.absent_nullable) == (
+        "choices[].finish_reason",
+        "absent",
+        True,
+    )
+    relaxed = judge_answer(result, Asked(), PLAIN, cut=False)
+    assert relaxed.problems == [] and any("read as null" in note for note in relaxed.notes)
+    strict = judge_answer(result, Asked(), PLAIN, cut=False, strict=True)
+    assert [(p.path, p.symptom) for p in strict.problems] == [("choices[0].finish_reason", Symptom.PARSER)]
