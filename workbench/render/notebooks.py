@@ -30,6 +30,7 @@ from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
 from workbench.render.reportnames import MANIFEST_SUFFIX, audit_manifest, environment_set, report_of
+from workbench.rollback.headline import WORDS
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
@@ -392,6 +393,8 @@ def _write_index(reports_dir: Path) -> Path:
                 "status": manifest.get("status", "complete"),
                 "verdicts": manifest.get("verdicts", {}),
                 "readiness": manifest.get("readiness", {}),
+                "counts": manifest.get("counts", ""),
+                "headlines": manifest.get("headlines", []),
                 "reports": [
                     {
                         "title": report.get("title", "report"),
@@ -407,7 +410,8 @@ def _write_index(reports_dir: Path) -> Path:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
     )
-    page = environment.get_template("index.html.j2").render(audits=audits)
+    words = {str(state): text for state, text in WORDS.items()}
+    page = environment.get_template("index.html.j2").render(audits=audits, words=words)
     index = reports_dir / "index.html"
     write_atomic(index, page)
     return index
