@@ -208,11 +208,13 @@ def print_firings(
             f"re-probe (`{shown(reprobe)}`) and compare structure with the known-good run."
         )
     else:
-        tune = f"tune {shown(triggers_file)}" if triggers_file else "write data/triggers.toml"
-        out.print(
-            f"no trigger fired over {source} ({quiet} rule evaluation(s)); the thresholds are examples: "
-            f"{tune} for your traffic."
+        tune = (
+            f"the thresholds are examples: tune {shown(triggers_file)} for your traffic"
+            if triggers_file
+            else "the thresholds are the built-in examples: set your own for your traffic with --triggers "
+            "FILE (README, 'Triggers and watching traffic')"
         )
+        out.print(f"no trigger fired over {source} ({quiet} rule evaluation(s)); {tune}.")
 
 
 class _Terminated(KeyboardInterrupt):
