@@ -265,7 +265,7 @@ def chart_errors(notebook: nbformat.NotebookNode) -> list[Any]:
 def test_airflow_loads_both_dags_as_the_readme_describes(airflow: Airflow, tmp_path: Path) -> None:
     loaded = dagbag(airflow, airflow.home / "dags", tmp_path / "dags.json")
     assert loaded["import_errors"] == {}
-    assert set(loaded["dags"]) == {"contract_audit_papermill", "contract_audit_cli"}
+    assert set(loaded["dags"]) == {"contract_audit_papermill", "contract_audit_cli", "contract_audit_workers"}
     for dag in loaded["dags"].values():
         assert dag["fileloc"] == str(airflow.home / "dags" / "airflow_dag.py")
         assert dag["schedule"] == "17 6 * * *" and dag["timetable"] == "CronTriggerTimetable"
@@ -278,6 +278,16 @@ def test_airflow_loads_both_dags_as_the_readme_describes(airflow: Airflow, tmp_p
         assert papermill[task]["upstream"] == [upstream]
     assert "PapermillOperator" in papermill["contract_audit_notebook"]["classes"]
     assert papermill["probe"]["classes"][0] == "PythonOperator"
+    workers = loaded["dags"]["contract_audit_workers"]["tasks"]
+    assert {task: sorted(spec["upstream"]) for task, spec in workers.items()} == {
+        "environments": [],
+        "probe": ["environments"],
+        "render": ["probe"],
+        "gate": ["environments", "render"],
+    }
+    assert (
+        workers["probe"]["classes"][0] == "MappedOperator"
+    )  # one task per environment (tests/test_airflow_workers.py)
     cli = loaded["dags"]["contract_audit_cli"]["tasks"]
     assert list(cli) == ["workbench_audit"] and cli["workbench_audit"]["classes"][0] == "BashOperator"
 
