@@ -429,3 +429,37 @@ def test_prune_and_html_work_on_the_prefix(s3: Any, tmp_path: Path) -> None:
         "reports", "html", f"s3://{s3.name}/team/2026-01-01/000000-contract_audit.ipynb", cwd=tmp_path
     )
     assert missing.returncode == 2 and "not an executed notebook" in missing.stderr
+
+
+@pytest.mark.slow
+def test_reports_render_judges_stored_runs_and_exits_as_the_audit_would(tmp_path: Path) -> None:
+    """What the workers DAG's render task runs: no probe is sent, one audit per stored run."""
+    project = make_project(tmp_path / "project")
+    common = ["--project-dir", str(project), "--store", f"sqlite:///{tmp_path / 'history.sqlite'}"]
+    run_ids = []
+    for environment in ("reference", "reference-drifted"):
+        probed = workbench("probe", "--env", environment, "--format", "json", *common, cwd=tmp_path)
+        assert probed.returncode in (0, 1), probed.stderr
+        run_ids.append(json.loads(probed.stdout)[0]["run_id"])
+    reports = tmp_path / "shared-reports"
+    args = ["reports", "render", "--run", run_ids[0], "--run", run_ids[1], "--reports", str(reports)]
+    done = workbench(*args, "--format", "json", *common, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # reference-drifted is not rollback-ready
+    rendered = json.loads(done.stdout)
+    assert [audit["run_id"] for audit in rendered["audits"]] == run_ids
+    assert [audit["readiness"] for audit in rendered["audits"]] == [
+        {"reference": "ready"},
+        {"reference-drifted": "not_ready"},
+    ]
+    assert rendered["index"] == str(reports / "index.html") and rendered["exit_code"] == 1
+    index = (reports / "index.html").read_text()
+    assert all(run_id in index for run_id in run_ids)
+    assert all(Path(report).is_file() for audit in rendered["audits"] for report in audit["reports"])
+    table = workbench(*args[:4], *common, "--reports", str(tmp_path / "again"), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert (
+        f"run {run_ids[0]}:" in table.stdout
+        and f"index:  {tmp_path / 'again' / 'index.html'}" in table.stdout
+    )
+    unknown = workbench("reports", "render", "--run", "20200101T000000Z-000000", *common, cwd=tmp_path)
+    assert unknown.returncode == 2 and "no run '20200101T000000Z-000000'" in unknown.stderr

@@ -219,6 +219,7 @@ def reports_render(
     from workbench.history.store import HistoryStore
     from workbench.render.audit import render_runs
     from workbench.render.reportstore import open_report_store
+    from workbench.rollback.headline import headlines
 
     common = Common(config, store, project_dir)
     settings = common.load()
@@ -234,6 +235,12 @@ def reports_render(
                 "readiness": {
                     env: "ready" if ready.ready else "not_ready" for env, ready in outcome.readiness.items()
                 },
+                "headlines": [
+                    line.to_json()
+                    for line in headlines(
+                        outcome.summary.verdicts, outcome.summary.results, outcome.readiness
+                    )
+                ],
                 "reports": list(outcome.published),
                 "errors": [report.error for report in outcome.failed_reports],
                 "leaks": [str(leak) for leak in outcome.leaks],
@@ -245,8 +252,9 @@ def reports_render(
         sys.stdout.write(json.dumps({"audits": audits, "index": index, "exit_code": code}, indent=2) + "\n")
         raise typer.Exit(code)
     for outcome in outcomes:
-        for name, readiness in outcome.readiness.items():
-            out.print(f"{shown(name)}: {shown(readiness.summary)} (run {shown(outcome.summary.run_id)})")
+        out.print(f"run {shown(outcome.summary.run_id)}:")
+        for line in headlines(outcome.summary.verdicts, outcome.summary.results, outcome.readiness):
+            out.print(f"  {shown(line.line())}")
         for report in outcome.failed_reports:
             err.print(f"error: {shown(report.error)}")
         for leak in outcome.leaks:

@@ -47,7 +47,7 @@ from workbench.render.reportnames import (
     time_stem,
 )
 from workbench.render.reportstore import ReportStore, open_report_store
-from workbench.rollback.evidence import assess_run
+from workbench.rollback.evidence import assess_run, stored_readiness
 from workbench.rollback.headline import counts, headlines, worst_first
 from workbench.rollback.readiness import Readiness
 from workbench.signals.triggers import load_rules
@@ -144,7 +144,8 @@ def render_runs(
     timeout_s: int = 600,
 ) -> list[AuditOutcome]:
     """The judge, render and index stages for runs already probed and stored (a scheduler's mapped
-    probe tasks, meeting in a shared store): one audit per run, in one warm kernel."""
+    probe tasks, meeting in a shared store): one audit per run, in one warm kernel. A run already
+    judged keeps its stored readiness."""
     reports = open_report_store(reports_dir)
     check_audit_inputs(config, reports)
     summaries = [stored_summary(store, run_id) for run_id in run_ids]  # an unknown id fails first
@@ -154,7 +155,9 @@ def render_runs(
         for summary in summaries:
             if on_stage is not None:
                 on_stage(f"judging rollback readiness of run {summary.run_id}")
-            readiness = assess_run(config, summary, store)
+            # judged once per run: a run rendered again (a retried task) keeps the verdict it was given
+            judged = stored_readiness(store, summary.run_id)
+            readiness = dict(judged) if judged else assess_run(config, summary, store)
             rendered = render_reports(
                 config,
                 summary,
