@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ambient import NO_AMBIENT_AWS
 from tests.paths import REPO
 
 _OUTSIDE_VARIABLES = (
@@ -24,6 +25,16 @@ _OUTSIDE_VARIABLES = (
     "COMETAPI_API_KEY",
     "WORKBENCH_CONFIG",
     "WORKBENCH_STORE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 )
 
 
@@ -32,6 +43,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Clear proxies, provider keys and workbench settings so tests are hermetic and loopback-only."""
     for name in _OUTSIDE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name, value in NO_AMBIENT_AWS.items():
+        monkeypatch.setenv(name, value)
     yield
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,21 @@ def _server() -> sa.URL:
 @pytest.fixture(scope="module")
 def postgres_database(request: pytest.FixtureRequest) -> Iterator[sa.URL]:
     """A fresh database for this test module, dropped (with any connection left) after it."""
+    with fresh_database(request.module.__name__.rpartition(".")[2]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def new_database() -> Callable[[str], AbstractContextManager[sa.URL]]:
+    """`fresh_database`, for a test module that needs a second database (Airflow's metadata)."""
+    return fresh_database
+
+
+@contextmanager
+def fresh_database(label: str) -> Iterator[sa.URL]:
+    """A new database on the test server (named after `label`), dropped with its connections after."""
     server = _server()
-    module = request.module.__name__.rpartition(".")[2]
-    name = f"wb_{module}_{secrets.token_hex(4)}".lower()[:63]
+    name = f"wb_{label}_{secrets.token_hex(4)}".lower()[:63]
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')

@@ -1,4 +1,4 @@
-"""Contract Workbench in Apache Airflow 3: the daily audit as two DAGs (see data/schedules/README.md).
+"""Contract Workbench in Apache Airflow 3: the daily audit as three DAGs (see data/schedules/README.md).
 
 Copy this file into the dags folder of workers that have the project folder (WORKBENCH_PROJECT, with
 the workbench installed in its .venv: `make install` in a clone, or `pip install contract-workbench`
@@ -8,7 +8,10 @@ and builds the DAGs. It imports in milliseconds: nothing heavy is loaded at pars
 
 `contract_audit_papermill`: probe -> contract_audit_notebook -> contract_audit_html -> gate
 `contract_audit_cli`: `workbench audit` in one task
-Both take the environments to audit as the DAG parameter `environments` (empty: every one).
+`contract_audit_workers`: environments -> probe (mapped, one per environment) -> render -> gate: for
+several workers sharing no disk (WORKBENCH_STORE a PostgreSQL store, `[workbench] reports` an
+s3://bucket/prefix); the gate is every environment's readiness
+All three take the environments to audit as the DAG parameter `environments` (empty: every one).
 """
 
 from __future__ import annotations
@@ -31,4 +34,6 @@ try:
 except ImportError:  # imported by the tests, or by a worker without Airflow: no DAG
     pass
 else:
-    contract_audit_papermill, contract_audit_cli = recipe.build_dags(PROJECT, recipe.__doc__ or "")
+    contract_audit_papermill, contract_audit_cli, contract_audit_workers = recipe.build_dags(
+        PROJECT, recipe.__doc__ or ""
+    )

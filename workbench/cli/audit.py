@@ -19,6 +19,7 @@ from workbench.cli.options import (
     FormatOption,
     JunitOption,
     ProjectDirOption,
+    ReportsOption,
     StoreOption,
     WordsCommand,
     examples,
@@ -165,14 +166,7 @@ def _print_dry_run(
 )
 def audit(
     env: EnvOption = None,
-    reports: Annotated[
-        Path | None,
-        typer.Option(
-            "--reports",
-            metavar="DIR",
-            help="Folder for dated reports and index.html (default: the project's reports/).",
-        ),
-    ] = None,
+    reports: ReportsOption = None,
     config: ConfigOption = None,
     store: StoreOption = None,
     notebooks: Annotated[
@@ -190,14 +184,15 @@ def audit(
     from workbench.probes.engine import plan_run
     from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
+    from workbench.render.reportstore import open_report_store
     from workbench.rollback.advice import RunState, advise, store_withheld, with_options
     from workbench.rollback.headline import headlines, status_words
 
     common = Common(config, store, project_dir, tuple(env or ()))
     settings = common.load()
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
-    reports = reports or settings.folder.reports
-    check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
+    place = open_report_store(settings.reports(reports))
+    check_audit_inputs(settings, place)  # the triggers and where reports go (a bucket too), likewise
     notebooks = notebooks_dir(notebooks, project=settings.project)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
     with stops_cleanly(), HistoryStore(store, project=settings.project) as history, Progress() as progress:
@@ -205,7 +200,7 @@ def audit(
             settings,
             env or (),
             store=history,
-            reports_dir=reports,
+            reports_dir=place,
             notebooks=notebooks,
             progress=progress.update,
             on_stage=progress.stage,
@@ -226,11 +221,10 @@ def audit(
             f"error: a secret was written: {shown(leak)} (the value is not shown); delete that file and "
             "report a bug"
         )
-    for report in outcome.reports:
-        if report.error:
-            err.print(f"error: {shown(report.error)}")
-        else:
-            out.print(f"report: {shown(report.html)}")
+    for report in outcome.failed_reports:
+        err.print(f"error: {shown(report.error)}")
+    for location in outcome.published:
+        out.print(f"report: {shown(location)}")
     out.print(f"index:  {shown(outcome.index)}")
     state = RunState(
         "audit",

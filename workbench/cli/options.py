@@ -57,6 +57,16 @@ StoreOption = Annotated[
         "folder: the one holding the config file's data/).",
     ),
 ]
+ReportsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reports",
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="Where dated reports and index.html go: a folder, or an S3 bucket and prefix (credentials "
+        "from the AWS SDK's chain, never the URL; the [s3] extra) (default: [workbench] reports, else "
+        "the project's reports/).",
+    ),
+]
 JunitOption = Annotated[
     Path | None,
     typer.Option(

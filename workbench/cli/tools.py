@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.options import Common, ConfigOption, ProjectDirOption, StoreOption, WordsCommand, examples
+from workbench.cli.options import (
+    Common,
+    ConfigOption,
+    Format,
+    FormatOption,
+    ProjectDirOption,
+    ReportsOption,
+    StoreOption,
+    WordsCommand,
+    examples,
+)
 from workbench.cli.terminal import err, out, shown
 from workbench.core.terminaltext import printable
 
@@ -138,14 +148,7 @@ def reports_prune(
             "--keep-days", metavar="N", min=0, help="Keep folders dated within N days (UTC); 0: only today."
         ),
     ],
-    reports_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--reports",
-            metavar="DIR",
-            help="Folder of dated reports and index.html (default: the project's reports/).",
-        ),
-    ] = None,
+    reports_dir: ReportsOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print what would be removed.")] = False,
     config: ConfigOption = None,
     store: StoreOption = None,
@@ -153,9 +156,13 @@ def reports_prune(
 ) -> None:
     """Delete dated report folders (YYYY-MM-DD) older than N days, then rebuild reports/index.html."""
     from workbench.render.prune import prune_reports
+    from workbench.render.reportstore import open_report_store
 
-    folder = Common(config, store, project_dir).folder()
-    result = prune_reports(reports_dir or folder.reports, keep_days, dry_run=dry_run)
+    # --reports, else [workbench] reports, else the project's reports/
+    place = open_report_store(Common(config, store, project_dir).load().reports(reports_dir))
+    if place.local_root is None:
+        place.check_writable()
+    result = prune_reports(place, keep_days, dry_run=dry_run)
     for line in result.lines():
         (err if line.startswith("error: ") else out).print(shown(line))
     raise typer.Exit(2 if result.failed else 0)
@@ -168,7 +175,11 @@ def reports_prune(
 )
 def reports_html(
     notebooks: Annotated[
-        list[Path], typer.Argument(metavar="NOTEBOOK...", help="Executed report notebooks (.ipynb).")
+        list[str],
+        typer.Argument(
+            metavar="NOTEBOOK...",
+            help="Executed report notebooks (.ipynb): files, or s3://BUCKET/PREFIX/DAY/NAME.ipynb objects.",
+        ),
     ],
 ) -> None:
     """Write the offline HTML of executed report notebooks beside them (what a scheduler's papermill
@@ -177,6 +188,82 @@ def reports_html(
 
     for html in export_notebooks_html(notebooks):
         out.print(f"report: {shown(html)}")
+
+
+@reports.command(
+    "render",
+    cls=WordsCommand,
+    epilog=examples(
+        "workbench reports render --run 20261207T061700Z-1a2b3c --run 20261207T061702Z-4d5e6f",
+        "workbench reports render --run RUN_ID --reports s3://team-reports/contract-audit --format json",
+    ),
+)
+def reports_render(
+    run: Annotated[
+        list[str],
+        typer.Option("--run", metavar="RUN_ID", help="A stored run to judge and render (repeatable)."),
+    ],
+    reports_dir: ReportsOption = None,
+    output_format: FormatOption = Format.table,
+    timeout: Annotated[
+        int,
+        typer.Option("--timeout", metavar="SECONDS", help="Execution timeout per notebook cell, seconds."),
+    ] = 600,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    project_dir: ProjectDirOption = None,
+) -> None:
+    """Judge runs already probed (`workbench probe`, a scheduler's mapped tasks) and write their
+    reports and index, one audit per run, as `workbench audit` does after probing; sends nothing.
+    Exit 0 every environment rollback-ready, 1 one is not, 2 could not render."""
+    from workbench.history.store import HistoryStore
+    from workbench.render.audit import render_runs
+    from workbench.render.reportstore import open_report_store
+    from workbench.rollback.headline import headlines
+
+    common = Common(config, store, project_dir)
+    settings = common.load()
+    place = open_report_store(settings.reports(reports_dir))
+    with HistoryStore(store, project=settings.project, create=False) as history:
+        outcomes = render_runs(settings, run, store=history, reports_dir=place, timeout_s=timeout)
+    code = max(outcome.exit_code for outcome in outcomes)
+    if output_format is Format.json:
+        audits = [
+            {
+                "run_id": outcome.summary.run_id,
+                "verdicts": {verdict.env: str(verdict.status) for verdict in outcome.summary.verdicts},
+                "readiness": {
+                    env: "ready" if ready.ready else "not_ready" for env, ready in outcome.readiness.items()
+                },
+                "headlines": [
+                    line.to_json()
+                    for line in headlines(
+                        outcome.summary.verdicts, outcome.summary.results, outcome.readiness
+                    )
+                ],
+                "reports": list(outcome.published),
+                "errors": [report.error for report in outcome.failed_reports],
+                "leaks": [str(leak) for leak in outcome.leaks],
+                "exit_code": outcome.exit_code,
+            }
+            for outcome in outcomes
+        ]
+        index = str(outcomes[-1].index) if outcomes else ""
+        sys.stdout.write(json.dumps({"audits": audits, "index": index, "exit_code": code}, indent=2) + "\n")
+        raise typer.Exit(code)
+    for outcome in outcomes:
+        out.print(f"run {shown(outcome.summary.run_id)}:")
+        for line in headlines(outcome.summary.verdicts, outcome.summary.results, outcome.readiness):
+            out.print(f"  {shown(line.line())}")
+        for report in outcome.failed_reports:
+            err.print(f"error: {shown(report.error)}")
+        for leak in outcome.leaks:
+            err.print(f"error: a secret was written: {shown(leak)} (the value is not shown)")
+        for location in outcome.published:
+            out.print(f"report: {shown(location)}")
+    if outcomes:
+        out.print(f"index:  {shown(outcomes[-1].index)}")
+    raise typer.Exit(code)
 
 
 @commands.command(

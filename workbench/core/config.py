@@ -31,9 +31,11 @@ from workbench.core.locations import (
     BUNDLES_DIR,
     FIXTURES_DIR,
     TRIGGERS_FILE,
+    BucketPrefix,
     ProjectFolder,
     find_config,
     project_folder,
+    report_location,
 )
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
@@ -235,6 +237,15 @@ class Settings(_Strict):
     bundles_dir: Path = Field(default=BUNDLES_DIR, strict=False)
     # trigger rules; default data/triggers.toml, else the built-in examples
     triggers: Path | None = Field(default=None, strict=False)
+    # where reports go: a folder (relative: in the project) or s3://bucket/prefix; default reports/
+    reports: str | None = None
+
+    @field_validator("reports")
+    @classmethod
+    def _reports_location(cls, value: str | None) -> str | None:
+        if value is not None:
+            report_location(value)  # the scheme allow-list: a ValueError names what is wrong
+        return value
 
 
 class _File(_Strict):
@@ -261,6 +272,19 @@ class Config:
     def folder(self) -> ProjectFolder:
         """The project folder with its default paths."""
         return ProjectFolder(self.project, self.source, explicit=self.project_dir is not None)
+
+    def reports(self, explicit: str | None = None) -> Path | BucketPrefix:
+        """Where reports go: `--reports` (a relative folder taken here), else `[workbench] reports`
+        (a relative folder taken in the project), else the project's reports/; a ConfigError (exit
+        2) names a scheme or URL that is refused."""
+        if explicit is not None:
+            try:
+                return report_location(explicit)
+            except ValueError as exc:
+                raise ConfigError(str(exc), field="--reports") from None
+        if self.settings.reports is not None:
+            return report_location(self.settings.reports, base=self.project)
+        return self.folder.reports
 
     def select(self, names: Sequence[str] = ()) -> list[Environment]:
         """The named environments (all when none are named), refusing unknown names."""

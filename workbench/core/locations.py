@@ -13,6 +13,7 @@ triggers, reports, notebooks) is taken there, never where the shell happens to b
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -181,3 +182,63 @@ def url_has_password(url: str) -> bool:
         return True
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     return bool(in_userinfo) or any(value for value in query.get("password", ()))
+
+
+# -- report locations ---------------------------------------------------------------------------
+
+# Where reports may go besides a local folder: only what is tested (an S3 bucket and prefix, on AWS
+# or any S3-compatible service the SDK's endpoint setting names). Anything else is refused by name.
+REPORT_SCHEMES = ("s3",)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketPrefix:
+    """`s3://bucket/prefix`: a bucket and a key prefix ("" or ending in "/")."""
+
+    scheme: str
+    bucket: str
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.bucket}/{self.prefix}"
+
+
+def report_location(text: str | Path, *, base: Path | None = None) -> Path | BucketPrefix:
+    """`--reports` or `[workbench] reports`: a local folder (a relative one taken in `base`), or an
+    `s3://bucket/prefix` URL. Raises ValueError, in one line, for any other scheme, a URL carrying
+    credentials, a query or a fragment, or a bucket name S3 refuses: credentials come only from
+    the SDK's own chain (environment, shared files, instance role), never from a URL."""
+    if isinstance(text, Path):
+        return text if text.is_absolute() or base is None else base / text
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        if any(ord(char) < 32 for char in text):
+            raise ValueError("a reports folder cannot contain control characters")
+        path = Path(text)
+        return path if path.is_absolute() or base is None else base / path
+    scheme = scheme.lower()
+    if scheme not in REPORT_SCHEMES:
+        allowed = ", ".join(f"{name}://bucket/prefix" for name in REPORT_SCHEMES)
+        raise ValueError(
+            f"reports cannot go to a {scheme}:// URL: give a local folder or {allowed} "
+            "(no other scheme is tested)"
+        )
+    bucket, _, prefix = rest.partition("/")
+    if "@" in bucket or "?" in rest or "#" in rest:
+        raise ValueError(
+            f"the {scheme}:// reports URL holds only the bucket and a prefix: no credentials, query or "
+            "fragment (credentials come from the SDK's chain: AWS_* variables, ~/.aws, an instance role)"
+        )
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ValueError(
+            f"{scheme}://{bucket}/: not a bucket name (3-63 lowercase letters, digits, dots and hyphens)"
+        )
+    if any(ord(char) < 32 or char == "\\" for char in prefix) or "//" in prefix or _DOTS.search(prefix):
+        raise ValueError(f"{scheme}://{bucket}/{prefix}: a prefix of plain path segments, please")
+    prefix = prefix.strip("/")
+    return BucketPrefix(scheme, bucket, f"{prefix}/" if prefix else "")
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_DOTS = re.compile(r"(^|/)\.{1,2}(/|$)")

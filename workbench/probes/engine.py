@@ -48,7 +48,7 @@ from workbench.probes.traffic import (
     origin_of,
     plan_environment,
 )
-from workbench.probes.verdict import verdicts_for
+from workbench.probes.verdict import in_catalog_order, verdicts_for
 from workbench.wire.acceptance import Acceptance, default_acceptance
 from workbench.wire.client import ProbeClient
 from workbench.wire.parser import ResponseParser, load_callable, reference_parser
@@ -78,6 +78,15 @@ class RunSummary:
         if statuses and statuses <= {VerdictStatus.COULD_NOT_RUN}:
             return 2
         return 1
+
+
+def stored_summary(store: HistoryStore, run_id: str) -> RunSummary:
+    """A finished run read back from the store, as `run_probes` returned it: what a report stage in
+    another process (a scheduler's task) judges and renders. Raises StoreError for an unknown id."""
+    run = store.run(run_id)
+    results = tuple(in_catalog_order(store.results([run_id])))
+    verdicts = tuple(verdicts_for(run.environments, results))
+    return RunSummary(run_id, run.environments, results, verdicts, dict(run.requests or {}), run.status)
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The Airflow recipe's logic: two DAGs that run the audit's stages through the project's own
+"""The Airflow recipe's logic: three DAGs that run the audit's stages through the project's own
 `workbench` command, for the DAG file a scheduler parses (data/schedules/airflow_dag.py).
 
 `contract_audit_papermill`: probe -> contract_audit_notebook -> contract_audit_html -> gate
@@ -16,6 +16,14 @@
 `contract_audit_cli`: `workbench audit` in a BashOperator, the simpler alternative (all four
 stages and reports in one task; exit 1 or 2 fails it).
 
+`contract_audit_workers`: environments -> probe (mapped: one task per environment) -> render -> gate
+    For several workers that share no disk. Each mapped `probe` runs `workbench probe --env NAME`
+    and stores its run in the shared store ($WORKBENCH_STORE: PostgreSQL), where the tasks meet;
+    `render` runs `workbench reports render --run ID...`: readiness judged, every report written
+    into `[workbench] reports` (an `s3://bucket/prefix`) with the index; `gate` fails the run
+    unless every environment is rollback-ready (the verdict, not the probe's exit code). Each task
+    runs the project's `workbench` command in a temporary folder of its own, removed after it.
+
 Airflow is imported only inside `build_dags`; everything else is plain Python that the tests
 import without Airflow. Nothing here imports SQLAlchemy, pydantic or pandas (see `recipes`).
 """
@@ -27,13 +35,14 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from workbench.core import clock
-from workbench.core.locations import absolute_store_url, find_config, locate
+from workbench.core.locations import STORE_ENV_VAR, absolute_store_url, find_config, locate, store_backend
 from workbench.core.locations import store_url as default_store_url
 from workbench.render import reportnames
 
@@ -169,6 +178,131 @@ def html_task(project: str | Path, notebook: str) -> str:
     return str(Path(notebook).with_suffix(".html"))
 
 
+# -- contract_audit_workers: mapped probing over a shared store, reports in object storage -----------
+
+
+def run_in_scratch(
+    project: Path, args: Sequence[str], *, timeout_s: int, environ: Mapping[str, str] = os.environ
+) -> subprocess.CompletedProcess[str]:
+    """The project's `workbench ARGS --project-dir PROJECT` from a temporary folder of its own (the
+    task's: its working folder, temporary files, Jupyter runtime and IPython folders), removed
+    afterwards, so a task leaves nothing on the worker: its results go to the store, its reports
+    to the bucket. Its stderr (progress, one line per result, never a key) goes to the task log."""
+    with tempfile.TemporaryDirectory(prefix="workbench-task-") as scratch:
+        env = {
+            **environ,
+            **kernel_environment(project, environ),
+            "TMPDIR": scratch,
+            "JUPYTER_RUNTIME_DIR": str(Path(scratch, "jupyter-runtime")),
+            "IPYTHONDIR": str(Path(scratch, "ipython")),
+            "MPLCONFIGDIR": str(Path(scratch, "matplotlib")),
+        }
+        done = subprocess.run(
+            [str(workbench_executable(project)), *args, "--project-dir", str(project)],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout_s,
+        )
+    sys.stderr.write(done.stderr)
+    return done
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    return (done.stderr.strip().splitlines() or ["no output"])[-1]
+
+
+def check_shared_store(environ: Mapping[str, str] = os.environ) -> None:
+    """Mapped tasks meet in the store: on several workers it must be a server, not a worker's file."""
+    url = environ.get(STORE_ENV_VAR, "")
+    if store_backend(url) != "postgresql":
+        raise RuntimeError(
+            f"the mapped probe tasks meet in a shared store: set {STORE_ENV_VAR} to a PostgreSQL URL in the "
+            "workers' environment (each worker's own SQLite file would split the run)"
+        )
+
+
+def environments_task(project: str | Path, environments: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The `environments` task: the names to probe (the DAG parameter, else every configured one),
+    checked by the workbench (`probe --dry-run`, which sends nothing); one entry per mapped probe."""
+    project = Path(project)
+    check_shared_store()
+    selected = [part for name in environments for part in ("--env", name)]
+    done = run_in_scratch(project, ["probe", "--dry-run", "--format", "json", *selected], timeout_s=5 * 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot list the environments (exit {done.returncode}): {_last_line(done)}")
+    names = [plan["env"] for plan in json.loads(done.stdout)]
+    return [{"project": str(project), "environment": name} for name in names]
+
+
+def probe_environment_task(project: str | Path, environment: str) -> dict[str, Any]:
+    """One mapped `probe` task: `workbench probe --env NAME`, its run stored in the shared store.
+
+    Returns {"environment", "run_id", "exit_code"} (no secret). Exit 1 is a finding the reports
+    show; it raises only when nothing could run (exit 2)."""
+    done = run_in_scratch(
+        Path(project), ["probe", "--format", "json", "--env", environment], timeout_s=30 * 60
+    )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(
+            f"`workbench probe --env {environment}` could not run (exit {done.returncode}): "
+            f"{_last_line(done)}"
+        )
+    run_ids = sorted({record["run_id"] for record in json.loads(done.stdout)})
+    if len(run_ids) != 1:
+        raise RuntimeError(f"`workbench probe` printed {len(run_ids)} run ids, expected one")
+    return {"environment": environment, "run_id": run_ids[0], "exit_code": done.returncode}
+
+
+def render_task(project: str | Path, probes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `render` task: readiness judged and every report of each probed run written, with the
+    index, where `[workbench] reports` says (`workbench reports render`). Returns what it printed
+    as JSON: {"audits": [{"run_id", "verdicts", "readiness", "reports", ...}], "index", "exit_code"}.
+    Exit 1 (an environment not rollback-ready) is the gate's to judge; exit 2 raises."""
+    runs = [part for probe in probes for part in ("--run", str(probe["run_id"]))]
+    if not runs:
+        raise RuntimeError("no probe task stored a run: nothing to render")
+    done = run_in_scratch(Path(project), ["reports", "render", "--format", "json", *runs], timeout_s=30 * 60)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"`workbench reports render` failed (exit {done.returncode}): {_last_line(done)}")
+    rendered: dict[str, Any] = json.loads(done.stdout)
+    for audit in rendered["audits"]:
+        for location in audit["reports"]:
+            sys.stderr.write(f"report: {location}\n")
+    sys.stderr.write(f"index:  {rendered['index']}\n")
+    return rendered
+
+
+def verdict_gate(environments: Sequence[Mapping[str, str]], rendered: Mapping[str, Any] | None) -> None:
+    """The `gate` task: fail the DAG run unless every environment asked for is rollback-ready in
+    the rendered audits (readiness, the verdict, never the probe's exit code alone)."""
+    wanted = [entry["environment"] for entry in environments]
+    readiness: dict[str, str] = {}
+    problems = []
+    for audit in (rendered or {}).get("audits", []):
+        readiness.update(audit.get("readiness", {}))
+        problems += [f"report failed: {error}" for error in audit.get("errors", [])]
+        problems += [f"a secret was written: {leak}" for leak in audit.get("leaks", [])]
+    for name in wanted:
+        state = readiness.get(name)
+        if state is None:
+            problems.append(f"{name}: no verdict (its probe or the render task did not finish)")
+        elif state != "ready":
+            problems.append(f"{name}: not rollback-ready (the report names each step and its action)")
+    if problems:
+        _fail("; ".join(problems))
+
+
+def _fail(message: str) -> None:
+    try:  # fails the task without retries
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # outside Airflow (tests, a plain script)
+        raise RuntimeError(message) from None
+    raise AirflowFailException(message)
+
+
 def kernel_environment(project: Path, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """What the notebook task adds to its environment for papermill's kernel: the report renderer,
     and the project venv's Jupyter folder first on JUPYTER_PATH, so the `contract-workbench`
@@ -192,8 +326,8 @@ def _xcom(key: str) -> str:
     return "{{ ti.xcom_pull(task_ids='" + PROBE_TASK + "')['" + key + "'] }}"
 
 
-def build_dags(project: Path, doc: str = __doc__ or "") -> tuple[Any, Any]:
-    """The two DAGs of project folder `project` (imports Airflow 3: call it only where it is installed)."""
+def build_dags(project: Path, doc: str = __doc__ or "") -> tuple[Any, Any, Any]:
+    """The three DAGs of project folder `project` (imports Airflow 3: call it only where it is installed)."""
     from airflow.providers.papermill.operators.papermill import PapermillOperator
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.providers.standard.operators.python import PythonOperator
@@ -259,4 +393,32 @@ def build_dags(project: Path, doc: str = __doc__ or "") -> tuple[Any, Any]:
         **common,
     ) as cli_dag:
         BashOperator(task_id="workbench_audit", bash_command="{{ audit_command(params.environments) }}")
-    return papermill_dag, cli_dag
+    with DAG(
+        dag_id="contract_audit_workers",
+        description="probe each environment (mapped), render into object storage, gate on readiness",
+        render_template_as_native_obj=True,
+        doc_md=doc,
+        **common,
+    ) as workers_dag:
+        listed = PythonOperator(
+            task_id="environments",
+            python_callable=environments_task,
+            op_kwargs={"project": str(project), "environments": "{{ params.environments }}"},
+        )
+        probed = PythonOperator.partial(task_id=PROBE_TASK, python_callable=probe_environment_task).expand(
+            op_kwargs=listed.output
+        )
+        rendered = PythonOperator(
+            task_id="render",
+            python_callable=render_task,
+            op_kwargs={"project": str(project), "probes": probed.output},
+            trigger_rule="all_done",  # the environments that could be probed still get their reports
+        )
+        gate_task = PythonOperator(
+            task_id="gate",
+            python_callable=verdict_gate,
+            op_kwargs={"environments": listed.output, "rendered": rendered.output},
+            trigger_rule="all_done",  # a failed probe or render is a failed gate, never a skipped one
+        )
+        listed >> probed >> rendered >> gate_task
+    return papermill_dag, cli_dag, workers_dag

@@ -12,7 +12,8 @@ store URL that carries a password reaches the kernel through its environment ins
 from __future__ import annotations
 
 import json
-import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,12 +22,11 @@ from pathlib import Path
 from workbench import __version__
 from workbench.core import clock
 from workbench.core.config import Config
-from workbench.core.errors import ConfigError, ReportError, UsageError
-from workbench.core.files import write_atomic
+from workbench.core.errors import ReportError, UsageError
 from workbench.core.locations import AUDIT_NOTEBOOK, STORE_ENV_VAR, ProjectFolder
 from workbench.core.secrets import SecretFinding, scan_paths
 from workbench.history.store import HistoryStore
-from workbench.probes.engine import ProgressCallback, RunSummary, run_probes
+from workbench.probes.engine import ProgressCallback, RunSummary, run_probes, stored_summary
 from workbench.render.kernel import KernelSession
 from workbench.render.notebooks import (
     ReportFiles,
@@ -39,14 +39,15 @@ from workbench.render.notebooks import (
 from workbench.render.reportnames import (
     REPORT_KERNEL_ENV,
     REPORT_NOTEBOOKS,
+    claim_stem,
     day_folder,
     parameter_values,
     parameters_for,
     report_notebook,
-    reserve_stem,
     time_stem,
 )
-from workbench.rollback.evidence import assess_run
+from workbench.render.reportstore import ReportStore, open_report_store
+from workbench.rollback.evidence import assess_run, stored_readiness
 from workbench.rollback.headline import counts, headlines, worst_first
 from workbench.rollback.readiness import Readiness
 from workbench.signals.triggers import load_rules
@@ -61,9 +62,10 @@ class AuditOutcome:
     summary: RunSummary
     readiness: Mapping[str, Readiness]
     reports: tuple[ReportFiles, ...]
-    manifest: Path
-    index: Path
+    manifest: Path | str  # the audit's manifest: a file, or an object's URL in object storage
+    index: Path | str
     leaks: tuple[SecretFinding, ...] = ()  # secrets found in what this audit wrote (never expected)
+    published: tuple[str, ...] = ()  # each report's HTML where readers find it (a file or a URL)
 
     @property
     def failed_reports(self) -> tuple[ReportFiles, ...]:
@@ -94,7 +96,7 @@ def run_audit(
     env_names: Sequence[str] = (),
     *,
     store: HistoryStore,
-    reports_dir: Path = Path("reports"),
+    reports_dir: Path | ReportStore = Path("reports"),
     notebooks: Path | None = None,
     progress: ProgressCallback | None = None,
     on_stage: StageCallback | None = None,
@@ -102,8 +104,9 @@ def run_audit(
 ) -> AuditOutcome:
     """The four stages in one process: probe, judge readiness, render every report, index (with a
     scan of what was written). Each stage is callable alone: `run_probes`, `assess_run`,
-    `render_reports`, `finish_reports`."""
-    check_audit_inputs(config, reports_dir)
+    `render_reports`, `finish_reports`. `reports_dir` is a folder or a `ReportStore` (a bucket)."""
+    reports = open_report_store(reports_dir)
+    check_audit_inputs(config, reports)
     source_dir = notebooks_dir(notebooks, project=config.project)
     # The report kernel starts and imports everything while the probes run: paid once per audit.
     # the kernel works from the project folder, as a notebook opened in JupyterLab does
@@ -121,22 +124,64 @@ def run_audit(
             summary,
             readiness,
             store=store,
-            reports_dir=reports_dir,
+            reports_dir=reports,
             notebooks=source_dir,
             session=session,
             on_stage=on_stage,
             timeout_s=timeout_s,
         )
-    return finish_reports(config, summary, readiness, rendered, reports_dir=reports_dir)
+    return finish_reports(config, summary, readiness, rendered, reports_dir=reports)
+
+
+def render_runs(
+    config: Config,
+    run_ids: Sequence[str],
+    *,
+    store: HistoryStore,
+    reports_dir: Path | ReportStore,
+    notebooks: Path | None = None,
+    on_stage: StageCallback | None = None,
+    timeout_s: int = 600,
+) -> list[AuditOutcome]:
+    """The judge, render and index stages for runs already probed and stored (a scheduler's mapped
+    probe tasks, meeting in a shared store): one audit per run, in one warm kernel. A run already
+    judged keeps its stored readiness."""
+    reports = open_report_store(reports_dir)
+    check_audit_inputs(config, reports)
+    summaries = [stored_summary(store, run_id) for run_id in run_ids]  # an unknown id fails first
+    source_dir = notebooks_dir(notebooks, project=config.project)
+    outcomes = []
+    with KernelSession(ensure_kernel(), cwd=config.project.resolve(), env=_kernel_env(store)) as session:
+        for summary in summaries:
+            if on_stage is not None:
+                on_stage(f"judging rollback readiness of run {summary.run_id}")
+            # judged once per run: a run rendered again (a retried task) keeps the verdict it was given
+            judged = stored_readiness(store, summary.run_id)
+            readiness = dict(judged) if judged else assess_run(config, summary, store)
+            rendered = render_reports(
+                config,
+                summary,
+                readiness,
+                store=store,
+                reports_dir=reports,
+                notebooks=source_dir,
+                session=session,
+                on_stage=on_stage,
+                timeout_s=timeout_s,
+            )
+            outcomes.append(finish_reports(config, summary, readiness, rendered, reports_dir=reports))
+    return outcomes
 
 
 @dataclass(frozen=True, slots=True)
 class RenderedReports:
-    """The render stage's result: the claimed manifest, its time, and each report written."""
+    """The render stage's result: the claimed manifest's key, its time, each report written, and
+    the local folder they were rendered in (a temporary one when reports go to object storage)."""
 
-    manifest: Path
+    manifest: str
     time: str
     reports: tuple[ReportFiles, ...]
+    staging: Path | None = None  # removed by `finish_reports` once its files are uploaded
 
 
 def render_reports(
@@ -145,7 +190,7 @@ def render_reports(
     readiness: Mapping[str, Readiness],
     *,
     store: HistoryStore,
-    reports_dir: Path,
+    reports_dir: Path | ReportStore,
     notebooks: Path,
     session: KernelSession | None = None,
     on_stage: StageCallback | None = None,
@@ -153,10 +198,16 @@ def render_reports(
 ) -> RenderedReports:
     """The render stage: claim a report name, execute every report notebook on run `summary` and
     export its offline HTML; a failed notebook is recorded, not raised. Without a warm `session`,
-    each notebook starts its own kernel."""
+    each notebook starts its own kernel. Reports bound for object storage are rendered in a
+    temporary folder (`finish_reports` uploads them)."""
+    target = open_report_store(reports_dir)
     now = clock.now()
-    day_dir = day_folder(reports_dir, now)
-    stem, manifest = reserve_stem(day_dir, time_stem(now))
+    day = day_folder(Path(), now).name
+    stem, manifest = claim_stem(target, day, time_stem(now))
+    local = target.local_root
+    staging = None if local is not None else Path(tempfile.mkdtemp(prefix="workbench-reports-"))
+    day_dir = (local if local is not None else staging or Path()) / day
+    day_dir.mkdir(parents=True, exist_ok=True)
     parameters = report_parameters(config, summary, store)
     reports: list[ReportFiles] = []
     try:
@@ -185,10 +236,12 @@ def render_reports(
                 )
             )
     except KeyboardInterrupt:  # Ctrl-C: the manifest and the index say so, then the command stops
-        _write_manifest(manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted")
-        write_index(reports_dir)
+        _write_manifest(
+            target, manifest, summary, readiness, reports, time=f"{now:%H:%M:%S}", status="interrupted"
+        )
+        write_index(target)
         raise
-    return RenderedReports(manifest, f"{now:%H:%M:%S}", tuple(reports))
+    return RenderedReports(manifest, f"{now:%H:%M:%S}", tuple(reports), staging)
 
 
 def finish_reports(
@@ -197,43 +250,52 @@ def finish_reports(
     readiness: Mapping[str, Readiness],
     rendered: RenderedReports,
     *,
-    reports_dir: Path,
+    reports_dir: Path | ReportStore,
 ) -> AuditOutcome:
-    """The index stage: scan what was written for secrets, complete the manifest, rebuild the index."""
+    """The index stage: scan what was written for secrets, upload it when reports go to object
+    storage (a file holding a secret never is), complete the manifest, rebuild the index."""
+    target = open_report_store(reports_dir)
     reports = rendered.reports
     written = [
         path for report in reports for path in (report.notebook, report.html) if path and path.exists()
     ]
     leaks = tuple(scan_paths(written, secrets=config.key_values()))
+    published = tuple(str(report.html) for report in reports if report.html)
+    if rendered.staging is not None:
+        leaking = {Path(leak.path) for leak in leaks}
+        for path in written:
+            if path not in leaking:
+                target.write(path.relative_to(rendered.staging).as_posix(), path.read_bytes())
+        staged = [report.html.relative_to(rendered.staging) for report in reports if report.html]
+        published = tuple(target.url(path.as_posix()) for path in staged)
     failed = any(report.error for report in reports)
     status = "failed" if failed else ("secret found" if leaks else summary.status)
-    _write_manifest(rendered.manifest, summary, readiness, reports, time=rendered.time, status=status)
-    index = write_index(reports_dir)
-    return AuditOutcome(summary, readiness, reports, rendered.manifest, index, leaks)
+    _write_manifest(target, rendered.manifest, summary, readiness, reports, time=rendered.time, status=status)
+    local = target.local_root
+    index = write_index(local) if local is not None else write_index(target)
+    if rendered.staging is not None:
+        shutil.rmtree(rendered.staging, ignore_errors=True)
+    manifest = target.url(rendered.manifest)
+    return AuditOutcome(
+        summary,
+        readiness,
+        reports,
+        Path(manifest) if local is not None else manifest,
+        index,
+        leaks,
+        published,
+    )
 
 
-def check_audit_inputs(config: Config, reports_dir: Path) -> None:
+def check_audit_inputs(config: Config, reports_dir: Path | ReportStore) -> None:
     """Fail before the first request, and before anything is written, on what would fail after it.
 
-    The trigger rules (read for step 9 once every probe has run) and the reports folder (written
-    last) are checked now; each error names its file.
+    The trigger rules (read for step 9 once every probe has run) and the reports' place (written
+    last: a folder this user may write in; a bucket that exists, credentials found, a write
+    allowed) are checked now; each error is one line naming its file or URL.
     """
     load_rules(config.settings.triggers)
-    _check_writable_folder(reports_dir, option="--reports")
-
-
-def _check_writable_folder(folder: Path, *, option: str) -> None:
-    """`folder`, or the nearest part of it that exists, is a folder this process may write in."""
-    existing = folder
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        where = "is" if existing == folder else f"is under {existing}, which is"
-        raise ConfigError(f"{where} a file, not a folder", path=folder, field=option)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"not writable (by this user): {existing}", path=folder, field=option)
+    open_report_store(reports_dir).check_writable()
 
 
 def _preload_reporting() -> None:
@@ -292,7 +354,8 @@ def _kernel_env(store: HistoryStore) -> dict[str, str]:
 
 
 def _write_manifest(
-    path: Path,
+    target: ReportStore,
+    key: str,
     summary: RunSummary,
     readiness: Mapping[str, Readiness],
     reports: Sequence[ReportFiles],
@@ -320,4 +383,4 @@ def _write_manifest(
             for report in reports
         ],
     }
-    write_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    target.write(key, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))

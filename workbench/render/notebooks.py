@@ -15,27 +15,34 @@ import functools
 import gzip
 import json
 import os
+import random
+import re
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from workbench.core import clock
 from workbench.core.errors import ConfigError, ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
-from workbench.render.reportnames import MANIFEST_SUFFIX, audit_manifest, environment_set, report_of
+from workbench.render.reportnames import MANIFEST_SUFFIX, environment_set, manifest_key, report_of
+from workbench.render.reportstore import LocalReportStore, ReportStore, is_remote, open_report_store
 from workbench.rollback.headline import WORDS
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "wb-offline"
+INDEX = "index.html"
+_INDEX_ATTEMPTS = 20
+_MANIFEST_KEY = re.compile(r"[^/]+/[^/]*" + re.escape(MANIFEST_SUFFIX))
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,39 +211,73 @@ def has_charts(node: Any) -> bool:
     return False
 
 
-def export_notebooks_html(notebooks: Sequence[Path]) -> list[Path]:
-    """`workbench reports html`: the offline HTML of executed report notebooks, beside each. All are
-    checked first, so a typo is a `ConfigError` before any file is written, never a half-done batch."""
-    for notebook in notebooks:
-        if notebook.suffix != ".ipynb" or not notebook.is_file():
-            raise ConfigError("not an executed notebook (.ipynb file)", path=notebook)
+def export_notebooks_html(notebooks: Sequence[str | Path]) -> list[str]:
+    """`workbench reports html`: the offline HTML of executed report notebooks, beside each, in a
+    folder or a bucket (`s3://bucket/prefix/DAY/NAME.ipynb`: read, exported here, written back).
+    All are checked first, so a typo is a `ConfigError` before any file is written, never a
+    half-done batch. Returns where each HTML is."""
+    located = [_report_file(notebook) for notebook in notebooks]
     written = []
-    for notebook in notebooks:
+    for (store, key), given in zip(located, notebooks, strict=True):
+        html_key = key.removesuffix(".ipynb") + ".html"
         try:
-            written.append(export_html(notebook, notebook.with_suffix(".html")))
+            with tempfile.TemporaryDirectory(prefix="workbench-html-") as scratch:
+                local = store.local_root
+                source = local / key if local is not None else Path(scratch) / Path(key).name
+                if local is None:
+                    stored = store.read(key)
+                    assert stored is not None  # checked by _report_file
+                    source.write_bytes(stored.body)
+                html = export_html(source, source.with_suffix(".html"))
+                if local is None:
+                    store.write(html_key, html.read_bytes())
         except (OSError, ValueError) as exc:  # unreadable, or not a notebook (nbformat's errors)
-            raise ConfigError(f"cannot export: {exc}", path=notebook) from None
-        record_report(notebook, written[-1])
+            raise ConfigError(f"cannot export: {exc}", path=str(given)) from None
+        written.append(store.url(html_key))
+        record_report(store, key, html_key)
     return written
 
 
-def record_report(notebook: Path, html: Path) -> Path | None:
+def _report_file(notebook: str | Path) -> tuple[ReportStore, str]:
+    """The store of an executed report (the folder or prefix above its dated folder) and its key."""
+    text = str(notebook)
+    if is_remote(text):
+        head, _, name = text.rpartition("/")
+        root, _, day = head.rpartition("/")
+        store = open_report_store(root + "/") if "://" in root else None
+        if store is None or not name.endswith(".ipynb") or store.read(f"{day}/{name}") is None:
+            raise ConfigError("not an executed notebook (.ipynb object) under a dated folder", path=text)
+        return store, f"{day}/{name}"
+    path = Path(notebook)
+    if path.suffix != ".ipynb" or not path.is_file():
+        raise ConfigError("not an executed notebook (.ipynb file)", path=path)
+    return LocalReportStore(path.parent.parent), f"{path.parent.name}/{path.name}"
+
+
+def record_report(store: ReportStore, notebook: str, html: str) -> str | Path | None:
     """The index stage for a report rendered by a scheduler task: when its name was claimed
-    (`reportnames.reserve_stem`), add it to that manifest, mark it complete and rebuild the index
-    of its reports folder; returns the index (None: the name was never claimed, nothing to list)."""
-    named = report_of(notebook)
-    manifest = audit_manifest(notebook.parent, named[0]) if named is not None else None
-    if named is None or manifest is None or not manifest.is_file():
+    (`reportnames.claim_stem`), add it to that manifest, mark it complete and rebuild the index of
+    its reports root; returns the index (None: the name was never claimed, nothing to list)."""
+    day, _, name = notebook.rpartition("/")
+    named = report_of(Path(name))
+    if named is None:
         return None
-    try:
-        record = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    entries = [entry for entry in record.get("reports", []) if entry.get("notebook") != notebook.name]
-    entries.append({"title": named[2], "notebook": notebook.name, "html": html.name, "error": ""})
-    record.update(status="complete", reports=entries)
-    write_atomic(manifest, json.dumps(record, indent=2) + "\n")
-    return write_index(notebook.parent.parent)
+    key = manifest_key(day, named[0])
+    for _attempt in range(_INDEX_ATTEMPTS):
+        stored = store.read(key)
+        if stored is None:
+            return None
+        try:
+            record = json.loads(stored.body)
+        except ValueError:
+            return None
+        entries = [entry for entry in record.get("reports", []) if entry.get("notebook") != name]
+        entries.append({"title": named[2], "notebook": name, "html": html.rpartition("/")[2], "error": ""})
+        record.update(status="complete", reports=entries)
+        if store.replace(key, (json.dumps(record, indent=2) + "\n").encode("utf-8"), etag=stored.etag):
+            local = store.local_root
+            return write_index(local) if local is not None else write_index(store)
+    raise ReportError(f"{store.url(key)} kept changing; run `workbench reports html` again")
 
 
 def export_html(notebook: Path, html_path: Path, header: ReportHeader | None = None) -> Path:
@@ -347,42 +388,42 @@ def _alive(manifest: dict[str, object]) -> bool:
     return process_alive(pid)
 
 
-def write_index(reports_dir: Path) -> Path:
-    """Rebuild `reports/index.html` from every audit manifest under `reports_dir`.
+@overload
+def write_index(reports: Path) -> Path: ...
+@overload
+def write_index(reports: ReportStore) -> str: ...
+def write_index(reports: Path | ReportStore) -> Path | str:
+    """Rebuild `index.html` from every audit manifest in the reports folder or bucket prefix.
 
-    Audits finishing at once each rebuild it; a lock makes the last writer the one that read last.
+    Audits finishing at once each rebuild it: each replaces the index only over the version it read
+    before listing the manifests (`ReportStore.replace`: an ETag check in a bucket, a lock here),
+    and reads again when another writer came first, so the index that stays lists every audit
+    whose manifest was written before its writer read the index.
     """
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    with _locked(reports_dir):
-        return _write_index(reports_dir)
+    store = open_report_store(reports)
+    for attempt in range(_INDEX_ATTEMPTS):
+        current = store.read(INDEX)
+        page = _index_page(store).encode("utf-8")
+        if store.replace(INDEX, page, etag=current.etag if current is not None else None):
+            return reports / INDEX if isinstance(reports, Path) else store.url(INDEX)
+        time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # another writer came first: read again
+    raise ReportError(f"{store.url(INDEX)} kept changing over {_INDEX_ATTEMPTS} rebuilds; run it again")
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive advisory lock on the folder itself (POSIX; no lock file left behind)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
-
-
-def _write_index(reports_dir: Path) -> Path:
+def _index_page(store: ReportStore) -> str:
     import jinja2
 
     audits = []
-    for manifest_path in sorted(reports_dir.glob(f"*/*{MANIFEST_SUFFIX}"), reverse=True):
+    manifests = [item.key for item in store.listing() if _MANIFEST_KEY.fullmatch(item.key)]
+    for key in sorted(manifests, reverse=True):
+        stored = store.read(key)
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            manifest = json.loads(stored.body) if stored is not None else None
+        except ValueError:
+            manifest = None
+        if not isinstance(manifest, dict):
             continue  # a manifest being written or damaged: skip it rather than lose the index
-        day = manifest_path.parent.name
+        day = key.split("/", 1)[0]
         if manifest.get("status") == "running" and not _alive(manifest):
             manifest["status"] = "incomplete"  # the audit that wrote it died (SIGKILL, power loss)
         audits.append(
@@ -411,7 +452,5 @@ def _write_index(reports_dir: Path) -> Path:
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
     )
     words = {str(state): text for state, text in WORDS.items()}
-    page = environment.get_template("index.html.j2").render(audits=audits, words=words)
-    index = reports_dir / "index.html"
-    write_atomic(index, page)
-    return index
+    page: str = environment.get_template("index.html.j2").render(audits=audits, words=words)
+    return page

@@ -16,15 +16,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from workbench.core import clock
-from workbench.core.errors import UsageError
+from workbench.core.errors import UsageError, WorkbenchError
 from workbench.render.reportnames import folder_day
+from workbench.render.reportstore import Listed, ReportStore
 
 
 @dataclass(frozen=True, slots=True)
 class DatedFolder:
     """One dated report folder and what it holds."""
 
-    path: Path
+    path: Path | str  # a folder, or a dated prefix's URL in object storage
     day: date
     files: int
     size: int  # bytes, of the files themselves (symbolic links count as their own small size)
@@ -34,14 +35,14 @@ class DatedFolder:
 class PruneResult:
     """What was (or, on a dry run, would be) removed, what stays, and the rebuilt index."""
 
-    reports_dir: Path
+    reports_dir: Path | str
     keep_days: int
     cutoff: date  # folders dated before this day are removed
     removed: tuple[DatedFolder, ...]
     kept: tuple[DatedFolder, ...]
-    failed: tuple[tuple[Path, str], ...]  # folders that could not be removed, and why
+    failed: tuple[tuple[Path | str, str], ...]  # folders that could not be removed, and why
     dry_run: bool
-    index: Path | None  # None on a dry run: nothing changed, so nothing is rebuilt
+    index: Path | str | None  # None on a dry run: nothing changed, so nothing is rebuilt
 
     @property
     def freed(self) -> int:
@@ -79,11 +80,16 @@ class PruneResult:
 
 
 def prune_reports(
-    reports_dir: Path, keep_days: int, *, dry_run: bool = False, today: date | None = None
+    reports_dir: Path | ReportStore, keep_days: int, *, dry_run: bool = False, today: date | None = None
 ) -> PruneResult:
-    """Remove dated folders older than `keep_days` days (UTC) and rebuild `index.html` from what remains."""
+    """Remove dated folders older than `keep_days` days (UTC) and rebuild `index.html` from what
+    remains, in a folder or under a bucket prefix (`ReportStore`)."""
     if keep_days < 0:
         raise UsageError(f"--keep-days must be 0 or more, got {keep_days} (0 keeps only today's reports)")
+    if not isinstance(reports_dir, Path):
+        if reports_dir.local_root is None:
+            return _prune_store(reports_dir, keep_days, dry_run=dry_run, today=today)
+        reports_dir = reports_dir.local_root
     if not reports_dir.is_dir():
         raise UsageError(
             f"no reports folder at {reports_dir}: run from the project folder or pass --reports DIR"
@@ -94,7 +100,7 @@ def prune_reports(
     old = [folder for folder in folders if folder.day < cutoff]
     kept = [folder for folder in folders if folder.day >= cutoff]
     removed: list[DatedFolder] = []
-    failed: list[tuple[Path, str]] = []
+    failed: list[tuple[Path | str, str]] = []
     for folder in old:
         if dry_run:
             removed.append(folder)
@@ -114,6 +120,38 @@ def prune_reports(
     kept.sort(key=lambda folder: folder.day)
     return PruneResult(
         reports_dir, keep_days, cutoff, tuple(removed), tuple(kept), tuple(failed), dry_run, index
+    )
+
+
+def _prune_store(store: ReportStore, keep_days: int, *, dry_run: bool, today: date | None) -> PruneResult:
+    """`prune_reports` under a bucket prefix: the objects of each old dated "folder" (the first
+    segment of their key) are deleted; nothing else under the prefix is touched."""
+    from workbench.render.notebooks import write_index
+
+    cutoff = (today or clock.today()) - timedelta(days=keep_days)
+    days: dict[str, list[Listed]] = {}
+    for item in store.listing():
+        head, slash, _rest = item.key.partition("/")
+        if slash and folder_day(head) is not None:
+            days.setdefault(head, []).append(item)
+    folders = {
+        name: DatedFolder(store.url(name + "/"), day, len(items), sum(item.size for item in items))
+        for name, items in sorted(days.items())
+        if (day := folder_day(name)) is not None
+    }
+    removed = [folder for folder in folders.values() if folder.day < cutoff]
+    kept = [folder for folder in folders.values() if folder.day >= cutoff]
+    failed: list[tuple[Path | str, str]] = []
+    if not dry_run:
+        old = [item.key for name, items in days.items() if folders[name].day < cutoff for item in items]
+        try:
+            store.delete(old)
+        except WorkbenchError as exc:
+            failed = [(folder.path, str(exc)) for folder in removed]
+            kept, removed = sorted([*kept, *removed], key=lambda folder: folder.day), []
+    index = None if dry_run else write_index(store)
+    return PruneResult(
+        store.location, keep_days, cutoff, tuple(removed), tuple(kept), tuple(failed), dry_run, index
     )
 
 

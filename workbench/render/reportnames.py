@@ -18,10 +18,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core import clock
 from workbench.core.locations import url_has_password
+
+if TYPE_CHECKING:
+    from workbench.render.reportstore import ReportStore
 
 CONTRACT_AUDIT = "contract_audit"
 RENDER_ENV_VAR = "WORKBENCH_RENDER"  # "report": the kernel renders charts for exported HTML
@@ -91,26 +94,36 @@ def parameters_for(notebook: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def reserve_stem(day_dir: Path, hhmmss: str, **placeholder: Any) -> tuple[str, Path]:
+    """`claim_stem` in a local reports folder (`day_dir` is one of its dated folders)."""
+    from workbench.render.reportstore import LocalReportStore
+
+    stem, _key = claim_stem(LocalReportStore(day_dir.parent), day_dir.name, hhmmss, **placeholder)
+    return stem, audit_manifest(day_dir, stem)
+
+
+def claim_stem(store: ReportStore, day: str, hhmmss: str, **placeholder: Any) -> tuple[str, str]:
     """A report stem no other audit or scheduler task in this second has taken, claimed by creating
-    its manifest exclusively (`O_EXCL`), which holds `placeholder` until the reports are written."""
-    day_dir.mkdir(parents=True, exist_ok=True)
+    its manifest `DAY/STEM-audit.json` only if none exists (`ReportStore.claim`: `O_EXCL` in a
+    folder, `If-None-Match: *` in a bucket), holding `placeholder` until the reports are written.
+    Returns the stem and the manifest's key."""
+    record = {
+        "status": "running",
+        "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        **placeholder,
+    }
+    body = json.dumps(record).encode("utf-8")
     for stem in stems(hhmmss):
-        manifest = audit_manifest(day_dir, stem)
-        try:
-            descriptor = os.open(manifest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            continue
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            record = {
-                "status": "running",
-                "time": f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}",
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                **placeholder,
-            }
-            json.dump(record, handle)
-        return stem, manifest
-    raise FileExistsError(f"no free report name in {day_dir} for {hhmmss}")
+        key = manifest_key(day, stem)
+        if store.claim(key, body):
+            return stem, key
+    raise FileExistsError(f"no free report name in {store.url(day)} for {hhmmss}")
+
+
+def manifest_key(day: str, stem: str) -> str:
+    """The key of an audit's manifest under the reports root: `YYYY-MM-DD/HHMMSS[-N]-audit.json`."""
+    return f"{day}/{stem}{MANIFEST_SUFFIX}"
 
 
 def day_folder(reports_dir: Path, moment: datetime) -> Path:
