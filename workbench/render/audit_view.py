@@ -348,7 +348,7 @@ class AuditView:
         return latency_chart(latency_frame(self.results))
 
     def _requests(self) -> str:
-        """`10: all 60 environments`, or per environment: how many requests reached each server."""
+        """How many requests reached each server: `all 60 environments: 10 each`, or per environment."""
         by_count: dict[int, list[str]] = {}
         for env, sent in (self.run.requests or {}).items():
             by_count.setdefault(sent, []).append(env)
