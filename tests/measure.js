@@ -29,6 +29,41 @@ window.addEventListener("load", function () { setTimeout(function () {
   document.querySelectorAll(".wb-chart").forEach(function (chart) {
     out.charts.push({drawn: !!chart.querySelector("svg.marks"), overflow: chart.getBoundingClientRect().right - mainBox.right});
   });
+  // Words split across lines: a header label may wrap only between words (never `environmen|t`,
+  // `HT|TP`), and a name (environment, probe) never letter by letter. A word here is what lies
+  // between spaces and hyphens, where a browser may break a line.
+  out.brokenWords = [];
+  document.querySelectorAll("table").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead tr:last-child th"), function (th) { return th.innerText.trim(); });
+    var cells = Array.prototype.slice.call(table.querySelectorAll("th"));
+    ["env", "environment", "environments", "probe"].forEach(function (name) {
+      var at = heads.indexOf(name);
+      if (at < 0) { return; }
+      table.querySelectorAll("tbody tr").forEach(function (row) { if (row.children[at]) { cells.push(row.children[at]); } });
+    });
+    cells.forEach(function (cell) {
+      var walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT), text;
+      while ((text = walk.nextNode())) {
+        var pattern = /[^\s-]+/g, match;
+        while ((match = pattern.exec(text.textContent))) {
+          var word = document.createRange(); word.setStart(text, match.index); word.setEnd(text, match.index + match[0].length);
+          var lines = {};
+          Array.prototype.forEach.call(word.getClientRects(), function (r) { if (r.width > 0) { lines[Math.round(r.top)] = true; } });
+          if (Object.keys(lines).length > 1) { out.brokenWords.push(match[0]); }
+        }
+      }
+    });
+  });
+  // The first screen: the text a reviewer reads before scrolling (every text node that ends in the top
+  // 900 px), in document order, so a test can ask whether what matters is there.
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), seen = [], node;
+  while ((node = walker.nextNode())) {
+    if (!node.textContent.trim() || node.parentElement.closest("script, style")) { continue; }
+    var range = document.createRange(); range.selectNodeContents(node);
+    var rect = range.getBoundingClientRect();
+    if (rect.height > 0 && rect.bottom <= 900) { seen.push(node.textContent.trim()); }
+  }
+  out.firstScreen = seen.join(" ");
   var pre = document.createElement("pre"); pre.id = "wb-measure"; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 }, 3000); });

@@ -59,6 +59,12 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("env.toml", "environments.ref.negatives_from"),
     ),
     (
+        "config-unknown-drift-reference",
+        {"env.toml": '[workbench]\ndrift_reference = "staging"\n' + GOOD_ENV},
+        ("audit", "--config", "env.toml"),
+        ("env.toml", "workbench.drift_reference", "'staging'", "configured: ref"),
+    ),
+    (
         "prompt-with-personal-data",
         {"env.toml": GOOD_ENV + '[environments.ref.app_request]\nuser = "call me on +1 415 555 0100"\n'},
         ("probe", "--config", "env.toml"),

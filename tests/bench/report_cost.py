@@ -1,5 +1,7 @@
 """Figure 4: `workbench audit` on the default configuration, minus its probe time, against bare
-papermill plus nbconvert (the commands) on an empty notebook; and the size of the HTML it wrote."""
+papermill plus nbconvert (the commands) on an empty notebook; the size of the HTML it wrote; and
+the same pipeline for 200 embedded environments, five broken (`tests.many`): every report and
+the whole audit against their limits (reports by exception, issue 22)."""
 
 from __future__ import annotations
 
@@ -96,6 +98,45 @@ def sizes(project: Path) -> Figure:
     )
 
 
+MANY = 200  # environments of the report pipeline at scale
+MANY_REPORT_LIMIT = 2_000_000  # bytes: any one report's HTML
+MANY_AUDIT_LIMIT = 4_000_000  # bytes: the whole audit folder (HTML, executed notebooks, its record)
+
+
+def at_scale(count: int = MANY) -> Figure:
+    """One `workbench audit` of `count` embedded environments: each report's HTML against 2 MB and
+    the audit's folder against 4 MB (sizes, not time: the wall time is printed as a note)."""
+    from tests.many import write_project
+
+    with tempfile.TemporaryDirectory() as name:
+        project = Path(name)
+        write_project(project, count)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(BIN / "workbench"), "audit", "--notebooks", str(ROOT / "notebooks")],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"the audit of {count} environments failed: {done.stderr[-2000:]}")
+        (folder,) = {path.parent for path in project.glob("reports/*/*-audit.json")}
+        pages = {page.stem.split("-", 1)[1]: page.stat().st_size for page in folder.glob("*.html")}
+        whole = sum(path.stat().st_size for path in folder.iterdir())
+    largest = max(pages.values())
+    return Figure(
+        f"report size at {count} environments (5 broken)",
+        max(largest / MANY_REPORT_LIMIT, whole / MANY_AUDIT_LIMIT),
+        1.0,
+        {**{name: size / 1000 for name, size in sorted(pages.items())}, "whole audit": whole / 1000},
+        unit="KB",
+        notes=f"targets: each report <= {MANY_REPORT_LIMIT // 1000:,} KB, the audit folder (HTML, "
+        f"notebooks, record) <= {MANY_AUDIT_LIMIT // 1000:,} KB; the ratio is the tighter one; "
+        f"stdout {len(done.stdout.splitlines())} lines, {wall:.0f} s",
+    )
+
+
 def run(rounds: int = 3, warmup: int = 1) -> list[Figure]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -123,4 +164,4 @@ def run(rounds: int = 3, warmup: int = 1) -> list[Figure]:
         unit="s",
         notes="audit = 4 executed notebooks + 4 HTML exports + index; baseline = the two commands",
     )
-    return [cost, size]
+    return [cost, size, at_scale()]

@@ -233,3 +233,10 @@ def test_strict_types_are_not_coerced_but_paths_are_read_from_text(tmp_path: Pat
     env = config.environments["a"]
     assert env.manifest == tmp_path / "m.toml" and env.production is True and env.timeout_s == 30.0
     assert config.settings.fixtures_dir.resolve() == (tmp_path / "fx").resolve()  # in the project (issue 13)
+
+
+def test_the_drift_reference_names_a_configured_environment() -> None:
+    two = '[environments.a]\nbase_url = "embedded"\n[environments.b]\nbase_url = "embedded"\n'
+    assert parse_config(two, source=None).settings.drift_reference is None  # chosen per run
+    chosen = parse_config('[workbench]\ndrift_reference = "b"\n' + two, source=None)
+    assert chosen.settings.drift_reference == "b"

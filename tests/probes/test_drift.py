@@ -8,7 +8,7 @@ import pytest
 
 from tests.history.test_store import result
 from workbench.core.models import Outcome, Symptom
-from workbench.probes.drift import ProbeDrift, compare
+from workbench.probes.drift import ProbeDrift, against_reference, compare, reference_environment
 from workbench.wire.shape import shape_of
 
 CHOICE = {"message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
@@ -85,3 +85,27 @@ def test_a_probe_that_stopped_passing_is_drift_and_one_that_recovered_is_not() -
     b = result(run_id="b", outcome=Outcome.PASS, symptom=Symptom.NONE, shape=())
     (recovered,) = compare([a], [b], "staging", "staging")
     assert recovered.changed and not recovered.drifted
+
+
+def test_environments_are_judged_against_one_reference_never_in_every_pair() -> None:
+    """Issue 22: sixty environments gave 1,770 pairs (1,947 rows); now one comparison each."""
+    moved = shape_of({**BASE, "choices": [{"text": "hi"}]})
+    envs = [f"env-{n:02d}" for n in range(1, 61)]
+    results = [
+        result(
+            env=env,
+            outcome=Outcome.PASS,
+            symptom=Symptom.NONE,
+            shape=moved if env == "env-13" else shape_of(BASE),
+        )
+        for env in envs
+    ]
+    drifts = against_reference(results, "env-01", envs)
+    assert [d.env_b for d in drifts] == envs[1:] and {d.env_a for d in drifts} == {"env-01"}
+    assert [d.env_b for d in drifts if d.drifted] == ["env-13"]
+
+
+def test_the_reference_is_the_configured_one_else_reference_else_the_first() -> None:
+    assert reference_environment(["a", "reference", "b"]) == "reference"
+    assert reference_environment(["a", "reference", "b"], "b") == "b"
+    assert reference_environment(["a", "b"], "gone") == "a"  # configured, but not in this run

@@ -124,3 +124,31 @@ def test_bidirectional_and_zero_width_characters_are_shown_not_obeyed(character:
     html = table(pd.DataFrame({"detail": [value], value: [1]})).to_html()
     assert character not in html and f"\\u{ord(character):04x}" in html
     assert character not in escape_markdown(value)
+
+
+def test_a_pivot_table_has_no_row_of_its_own_for_the_index_name() -> None:
+    """Issue 22: "Symptom classes x environments" carried a header row with only "symptom class" in it."""
+    frame = pd.crosstab(
+        pd.Series(["parser", "auth"], name="symptom class"), pd.Series(["a", "b"], name="environment")
+    )
+    page = BeautifulSoup(table(frame).to_html(), "html.parser")
+    header = [[th.get_text() for th in tr.find_all("th")] for tr in page.select("thead tr")]
+    assert header == [["symptom class", "a", "b"]]
+    two = pd.DataFrame(
+        {"a": [1]}, index=pd.MultiIndex.from_tuples([("usage", "removed")], names=["field", "ablation"])
+    )
+    page = BeautifulSoup(table(two).to_html(), "html.parser")
+    assert [[th.get_text() for th in tr.find_all("th")] for tr in page.select("thead tr")] == [
+        ["field", "ablation", "a"]
+    ]
+
+
+def test_names_wrap_only_between_words() -> None:
+    """Issue 22: environment names broke letter by letter ("e n v - 0 1") in a squeezed table."""
+    frame = pd.DataFrame(
+        {"environment": ["55 environments: env-01, env-02, env-03 and 52 more"], "detail": ["x" * 50]}
+    )
+    css = BeautifulSoup(table(frame).to_html(), "html.parser").style.get_text()
+    (names,) = [rule for rule in css.split("}") if "col0" in rule]
+    (detail,) = [rule for rule in css.split("}") if "col1" in rule]
+    assert "overflow-wrap: normal" in names and "overflow-wrap: anywhere" in detail

@@ -72,3 +72,37 @@ def test_with_nothing_to_compare_each_section_is_a_sentence_not_a_header_only_ta
     assert explorer.note
     for section in (explorer.outcomes(), explorer.shape_drift()):
         assert isinstance(section, Markdown), section
+
+
+def test_after_an_audit_the_drifted_environment_is_compared_with_the_reference(
+    history: tuple[str, list[str]],
+) -> None:
+    """Issue 22: after `make audit` (twice) the explorer showed "A: reference / B: reference" and left
+    out the drifted environment. An audit gives it only its run (`run_b`)."""
+    url, ids = history
+    explorer = DriftExplorer.load(run_b=ids[1], store_url=url)
+    assert (explorer.run_a, explorer.env_a) == (ids[1], "reference")
+    assert (explorer.run_b, explorer.env_b) == (ids[1], "reference-drifted")
+    assert any(d.drifted for d in explorer.drifts)
+
+
+def test_an_environment_that_drifted_since_its_baseline_is_shown_against_that_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    before = (
+        '[environments.reference]\nbase_url = "embedded"\n[environments.gateway]\nbase_url = "embedded"\n'
+    )
+    after = before + 'scenario = "missing-usage"\n'
+    with HistoryStore(url) as store:
+        first = run_probes(parse_config(before, source=None), store=store).run_id
+        second = run_probes(parse_config(after, source=None), store=store).run_id
+    explorer = DriftExplorer.load(run_b=second, store_url=url)
+    # as much drift against the reference in the same run: a tie goes to the environment's own history
+    assert (explorer.run_a, explorer.env_a, explorer.run_b, explorer.env_b) == (
+        first,
+        "gateway",
+        second,
+        "gateway",
+    )

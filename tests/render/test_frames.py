@@ -9,15 +9,17 @@ import pandas.testing as pdt
 
 from workbench import Area, Outcome, ProbeResult, Symptom
 from workbench.probes.catalog import areas_of
-from workbench.render.charts import outcomes_chart, render_html
+from workbench.render.charts import latency_chart, outcomes_chart, render_html
 from workbench.render.frames import (
     ablation_matrix,
     area_matrix,
     catalog_order,
     failures_frame,
-    symptom_counts,
+    latency_outliers,
+    outcome_counts,
 )
 from workbench.render.readiness_view import recorded
+from workbench.render.theme import OUTCOME_COLOURS, SYMPTOM_COLOURS
 
 
 def result(
@@ -88,22 +90,60 @@ def test_failures_frame_lists_only_failures_with_their_action() -> None:
     assert (frame["action"] == "roll back X").all()
 
 
-def test_symptom_counts_feed_a_chart_of_counts_not_rows() -> None:
-    counts = symptom_counts(RESULTS)
+def test_outcome_counts_feed_a_chart_of_counts_not_rows_worst_first() -> None:
+    counts = outcome_counts(RESULTS, ["a", "b"])
     assert counts.to_dict("records") == [
-        {"env": "a", "symptom": "none", "outcome": "pass", "count": 2},
-        {"env": "b", "symptom": "auth", "outcome": "fail", "count": 1},
-        {"env": "b", "symptom": "none", "outcome": "skip", "count": 1},
-        {"env": "b", "symptom": "parser", "outcome": "fail", "count": 1},
+        {"environment": "b", "result": "skipped", "count": 1, "environments": 1},
+        {"environment": "b", "result": "auth", "count": 1, "environments": 1},
+        {"environment": "b", "result": "parser", "count": 1, "environments": 1},
+        {"environment": "a", "result": "passes", "count": 2, "environments": 1},
     ]
     spec = outcomes_chart(counts).to_dict()
     assert spec["mark"]["type"] == "bar"
-    assert spec["encoding"]["color"]["field"] == "symptom"
-    assert spec["encoding"]["color"]["scale"]["domain"][:3] == ["none", "transport", "auth"]
+    assert spec["encoding"]["y"]["sort"] == ["b", "a"]
+    scale = spec["encoding"]["color"]["scale"]
+    colours = dict(zip(scale["domain"], scale["range"], strict=True))
+    # Issue 22: skipped probes (symptom class none) were drawn green, like passes
+    assert colours["skipped"] == OUTCOME_COLOURS["skip"] != colours["passes"] == OUTCOME_COLOURS["pass"]
+    assert colours["auth"] == SYMPTOM_COLOURS["auth"] and colours["parser"] == SYMPTOM_COLOURS["parser"]
+
+
+def test_past_twelve_environments_those_with_the_same_counts_are_one_bar() -> None:
+    envs = [f"env-{n:02d}" for n in range(1, 61)]
+    results = [dataclasses.replace(RESULTS[0], env=env) for env in envs]
+    results.append(dataclasses.replace(RESULTS[2], env="env-13"))
+    counts = outcome_counts(results, envs)
+    assert list(dict.fromkeys(counts["environment"])) == ["env-13", "59 environments, each"]
+
+
+def test_latency_outliers_are_named_and_the_rest_is_a_range() -> None:
+    envs = [f"env-{n:02d}" for n in range(1, 61)]
+    latency = pd.DataFrame(
+        [
+            {"env": env, "probe": "endpoint.minimal", "latency_ms": 100.0 + n, "outcome": "pass"}
+            for n, env in enumerate(envs)
+        ]
+    )
+    latency.loc[12, "latency_ms"] = 900.0  # env-13: nine times slower
+    latency.loc[40, "latency_ms"] = 200.0  # slower than most, but not twice the median: not an outlier
+    spread, outliers = latency_outliers(latency)
+    assert outliers["env"].tolist() == ["env-13"]
+    assert spread.to_dict("records") == [
+        {"probe": "endpoint.minimal", "low": 100.0, "median": 130.0, "high": 200.0, "environments": 59}
+    ]
+    fast = pd.DataFrame(
+        {"env": ["a", "b", "c"], "probe": "p", "latency_ms": [20.0, 21.0, 45.0], "outcome": "pass"}
+    )
+    assert latency_outliers(fast)[1].empty  # twice the median, but only 24 ms over it: jitter
+    spec = latency_chart(latency).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["bar", "tick", "point", "text"]
+    few = latency_chart(latency[latency["env"].isin(envs[:12])]).to_dict()
+    colours = few["encoding"]["color"]["scale"]["range"]
+    assert len(colours) == len(set(colours)) == 12  # never one colour for two environments
 
 
 def test_rendered_chart_is_a_static_image_plus_its_spec_as_inert_json() -> None:
-    html = render_html(outcomes_chart(symptom_counts(RESULTS)).to_dict())
+    html = render_html(outcomes_chart(outcome_counts(RESULTS, ["a", "b"])).to_dict())
     assert html.startswith('<div class="wb-chart"')
     assert 'src="data:image/svg+xml;base64,' in html
     assert '<script type="application/json" class="wb-chart-spec"' in html and "</script>" in html

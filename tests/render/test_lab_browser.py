@@ -308,7 +308,7 @@ def test_report_notebooks_run_in_jupyterlab(lab: Lab) -> None:
         prompts = _run_all(page)
         _check_ran_cleanly(page, "contract_audit.ipynb", prompts)
         headline = page.locator(f"{PANEL} .jp-OutputArea-output").first.text_content()
-        assert "reference-drifted: contract NOT READY" in headline, headline
+        assert "reference-drifted: NOT READY: contract probes" in headline, headline
         _charts_drawn(page, "contract_audit.ipynb")
         assert (lab.project / "data" / "history.sqlite").is_file()  # the copy's, never the repository's
         assert _state(repository_history) == untouched

@@ -335,7 +335,8 @@ def test_readiness_report_shows_the_sequence_bundle_and_confirmations(audit: Aud
         "10. Rollback and re-probe",
     ):
         assert step in sequence
-    assert "not_run" in sequence and "fail" in sequence
+    assert "not run" in sequence and "fails" in sequence  # in words (issue 22): never `not_run`
+    assert "not_run" not in sequence and "needs_operator" not in sequence
     bundle = section_after(soup, "Rollback bundle")
     assert "reference/2026.11.0" in bundle and "prompt_template" in bundle and "sha256" in bundle
     assert "Operator confirmations" in soup.get_text()

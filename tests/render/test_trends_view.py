@@ -83,3 +83,60 @@ def test_the_rules_table_says_yes_or_no_and_every_rule_s_action_in_catalog_order
     assert [row[rule] for row in rows] == ["transport-rate", "validation-rate", "parser-consecutive"]
     assert [row[fired] for row in rows] == ["no", "no", "yes"]
     assert all(row[action] for row in rows) and rows[2][action] == action_for(Symptom.PARSER)
+
+
+def sixty() -> TrendsView:
+    """Sixty environments over two hours, env-13 failing parser probes, env-41 slow."""
+    envs = [f"env-{n:02d}" for n in range(1, 61)]
+    symptoms = pd.DataFrame(
+        [(hour, env, "none", 10) for hour in ("2026-12-01T10", "2026-12-01T11") for env in envs]
+        + [("2026-12-01T11", "env-13", "parser", 3)],
+        columns=["bucket", "env", "symptom", "count"],
+    )
+    latency = pd.DataFrame(
+        [
+            (hour, env, 900.0 if env == "env-41" else 100.0 + n, 1500.0 if env == "env-41" else 150.0 + n)
+            for hour in ("2026-12-01T10", "2026-12-01T11")
+            for n, env in enumerate(envs)
+        ],
+        columns=["bucket", "env", "p50_ms", "p95_ms"],
+    )
+    return TrendsView(symptoms, pd.DataFrame(), latency, (PARSER,), (), "2026-11-01", "hour")
+
+
+def test_sixty_environments_share_panels_worst_first() -> None:
+    """Issue 22: one panel per environment, sixty of them (8,400 px of chart)."""
+    spec = sixty().symptom_chart().to_dict()
+    assert spec["encoding"]["row"]["sort"] == ["env-13", "59 environments, each"]
+    colours = dict(zip(*(spec["encoding"]["color"]["scale"][k] for k in ("domain", "range")), strict=True))
+    assert colours["passes"] == "#4c9a5d" and colours["parser"] != colours["passes"]
+
+
+def test_percentiles_get_distinct_marks_and_outliers_their_own_colour() -> None:
+    """Issue 22: p50 and p95 were the same black circle; sixty environments shared ten colours."""
+    spec = sixty().latency_chart().to_dict()
+    middle, outliers = spec["layer"][1], spec["layer"][2]
+    shape = middle["encoding"]["shape"]["scale"]
+    assert dict(zip(shape["domain"], shape["range"], strict=True)) == {"p50": "circle", "p95": "triangle-up"}
+    assert outliers["encoding"]["color"]["scale"]["domain"] == ["env-41"]
+    assert "<svg" in static_svg(spec)
+
+
+def test_past_twelve_panels_the_calmest_are_added_up_in_one() -> None:
+    envs = [f"env-{n:02d}" for n in range(1, 61)]
+    symptoms = pd.DataFrame(
+        [("2026-12-01T10", env, "none", 10) for env in envs]
+        + [("2026-12-01T10", env, "parser", n) for n, env in enumerate(envs[:20], start=1)],
+        columns=["bucket", "env", "symptom", "count"],
+    )
+    spec = (
+        TrendsView(symptoms, pd.DataFrame(), pd.DataFrame(), (), (), "2026-11-01", "hour")
+        .symptom_chart()
+        .to_dict()
+    )
+    panels = spec["encoding"]["row"]["sort"]
+    assert len(panels) == 12 and panels[0] == "env-20"  # the most parser failures first
+    assert panels[-1] == "49 other environments, together"  # 9 calm ones and the 40 that all passed
+    values = spec["datasets"][spec["data"]["name"]]
+    together = [row for row in values if row["env"] == panels[-1]]
+    assert {row["symptom"]: row["count"] for row in together} == {"passes": 490, "parser": sum(range(1, 10))}

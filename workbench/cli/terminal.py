@@ -130,7 +130,6 @@ STATE_STYLE = {
     "not_ready": "bold red",
     "could_not_judge": "bold magenta",
 }
-LISTED = 12  # up to this many environments, each is listed; past it, the ones that are fine are counted
 
 
 def print_headlines(
@@ -140,7 +139,7 @@ def print_headlines(
     blocks it and its first reason, then the rest (each, or counted when there are many). With `-v`,
     every reason of every environment."""
     from workbench.rollback.advice import with_options
-    from workbench.rollback.headline import State, counts, worst_first
+    from workbench.rollback.headline import LISTED, State, counts, worst_first
 
     out.print(counts(lines))
     fine = [h for h in lines if h.state in (State.READY, State.CONTRACT_PASSES)]
@@ -173,6 +172,8 @@ def _reasons(env: str, results: Sequence[ProbeResult]) -> list[str]:
 
 def print_requests(summary: RunSummary) -> None:
     """How many requests reached each server: one line however many environments."""
+    from workbench.rollback.headline import LISTED
+
     counts = summary.requests
     values = set(counts.values())
     if len(counts) > LISTED and len(values) == 1 and not Detail.everything:

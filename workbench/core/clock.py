@@ -57,3 +57,14 @@ def parse_day(text: str) -> date:
     Raises ValueError for anything else, impossible days (`2026-02-30`) included.
     """
     return date.fromisoformat(text)
+
+
+def readable(text: str | None) -> str:
+    """A stored timestamp as a table shows it: `2026-12-06 23:25:20`, UTC (the column says so),
+    to the second; the exact form stays for provenance. Text that is not a timestamp is shown as is."""
+    if not text:
+        return "-"
+    try:
+        return f"{parse_iso(text):%Y-%m-%d %H:%M:%S}"
+    except ValueError:
+        return text

@@ -54,6 +54,7 @@ _PLACEHOLDER = re.compile(
     r"|^<[^<>]*>$|^\{[^{}]*\}$|^(todo|tbd|fixme|x{3,}|model[_-]?id)$",
     re.IGNORECASE,
 )
+DRIFT_REFERENCE = "reference"  # the default drift reference, when an environment has this name
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -239,6 +240,9 @@ class Settings(_Strict):
     triggers: Path | None = Field(default=None, strict=False)
     # where reports go: a folder (relative: in the project) or s3://bucket/prefix; default reports/
     reports: str | None = None
+    # the one environment the others' drift is judged against (never all pairs); default: the
+    # environment named `reference` if there is one, else the first (`probes.drift.reference_environment`)
+    drift_reference: str | None = None
 
     @field_validator("reports")
     @classmethod
@@ -379,6 +383,13 @@ def parse_config(text: str, *, source: Path | None, project_dir: Path | None = N
             )
         if env.manifest is not None and source is not None and not env.manifest.is_absolute():
             object.__setattr__(env, "manifest", source.parent / env.manifest)  # relative to the config file
+    reference = parsed.workbench.drift_reference
+    if reference is not None and reference not in environments:
+        raise ConfigError(
+            f"names no configured environment ({reference!r}; configured: {', '.join(environments)})",
+            path=where,
+            field="workbench.drift_reference",
+        )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     settings = _in_project(parsed.workbench, project_folder(source, project_dir))
     return Config(environments, settings, source, digest, project_dir)

@@ -14,13 +14,15 @@ is judged once, here, for every caller (`compare`, the audit report, the drift e
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.core.appcontract import REASONING_FIELDS
-from workbench.core.errors import UsageError
+from workbench.core.config import DRIFT_REFERENCE, load_config
+from workbench.core.errors import UsageError, WorkbenchError
 from workbench.core.models import ProbeResult
 from workbench.probes.catalog import CATALOG
 from workbench.wire.shape import ShapeDiff, diff_shapes
@@ -131,6 +133,11 @@ class ProbeDrift:
     def _removed(self) -> list[str]:
         return [path for path in self.shape.removed if path not in self.shape.removed_nulls]
 
+    def without_latency(self) -> ProbeDrift:
+        """The same comparison, latency aside: between environments (different regions, gateways)
+        latency is its own chart's business, and only structure is drift."""
+        return dataclasses.replace(self, band_a="-", band_b="-")
+
     def summary(self) -> str:
         drift, info = "; ".join(self.contract_changes), "; ".join(self.information)
         if drift and info:
@@ -222,9 +229,35 @@ def compare_stored_runs(store: HistoryStore, run_a: str, run_b: str) -> list[Pro
     )
 
 
-def between_environments(results: Sequence[ProbeResult], envs: Iterable[str]) -> list[ProbeDrift]:
-    """Each pair of environments of one run (staging vs production): shape differences per shaped probe."""
-    drifts: list[ProbeDrift] = []
-    for env_a, env_b in itertools.combinations(list(envs), 2):
-        drifts.extend(d for d in compare(results, results, env_a, env_b) if d.probe in SHAPED_PROBES)
-    return drifts
+def configured_reference(config_path: str) -> str:
+    """`[workbench] drift_reference` of the environments file at `config_path` (or the one found
+    as every command finds it), "" when unset, or when the file can no longer be read: a report
+    then uses the default rather than fail."""
+    try:
+        return load_config(Path(config_path) if config_path else None).settings.drift_reference or ""
+    except WorkbenchError:
+        return ""
+
+
+def reference_environment(envs: Sequence[str], preferred: str = "") -> str:
+    """The environment of a run the others are judged against: `preferred` (the configured
+    `drift_reference`) when the run holds it, else the one named `reference`, else the first."""
+    for name in (preferred, DRIFT_REFERENCE):
+        if name and name in envs:
+            return name
+    return envs[0]
+
+
+def against_reference(
+    results: Sequence[ProbeResult], reference: str, envs: Iterable[str]
+) -> list[ProbeDrift]:
+    """Each environment of one run against `reference` (staging against production, sixty regions
+    against one): shape differences per shaped probe. One comparison per environment, never every
+    pair: at sixty environments that was 1,770 pairs and 1,947 rows."""
+    return [
+        drift
+        for env in envs
+        if env != reference
+        for drift in compare(results, results, reference, env)
+        if drift.probe in SHAPED_PROBES
+    ]

@@ -7,9 +7,10 @@ notebook holds no logic and the CLI and notebooks agree.
 
 from __future__ import annotations
 
+import html
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -22,9 +23,16 @@ from pandas.io.formats.style import Styler
 from workbench import __version__
 from workbench.core.config import load_config
 from workbench.core.models import Outcome, ProbeResult, Verdict
+from workbench.core.terminaltext import printable
 from workbench.history.store import HistoryStore, RunRecord
 from workbench.probes.catalog import areas_of
-from workbench.probes.drift import ProbeDrift, between_environments, compare
+from workbench.probes.drift import (
+    ProbeDrift,
+    against_reference,
+    compare,
+    configured_reference,
+    reference_environment,
+)
 from workbench.probes.engine import run_probes
 from workbench.probes.verdict import verdicts_for
 from workbench.render import theme
@@ -32,6 +40,7 @@ from workbench.render.charts import enable_renderer, latency_chart, outcomes_cha
 from workbench.render.display import Md, code, join, markdown, md, next_steps, shown, table
 from workbench.render.frames import (
     APP_USES_COLUMNS,
+    STREAM_TIMINGS,
     ablation_matrix,
     app_uses_frame,
     area_matrix,
@@ -39,19 +48,29 @@ from workbench.render.frames import (
     drift_frame,
     failures_frame,
     latency_frame,
+    outcome_counts,
+    outcome_said,
     streaming_frame,
-    symptom_counts,
     symptom_crosstab,
     verdict_frame,
 )
+from workbench.render.grouping import fold, group_rows, named
 from workbench.rollback.advice import RunState, advise, common_options
-from workbench.rollback.headline import WORDS, Headline, State, counts, headlines, worst_first
+from workbench.rollback.headline import (
+    LISTED,
+    WORDS,
+    Headline,
+    State,
+    counts,
+    headlines,
+    status_words,
+    worst_first,
+)
 from workbench.rollback.readiness import Readiness
 from workbench.wire.shape import diff_shapes
 from workbench.wire.spec import SPEC_COMMIT, SPEC_SOURCE
 
 _VERDICT_STYLE = {WORDS[state]: theme.state_css(state) for state in State}
-LISTED = 12  # up to this many environments each is listed; past it, those that are fine are counted
 
 
 def setup_notebook() -> None:
@@ -86,6 +105,7 @@ class AuditView:
     baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
     readiness: Mapping[str, str] = field(default_factory=dict)  # env -> stored ten-step assessment (JSON)
     config_path: str = ""  # the environments file the report was given: repeated in its next steps
+    drift_reference: str = ""  # `[workbench] drift_reference`, when configured
 
     @classmethod
     def load(
@@ -101,6 +121,7 @@ class AuditView:
             if not run_id:
                 config = load_config(Path(config_path) if config_path else None)
                 run_id = run_probes(config, environments, store=store, command="notebook").run_id
+            reference = configured_reference(config_path)
             run = store.run(run_id)
             results = tuple(store.results([run_id], envs=environments))
             envs = tuple(environments) or run.environments
@@ -119,6 +140,7 @@ class AuditView:
                 baselines,
                 readiness,
                 config_path,
+                reference,
             )
 
     @property
@@ -167,33 +189,41 @@ class AuditView:
         )
 
     def area_matrix(self) -> Styler:
-        frame = area_matrix(self.results, self.environments, areas_of())
-        return table(frame).map(_area_style)
+        """Contract area x environment; past twelve environments, those alike share a column."""
+        return _matrix(area_matrix(self.results, self.environments, areas_of()), _area_style)
 
     def app_uses(self) -> Styler:
         """What the app uses of the contract (tool calls, structured output, stream usage, reasoning)
-        per environment, each judged; and the spec deviations seen (information unless consumed)."""
-        frame = app_uses_frame(self.results, self.environments)
+        per environment, each judged; and the spec deviations seen (information unless consumed).
+        Past twelve environments, those alike share a row."""
+        frame = self._grouped(app_uses_frame(self.results, self.environments), "environment")
         return table(frame).hide(axis="index").map(_area_style, subset=list(APP_USES_COLUMNS))
 
     def failures(self) -> Any:
-        return shown(failures_frame(self.results), md("No probe failed."))
+        """Every failure with its class, retry advice and action; past twelve environments, the same
+        failure in several environments is one row naming them."""
+        return shown(self._grouped(failures_frame(self.results), "env"), md("No probe failed."))
 
     def not_run(self) -> Any:
-        """What was skipped or awaits an operator, and why (production guard, no fixtures, no stream)."""
+        """What was skipped or awaits an operator, and why (production guard, no fixtures, no stream):
+        one row per probe and reason, with the environments it applies to."""
         rows = [
-            {"env": r.env, "probe": r.probe, "outcome": str(r.outcome), "why": r.detail}
+            {"environments": r.env, "probe": r.probe, "outcome": status_words(r.outcome), "why": r.detail}
             for r in self.results
             if r.outcome in (Outcome.SKIP, Outcome.NEEDS_OPERATOR)
         ]
         if not rows:
             return markdown(md("Every probe ran."))
-        return table(pd.DataFrame(rows))
+        frame = group_rows(pd.DataFrame(rows), "environments", total=len(self.environments))
+        return table(frame)
 
     def symptom_crosstab(self) -> Styler:
-        crosstab = symptom_crosstab(self.results, self.environments)
-        return table(crosstab).map(
-            lambda count: theme.css(theme.BAD_FILL, theme.BOLD) if count else theme.EMPTY_TEXT
+        """Symptom class x environment (failed probes); past twelve environments, those alike share a
+        column."""
+        return _matrix(
+            symptom_crosstab(self.results, self.environments),
+            lambda count: theme.css(theme.BAD_FILL, theme.BOLD) if count else theme.EMPTY_TEXT,
+            value="failed probes",
         )
 
     def streaming(self) -> Any:
@@ -205,19 +235,30 @@ class AuditView:
                     "probed; a non-streaming parser proves nothing about streams."
                 )
             )
+        frame["outcome"] = [
+            outcome_said(o, s) for o, s in zip(frame["outcome"], frame["symptom"], strict=True)
+        ]
+        frame = frame.drop(columns=["symptom"])  # said with the outcome: one column fewer at 800 px
+        if frame["probe"].nunique() == 1:  # one streaming probe ran: its name in every row says nothing
+            frame = frame.drop(columns=["probe"])
+        if len(self.environments) > LISTED:  # timings differ by environment: a group shows its median
+            passed = frame["outcome"] == status_words("pass")
+            frame["detail"] = frame["detail"].where(~passed, "-")  # what a pass says is in the columns
+            frame = group_rows(frame, "env", total=len(self.environments), medians=STREAM_TIMINGS)
+            frame = frame.rename(columns={column: f"{column[:-5]}, median (ms)" for column in STREAM_TIMINGS})
         return table(frame).map(_outcome_style, subset=["outcome"])
 
     def parser_robustness(self) -> Any:
         frame = ablation_matrix(self.results, self.environments)
         if frame.empty:
             return markdown(md("No optional-field ablation ran (no mappable response and no fixtures)."))
-        return table(frame).map(_ablation_style)
+        return _matrix(frame, _ablation_style)
 
     def fixture_replay(self) -> Any:
         rows = [
             {
                 "env": r.env,
-                "outcome": str(r.outcome),
+                "outcome": status_words(r.outcome),
                 "release": r.facts.get("release", "-"),
                 "detail": r.detail,
             }
@@ -226,15 +267,17 @@ class AuditView:
         ]
         if not rows:
             return markdown(md("Fixture replay was not run."))
-        return table(pd.DataFrame(rows)).map(_outcome_style, subset=["outcome"])
+        frame = self._grouped(pd.DataFrame(rows), "env")
+        return table(frame).map(_outcome_style, subset=["outcome"])
 
     def drift_vs_baseline(self) -> Any:
-        """Each environment against its last passing run, and its fresh response against its fixtures."""
-        sections: list[Md] = []
+        """Each environment against its last passing run, and its fresh response against its
+        fixtures; environments that read the same are one line (contract drift first)."""
+        since: dict[Md, list[str]] = {}
         for env in self.environments:
             baseline = self.baselines.get(env)
             if baseline is None:
-                sections.append(md("- **{env}**: no earlier passing run to compare with.", env=env))
+                since.setdefault(md("no earlier passing run to compare with."), []).append(env)
                 continue
             run_id, results = baseline
             changed = [d for d in compare(results, self.results, env, env) if d.changed]
@@ -245,46 +288,84 @@ class AuditView:
             changes = join(
                 "; ", (md("{probe} {change}", probe=code(d.probe), change=d.summary()) for d in changed)
             )
-            sections.append(
-                md(
-                    "- **{env}** since {run_id}: {verdict}{sep}{changes}",
-                    env=env,
-                    run_id=run_id,
-                    verdict=verdict,
-                    sep=md("; " if changed else ""),
-                    changes=changes or md(""),
-                )
+            sentence = md(
+                "since {run_id}: {verdict}{sep}{changes}",
+                run_id=run_id,
+                verdict=verdict,
+                sep=md("; " if changed else ""),
+                changes=changes or md(""),
             )
+            since.setdefault(sentence, []).append(env)
+        fixtures: dict[Md, list[str]] = {}
         for env in self.environments:
             current = {r.probe: r for r in self.results if r.env == env}
-            fixtures, fresh = current.get("response.fixture_replay"), current.get("endpoint.minimal")
-            if fixtures is not None and fixtures.shape and fresh is not None and fresh.shape:
-                diff = diff_shapes(fixtures.shape, fresh.shape)
-                release = fixtures.facts.get("release", "fixtures")
+            replay, fresh = current.get("response.fixture_replay"), current.get("endpoint.minimal")
+            if replay is not None and replay.shape and fresh is not None and fresh.shape:
+                diff = diff_shapes(replay.shape, fresh.shape)
                 words = ProbeDrift("endpoint.minimal", env, env, "", "", "", "", "", "", diff).summary()
-                sections.append(
-                    md(
-                        "- **{env}** fresh response vs known-good {release}: {words}.",
-                        env=env,
-                        release=release,
-                        words=words,
-                    )
+                release = replay.facts.get("release", "fixtures")
+                sentence = md(
+                    "fresh response vs known-good {release}: {words}.", release=release, words=words
                 )
-        return markdown(join("\n", sections))
+                fixtures.setdefault(sentence, []).append(env)
+        total = len(self.environments)
+        lines = [
+            md("- **{envs}** {sentence}", envs=named(envs, total, examples=True), sentence=sentence)
+            for groups in (since, fixtures)
+            for sentence, envs in sorted(groups.items(), key=lambda item: "contract drift" not in item[0])
+        ]
+        return markdown(join("\n", lines))
 
     def drift_between_environments(self) -> Any:
+        """Every environment against one reference environment (`[workbench] drift_reference`, else
+        `reference`, else the first), never every pair: shapes and outcomes, latency aside (its own
+        chart); environments with the same changes share a row."""
         if len(self.environments) < 2:
             return markdown(md("Only one environment in this run."))
-        frame = drift_frame(between_environments(self.results, self.environments))
-        if frame.empty:
-            return markdown(md("The environments answer with the same shapes, outcomes and latency bands."))
-        return table(frame)
+        reference = reference_environment(self.environments, self.drift_reference)
+        drifts = [
+            d.without_latency()
+            for d in against_reference(self.results, reference, self.environments)
+            if d.without_latency().changed
+        ]
+        drifts.sort(key=lambda d: not d.drifted)  # contract drift first
+        others = len(self.environments) - 1
+        alike = others - len({d.env_b for d in drifts})
+        intro = (
+            f"Against {reference} (the drift reference): {alike} of {others} environments answer with "
+            "the same shapes and outcomes" + ("." if not drifts else "; the others differ as follows.")
+        )
+        if not drifts:
+            return markdown(md("{intro}", intro=intro))
+        frame = group_rows(drift_frame(drifts), "to", total=others)
+        frame = frame.drop(columns=["from"]).rename(columns={"to": "environments"})
+        return table(frame).set_caption(html.escape(printable(intro)))
 
     def outcomes_chart(self) -> alt.Chart:
-        return outcomes_chart(symptom_counts(self.results))
+        return outcomes_chart(outcome_counts(self.results, self.environments))
 
-    def latency_chart(self) -> alt.Chart:
+    def latency_chart(self) -> alt.Chart | alt.LayerChart:
         return latency_chart(latency_frame(self.results))
+
+    def _requests(self) -> str:
+        """How many requests reached each server: `all 60 environments: 10 each`, or per environment."""
+        by_count: dict[int, list[str]] = {}
+        for env, sent in (self.run.requests or {}).items():
+            by_count.setdefault(sent, []).append(env)
+        total = len(self.run.requests or {})
+        return (
+            "; ".join(
+                f"{named(envs, total, examples=True)}: {sent}" + (" each" if len(envs) > 1 else "")
+                for sent, envs in by_count.items()
+            )
+            or "-"
+        )
+
+    def _grouped(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        """`frame` with rows alike but for the environment grouped, past twelve environments."""
+        if len(self.environments) <= LISTED:
+            return frame
+        return group_rows(frame, column, total=len(self.environments))
 
     def next_steps(self) -> Any:
         """What to do now: the advisor's steps, the same ones `workbench` prints after this run."""
@@ -307,10 +388,7 @@ class AuditView:
             ("run status", self.run.status),
             ("started (UTC)", self.run.started_at),
             ("finished (UTC)", self.run.finished_at or "-"),
-            (
-                "requests that reached a server",
-                ", ".join(f"{env}: {n}" for env, n in (self.run.requests or {}).items()) or "-",
-            ),
+            ("requests that reached a server", self._requests()),
             ("config sha256", self.run.config_digest),
             ("chat-completions schema", f"{SPEC_SOURCE['repo']}@{SPEC_COMMIT} ({SPEC_SOURCE['path']})"),
             ("history store", self.store_url),
@@ -321,13 +399,21 @@ class AuditView:
         return table(pd.DataFrame(rows, columns=["item", "value"]))
 
 
+def _matrix(frame: pd.DataFrame, style: Callable[[Any], str], *, value: str = "result") -> Styler:
+    """A table with a column per environment, folded past twelve (`grouping.fold`), each cell styled."""
+    folded = fold(frame, value=value)
+    if folded is not frame and "environments" in folded.columns and value in folded.columns:
+        return table(folded).map(style, subset=[value])  # long form
+    return table(folded).map(style)
+
+
 def _outcome_style(value: str) -> str:
     styles = {
-        "pass": theme.GOOD_TEXT,
-        "fail": theme.css(theme.BAD_TEXT, theme.BOLD),
-        "skip": theme.SKIPPED_TEXT,
+        status_words("pass"): theme.GOOD_TEXT,
+        status_words("fail"): theme.css(theme.BAD_TEXT, theme.BOLD),
+        status_words("skip"): theme.SKIPPED_TEXT,
     }
-    return styles.get(value, "")
+    return styles.get(value.split(" (")[0], "")  # `fails (parser)` is a failure
 
 
 def _ablation_style(value: str) -> str:
@@ -343,7 +429,7 @@ def _area_style(value: str) -> str:
         return theme.BAD
     if value == "pass":
         return theme.GOOD
-    if value in ("needs operator", "could not run"):
+    if value in (status_words("needs_operator"), status_words("error")):
         return theme.ATTENTION
     return theme.MUTED_TEXT
 

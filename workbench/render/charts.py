@@ -19,6 +19,7 @@ import base64
 import html
 import json
 import os
+import re
 import uuid
 from typing import Any
 
@@ -26,8 +27,16 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
+from workbench.render.frames import latency_outliers
 from workbench.render.reportnames import RENDER_ENV_VAR
-from workbench.render.theme import OUTCOME_COLOURS, SYMPTOM_COLOURS
+from workbench.render.theme import (
+    ENVIRONMENT_COLOURS,
+    OUTCOME_COLOURS,
+    REST_COLOUR,
+    RESULT_COLOURS,
+    SYMPTOM_COLOURS,
+)
+from workbench.rollback.headline import LISTED
 
 RENDERER = "workbench"
 LAB_MIMETYPE = "application/vnd.vegalite.v5+json"  # what JupyterLab 4 renders natively
@@ -41,44 +50,121 @@ def outcome_scale() -> alt.Scale:
     return alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values()))
 
 
+def result_scale(results: list[str] | None = None) -> alt.Scale:
+    """Passes green, skipped grey, needs an operator amber, could not run dark grey, failures by
+    symptom class (`theme.RESULT_COLOURS`); `results`: only these, in that order (a shorter legend)."""
+    domain = list(RESULT_COLOURS) if results is None else results
+    return alt.Scale(domain=domain, range=[RESULT_COLOURS.get(result, REST_COLOUR) for result in domain])
+
+
+def environment_scale(envs: list[str]) -> alt.Scale:
+    """A distinct colour for each of `envs` (at most `len(ENVIRONMENT_COLOURS)`): never one colour
+    for two environments."""
+    if len(envs) > len(ENVIRONMENT_COLOURS):
+        raise ValueError(f"{len(envs)} environments, {len(ENVIRONMENT_COLOURS)} distinct colours")
+    return alt.Scale(domain=envs, range=list(ENVIRONMENT_COLOURS[: len(envs)]))
+
+
+def milliseconds_axis(title: str = "latency (ms)") -> alt.Axis:
+    """A latency axis with a few round ticks, thousands separated: never `380400` (labels of a
+    dense axis run together)."""
+    return alt.Axis(title=title, tickCount=5, format=",.0f", labelOverlap=True)
+
+
 def outcomes_chart(counts: pd.DataFrame) -> alt.Chart:
-    """Results per environment stacked by symptom class (`none` is what passed). Input: `symptom_counts`."""
+    """Probes per environment (or group of environments alike), stacked by result: skipped grey,
+    never green like a pass; failures by symptom class. Input: `outcome_counts`, worst first."""
+    order = list(RESULT_COLOURS)
+    data = counts.assign(rank=[order.index(r) if r in order else len(order) for r in counts["result"]])
+    shown = [result for result in order if result in set(counts["result"])]  # a legend of what is there
     chart: alt.Chart = (
-        alt.Chart(counts, title="Outcomes by symptom class and environment")
+        alt.Chart(data, title="Outcomes by symptom class and environment")
         .mark_bar()
         .encode(
-            x=alt.X("count:Q", title="probes"),
-            y=alt.Y("env:N", title=None),
-            color=alt.Color("symptom:N", scale=symptom_scale(), title="symptom class"),
-            order=alt.Order("symptom:N"),
-            tooltip=["env:N", "symptom:N", "outcome:N", "count:Q"],
+            x=alt.X("count:Q", title="probes", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("environment:N", title=None, sort=list(dict.fromkeys(counts["environment"]))),
+            color=alt.Color("result:N", scale=result_scale(shown), title="result (failures by class)"),
+            order=alt.Order("rank:Q"),
+            tooltip=["environment:N", "result:N", "count:Q"],
         )
         .properties(width=520)
     )
     return chart
 
 
-def latency_chart(latency: pd.DataFrame) -> alt.Chart:
-    """Latency per probe, one bar per environment. Input: `latency_frame`."""
-    chart: alt.Chart = (
-        alt.Chart(latency, title="Latency per probe and environment")
-        .mark_bar()
-        .encode(
-            x=alt.X("latency_ms:Q", title="latency (ms)"),
-            y=alt.Y("probe:N", title=None),
-            yOffset=alt.YOffset("env:N"),
-            color=alt.Color("env:N", title="environment"),
-            tooltip=["env:N", "probe:N", alt.Tooltip("latency_ms:Q", format=".1f"), "outcome:N"],
+def latency_chart(latency: pd.DataFrame, *, listed: int = LISTED) -> alt.Chart | alt.LayerChart:
+    """Latency per probe. Up to `listed` environments, a bar each in its own colour; past it, the
+    environments that are not outliers as one grey range with a median tick per probe, and each
+    outlier named in its own colour (`frames.latency_outliers`). Input: `latency_frame`."""
+    envs = list(dict.fromkeys(latency["env"]))
+    probes = list(dict.fromkeys(latency["probe"]))
+    y = alt.Y("probe:N", title=None, sort=probes)
+    if len(envs) <= listed:
+        chart: alt.Chart = (
+            alt.Chart(latency, title="Latency per probe and environment")
+            .mark_bar()
+            .encode(
+                x=alt.X("latency_ms:Q", axis=milliseconds_axis()),
+                y=y,
+                yOffset=alt.YOffset("env:N", sort=envs),
+                color=alt.Color("env:N", title="environment", scale=environment_scale(envs)),
+                tooltip=["env:N", "probe:N", alt.Tooltip("latency_ms:Q", format=".1f"), "outcome:N"],
+            )
+            .properties(width=520)
         )
-        .properties(width=520)
+        return chart
+    spread, outliers = latency_outliers(latency)
+    named = list(dict.fromkeys(outliers["env"]))[: len(ENVIRONMENT_COLOURS)]
+    outliers = outliers[outliers["env"].isin(named)]
+    x = alt.X("low:Q", axis=milliseconds_axis())
+    rest = alt.Chart(spread).encode(
+        y=y,
+        tooltip=[
+            "probe:N",
+            alt.Tooltip("environments:Q", title="environments"),
+            alt.Tooltip("low:Q", format=".0f"),
+            alt.Tooltip("median:Q", format=".0f"),
+            alt.Tooltip("high:Q", format=".0f"),
+        ],
     )
-    return chart
+    ranges = rest.mark_bar(color=REST_COLOUR, opacity=0.45, height=10).encode(x=x, x2="high:Q")
+    medians = rest.mark_tick(color="#222", thickness=2, size=14).encode(x=alt.X("median:Q"))
+    points = alt.Chart(outliers).encode(
+        x=alt.X("latency_ms:Q"),
+        y=y,
+        tooltip=["env:N", "probe:N", alt.Tooltip("latency_ms:Q", format=".0f"), "outcome:N"],
+    )
+    marks = points.mark_point(filled=True, size=70, opacity=1).encode(
+        color=alt.Color("env:N", title="outliers", scale=environment_scale(named))
+    )
+    labels = points.mark_text(align="left", dx=7, fontSize=10).encode(text="env:N")
+    return alt.LayerChart(
+        layer=[ranges, medians, *((marks, labels) if named else ())],
+        width=520,
+        title=alt.TitleParams(
+            "Latency per probe",
+            subtitle=[
+                f"{len(envs)} environments: grey, the range of those that are not outliers; black, their",
+                "median; named, each outlier (twice the probe's median and 50 ms over it)",
+            ],
+        ),
+    )
+
+
+# What vega writes for its live, interactive view and a static image never uses: ARIA roles and labels
+# (an <img> exposes its alt text, not its content), pointer events and class names (no stylesheet in
+# it refers to them). Without them a chart's image is about half the bytes (a 76 KB chart of sixty
+# environments' rates is 32 KB), in the HTML and in the executed notebook alike.
+_LIVE_ONLY = re.compile(r' (?:role|aria-[a-z]+|pointer-events|class)="[^"]*"')
 
 
 def static_svg(spec: dict[str, Any]) -> str:
-    """The chart as SVG, rendered in-process (no browser, no network)."""
+    """The chart as SVG, rendered in-process (no browser, no network), without what only the live
+    view uses (`_LIVE_ONLY`)."""
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    return str(vl_convert.vegalite_to_svg(spec, vl_version=version))
+    svg = str(vl_convert.vegalite_to_svg(spec, vl_version=version))
+    head, _, body = svg.partition(">")  # the root keeps its class ("marks"), as vega drew it
+    return head + ">" + _LIVE_ONLY.sub("", body)
 
 
 def script_json(value: Any) -> str:

@@ -99,9 +99,12 @@ def table(frame: pd.DataFrame) -> Styler:
 
     Read by people, not Python: `True`/`False` show as yes/no, milliseconds rounded, a missing value
     as "-", a mapping or list as one "key: value" line per item; a row number index (0..N) is never
-    shown; numbers are right-aligned (text is left-aligned by the page) and long text wraps anywhere,
-    so a table fits the page at 800 px instead of being cut.
+    shown, and an index's name heads its column in the header row, never a row of its own (a pivot
+    table's empty index-name row); numbers are right-aligned (text is left-aligned by the page) and
+    long text wraps anywhere, so a table fits the page at 800 px instead of being cut, except names
+    (environments, probes), which wrap only between words, never letter by letter.
     """
+    frame = _index_named_in_header(frame)
     styler = frame.style.format(_escaped).format_index(_escaped, axis=0).format_index(_escaped, axis=1)
     for column in frame.columns:
         values = frame[column]
@@ -109,13 +112,33 @@ def table(frame: pd.DataFrame) -> Styler:
             styler = styler.format(_rounded, subset=[column])
         if _numeric(values):
             styler = styler.set_properties(subset=[column], **{"text-align": "right"})
+        elif str(column) in NAME_COLUMNS:
+            styler = styler.set_properties(subset=[column], **{"overflow-wrap": "normal"})
         elif values.map(lambda value: len(_cell(value))).max() > _PROSE:
             styler = styler.set_properties(
                 subset=[column], **{"overflow-wrap": "anywhere", "min-width": "8em"}
             )
     if isinstance(frame.index, pd.RangeIndex):
         styler = styler.hide(axis="index")
+    elif frame.columns.name is not None:
+        styler = styler.hide(axis="index", names=True)
     return styler
+
+
+NAME_COLUMNS = frozenset({"env", "environment", "environments", "probe"})  # wrap only between words
+
+
+def _index_named_in_header(frame: pd.DataFrame) -> pd.DataFrame:
+    """An index with a name: one level heads its column in the header row (as the columns' name,
+    which the Styler puts above the index); several levels become ordinary columns."""
+    if isinstance(frame.index, pd.RangeIndex) or not any(name is not None for name in frame.index.names):
+        return frame
+    if frame.index.nlevels > 1:
+        return frame.reset_index()
+    named = frame.copy(deep=False)
+    named.columns = named.columns.copy()
+    named.columns.name = frame.index.name
+    return named
 
 
 def shown(frame: pd.DataFrame, empty: Md) -> Any:

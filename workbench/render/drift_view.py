@@ -15,12 +15,21 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from workbench.core import clock
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
-from workbench.history.store import HistoryStore
-from workbench.probes.drift import ProbeDrift, compare, pair_environments
+from workbench.history.store import HistoryStore, RunRecord
+from workbench.probes.drift import (
+    ProbeDrift,
+    compare,
+    configured_reference,
+    pair_environments,
+    reference_environment,
+)
+from workbench.render.charts import milliseconds_axis
 from workbench.render.display import code, markdown, md, shown
-from workbench.render.frames import catalog_order
+from workbench.render.frames import catalog_order, outcome_said
+from workbench.render.grouping import named
 from workbench.render.reportnames import RENDER_ENV_VAR
 
 
@@ -39,10 +48,24 @@ class DriftExplorer:
 
     @classmethod
     def load(
-        cls, *, run_a: str = "", run_b: str = "", env_a: str = "", env_b: str = "", store_url: str = ""
+        cls,
+        *,
+        run_a: str = "",
+        run_b: str = "",
+        env_a: str = "",
+        env_b: str = "",
+        store_url: str = "",
+        config_path: str = "",
     ) -> DriftExplorer:
         """Which two sides to compare, when the parameters leave it open:
 
+        - no environment and no `run_a` (what an audit gives it: only its run, as `run_b`): the most
+          interesting pair of run B (the newest run, if not given), the one with the most contract
+          drift of either kind: an environment against the drift reference in the same run
+          (`[workbench] drift_reference` of `config_path`, else `reference`, else the first), or an
+          environment against its previous complete run; a tie goes to the run against its
+          baseline. Without any drift: the reference against its previous run, else against the
+          next environment, never an environment against itself in one run;
         - two environments and no run: both from the newest run that holds both;
         - otherwise B is `run_b`, else the newest run (holding `env_b`, if named), and A is `run_a`,
           else the previous *complete* run of the same environment (a `--probe` selection never
@@ -59,6 +82,19 @@ class DriftExplorer:
             for name in (env_a, env_b):
                 if name and name not in known:
                     raise UsageError(f"no environment {name!r} in the history (it holds: {', '.join(known)})")
+            if not (run_a or env_a or env_b):
+                newest = store.run(run_b) if run_b else runs[0]
+                picked = _most_interesting(store, runs, newest, configured_reference(config_path))
+                if picked is not None:
+                    (run_a, env_a), (run_b, env_b) = picked
+                    return cls(
+                        run_a,
+                        run_b,
+                        env_a,
+                        env_b,
+                        catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
+                        catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
+                    )
             if env_a and env_b and env_a != env_b and not (run_a or run_b):
                 both = [run for run in runs if {env_a, env_b} <= set(run.environments)]
                 if not both:
@@ -137,8 +173,8 @@ class DriftExplorer:
                 [
                     {
                         "probe": d.probe,
-                        "A": f"{d.outcome_a} ({d.symptom_a})",
-                        "B": f"{d.outcome_b} ({d.symptom_b})",
+                        "A": outcome_said(d.outcome_a, d.symptom_a),
+                        "B": outcome_said(d.outcome_b, d.symptom_b),
                         "latency A": d.band_a,
                         "latency B": d.band_b,
                         "change": d.summary() if d.changed else "",
@@ -170,7 +206,9 @@ class DriftExplorer:
         """The last runs of the store (`wb.History.runs`), as a report table."""
         runs = history.runs(limit=limit)[
             ["run_id", "started_at", "status", "scope", "command", "environments"]
-        ]
+        ].copy()
+        runs["started_at"] = runs["started_at"].map(clock.readable)
+        runs["environments"] = [named(str(envs).split(", ")) for envs in runs["environments"]]
         return shown(runs.rename(columns={"run_id": "run", "started_at": "started (UTC)"}), md("No run yet."))
 
     def latency_frame(self) -> pd.DataFrame:
@@ -197,7 +235,7 @@ class DriftExplorer:
             alt.Chart(self.latency_frame(), title="Latency per probe: A against B")
             .mark_bar()
             .encode(
-                x=alt.X("latency_ms:Q", title="latency (ms)"),
+                x=alt.X("latency_ms:Q", axis=milliseconds_axis()),
                 y=alt.Y("probe:N", title=None),
                 yOffset="side:N",
                 color=alt.Color("side:N", title=None),
@@ -214,3 +252,47 @@ class DriftExplorer:
             .properties(width=520)
         )
         return chart
+
+
+Side = tuple[str, str]  # (run id, environment)
+
+
+def _most_interesting(
+    store: HistoryStore, runs: Sequence[RunRecord], newest: RunRecord, configured: str
+) -> tuple[Side, Side] | None:
+    """The pair of sides with the most contract drift in run `newest` (see `DriftExplorer.load`),
+    or None when it has one environment and no complete run of it came before."""
+    envs = newest.environments
+    results = store.results([newest.run_id])
+    reference = reference_environment(envs, configured)
+    cached: dict[str, list[ProbeResult]] = {}
+
+    def baseline(env: str) -> str:
+        earlier = [
+            run
+            for run in runs
+            if run.started_at < newest.started_at
+            and run.complete
+            and run.status == "complete"
+            and env in run.environments
+        ]
+        return earlier[0].run_id if earlier else ""
+
+    candidates: list[tuple[int, int, int, Side, Side]] = []  # (-drift, kind, place, A, B)
+    for place, env in enumerate(envs):
+        before = baseline(env)
+        if before:
+            if before not in cached:
+                cached[before] = store.results([before])
+            drift = sum(d.drifted for d in compare(cached[before], results, env, env))
+            candidates.append((-drift, 0, place, (before, env), (newest.run_id, env)))
+        if env != reference:
+            drift = sum(d.drifted for d in compare(results, results, reference, env))
+            candidates.append((-drift, 1, place, (newest.run_id, reference), (newest.run_id, env)))
+    if not candidates:
+        return None
+    best = min(candidates, key=lambda c: c[:3])
+    if best[0] == 0:  # no drift anywhere: the reference since its previous run, else the next environment
+        calm = [c for c in candidates if c[4][1] == reference and c[1] == 0] or candidates
+        best = min(calm, key=lambda c: c[1:3])
+    return best[3], best[4]

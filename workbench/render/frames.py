@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -10,7 +11,9 @@ from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Sympt
 from workbench.probes.catalog import CATALOG
 from workbench.probes.drift import ProbeDrift
 from workbench.probes.parsing import ABLATIONS
-from workbench.rollback.headline import Headline, State, worst_first
+from workbench.render.grouping import named
+from workbench.render.theme import RESULT_COLOURS
+from workbench.rollback.headline import LISTED, Headline, State, status_words, worst_first
 
 RESULT_COLUMNS = [
     "run_id",
@@ -79,7 +82,7 @@ def area_cell(results: Sequence[ProbeResult]) -> str:
     if Outcome.ERROR in outcomes:
         return "could not run"
     if Outcome.NEEDS_OPERATOR in outcomes:
-        return "needs operator"
+        return status_words(Outcome.NEEDS_OPERATOR)
     if outcomes == {Outcome.SKIP}:
         return "skipped"
     return "pass"
@@ -188,14 +191,78 @@ def failures_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).astype({"HTTP": "Int64"})
 
 
-def symptom_counts(results: Sequence[ProbeResult]) -> pd.DataFrame:
-    """Counts per environment, symptom class and outcome: the outcomes chart's input (already small)."""
-    frame = pd.DataFrame(
-        [{"env": r.env, "symptom": str(r.symptom), "outcome": str(r.outcome)} for r in results],
-        columns=["env", "symptom", "outcome"],
+def outcome_said(outcome: str, symptom: str) -> str:
+    """An outcome and its class in words, for a table cell: `passes`, `skipped`, `fails (parser)`;
+    never `pass (none)`."""
+    words = status_words(outcome)
+    return f"{words} ({symptom})" if symptom and symptom != str(Symptom.NONE) else words
+
+
+def result_word(result: ProbeResult) -> str:
+    """A result as charts say it: its symptom class when it failed, else its outcome in words
+    (`skipped`, never a green `none`)."""
+    return str(result.symptom) if result.outcome is Outcome.FAIL else status_words(result.outcome)
+
+
+def outcome_counts(
+    results: Sequence[ProbeResult], envs: Sequence[str], *, listed: int = LISTED
+) -> pd.DataFrame:
+    """Probes per environment and result (`result_word`), worst environment first: the outcomes
+    chart's input. Past `listed` environments, environments with the same counts are one bar
+    ("55 environments, each")."""
+    per_env: dict[str, Counter[str]] = {env: Counter() for env in envs}
+    for r in results:
+        per_env.setdefault(r.env, Counter())[result_word(r)] += 1
+    groups: dict[object, list[str]] = {}
+    for env, tally in per_env.items():
+        groups.setdefault(frozenset(tally.items()) if len(per_env) > listed else env, []).append(env)
+    order = list(RESULT_COLOURS)
+    ranked = sorted(groups.values(), key=lambda members: _worse_first(per_env[members[0]]))
+    rows = [
+        {
+            "environment": members[0] if len(members) == 1 else f"{named(members, len(per_env))}, each",
+            "result": word,
+            "count": per_env[members[0]][word],
+            "environments": len(members),
+        }
+        for members in ranked
+        for word in sorted(
+            per_env[members[0]], key=lambda word: order.index(word) if word in order else len(order)
+        )
+    ]
+    return pd.DataFrame(rows, columns=["environment", "result", "count", "environments"])
+
+
+def _worse_first(tally: Counter[str]) -> tuple[int, ...]:
+    fine = {status_words(outcome) for outcome in ("pass", "skip", "needs_operator", "error")}
+    failed = sum(count for word, count in tally.items() if word not in fine)
+    return (-failed, -tally[status_words("error")], -tally[status_words("needs_operator")])
+
+
+OUTLIER_RATIO, OUTLIER_MARGIN_MS = 2.0, 50.0  # slower than twice a probe's median, and 50 ms over it
+
+
+def latency_outliers(latency: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(spread, outliers) of `latency_frame`: per probe, the lowest, median and highest latency of
+    the environments that are not outliers, and how many; and each outlier (slower than twice the
+    probe's median and 50 ms over it), slowest first. Many environments on one chart: the rest as a
+    range, the outliers named."""
+    spread_columns = ["probe", "low", "median", "high", "environments"]
+    outlier_columns = ["env", "probe", "latency_ms", "outcome", "times median"]
+    if latency.empty:
+        return pd.DataFrame(columns=spread_columns), pd.DataFrame(columns=outlier_columns)
+    median = latency.groupby("probe", sort=False)["latency_ms"].transform("median")
+    slow = (latency["latency_ms"] >= OUTLIER_RATIO * median) & (
+        latency["latency_ms"] >= median + OUTLIER_MARGIN_MS
     )
+    rest = latency[~slow].groupby("probe", sort=False)["latency_ms"]
+    spread = pd.DataFrame(
+        {"low": rest.min(), "median": rest.median(), "high": rest.max(), "environments": rest.size()}
+    ).reset_index()
+    outliers = latency[slow].assign(**{"times median": latency["latency_ms"][slow] / median[slow]})
     return (
-        frame.groupby(["env", "symptom", "outcome"], as_index=False).size().rename(columns={"size": "count"})
+        spread[spread_columns],
+        outliers.sort_values("times median", ascending=False)[outlier_columns].reset_index(drop=True),
     )
 
 
@@ -207,6 +274,9 @@ def latency_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:
         if r.latency_ms is not None
     ]
     return pd.DataFrame(rows, columns=["env", "probe", "latency_ms", "outcome"])
+
+
+STREAM_TIMINGS = ("first token (ms)", "latency (ms)")  # `streaming_frame`'s per-environment measures
 
 
 def streaming_frame(results: Sequence[ProbeResult]) -> pd.DataFrame:

@@ -32,9 +32,14 @@ from workbench.core.errors import ConfigError, ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
-from workbench.render.reportnames import MANIFEST_SUFFIX, environment_set, manifest_key, report_of
+from workbench.render.reportnames import (
+    MANIFEST_SUFFIX,
+    environment_set,
+    manifest_key,
+    report_of,
+)
 from workbench.render.reportstore import LocalReportStore, ReportStore, is_remote, open_report_store
-from workbench.rollback.headline import WORDS
+from workbench.rollback.headline import LISTED, WORDS
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
@@ -182,16 +187,25 @@ class ReportHeader:
     version: str
 
     @property
+    def envs(self) -> str:
+        """The environments, named up to twelve and counted past that (sixty names would fill the
+        first screen)."""
+        if len(self.environments) > LISTED:
+            return f"{len(self.environments)} environments"
+        return ", ".join(self.environments)
+
+    @property
     def title(self) -> str:
         """The page title: report, environments and date."""
-        envs = ", ".join(self.environments) or "no environment"
-        return f"{self.report} \u2014 {envs} \u2014 {clock.utc(self.moment):%Y-%m-%d}"
+        return (
+            f"{self.report} \u2014 {self.envs or 'no environment'} \u2014 {clock.utc(self.moment):%Y-%m-%d}"
+        )
 
     def rows(self) -> list[tuple[str, str]]:
         """The header block's items, label and value (escaped by the template)."""
         return [
             ("date", f"{clock.utc(self.moment):%Y-%m-%d %H:%M:%S} UTC"),
-            ("environments", ", ".join(self.environments) or "-"),
+            ("environments", self.envs or "-"),
             ("run", self.run_id or "-"),
             ("config", self.config or "built-in default"),
             ("contract-workbench", self.version),

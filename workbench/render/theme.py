@@ -8,7 +8,7 @@ bad (red), not run (grey).
 from __future__ import annotations
 
 from workbench.core.models import Symptom
-from workbench.rollback.headline import State
+from workbench.rollback.headline import State, status_words
 
 # Charts: one colour per symptom class, the same in every chart and every report.
 SYMPTOM_COLOURS: dict[str, str] = {
@@ -17,7 +17,7 @@ SYMPTOM_COLOURS: dict[str, str] = {
     Symptom.AUTH: "#d62728",
     Symptom.VALIDATION: "#ff7f0e",
     Symptom.RATE_LIMIT: "#9467bd",
-    Symptom.SERVER: "#7f7f7f",
+    Symptom.SERVER: "#17becf",  # never grey: grey is what did not run
     Symptom.PARSER: "#1f77b4",
     Symptom.QUALITY: "#e377c2",
 }
@@ -29,6 +29,25 @@ OUTCOME_COLOURS: dict[str, str] = {
     "needs_operator": "#ffbf00",
     "error": "#636363",
 }
+
+# A probe's result as charts show it, in words: what did not fail by its outcome (skipped is grey,
+# never green like a pass), a failure by its symptom class; in this order, stacked and in legends.
+RESULT_COLOURS: dict[str, str] = {
+    **{
+        status_words(outcome): OUTCOME_COLOURS[outcome]
+        for outcome in ("pass", "skip", "needs_operator", "error")
+    },
+    **{str(symptom): colour for symptom, colour in SYMPTOM_COLOURS.items() if symptom is not Symptom.NONE},
+}
+
+# One colour per environment where a chart tells environments apart by colour (never more of them
+# than this: past it, charts name outliers and draw the rest as one grey summary).
+ENVIRONMENT_COLOURS: tuple[str, ...] = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#637939",
+    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#f7b6d2", "#dbdb8d", "#9edae5", "#393b79",
+)  # fmt: skip
+REST_COLOUR = "#9e9e9e"  # the environments a chart summarises rather than names
 
 THRESHOLD_COLOUR = "#b71c1c"  # a trigger's threshold drawn over a chart: the bad text colour
 

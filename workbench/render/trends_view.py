@@ -7,7 +7,7 @@ of those rows are made here, the one layer that speaks pandas.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,8 +20,12 @@ from workbench.core import clock
 from workbench.core.models import Symptom
 from workbench.history.store import HistoryStore
 from workbench.render import theme
-from workbench.render.charts import symptom_scale
+from workbench.render.charts import environment_scale, milliseconds_axis, result_scale
 from workbench.render.display import markdown, md, table
+from workbench.render.frames import OUTLIER_MARGIN_MS, OUTLIER_RATIO
+from workbench.render.grouping import alike, group_rows, named
+from workbench.render.theme import RESULT_COLOURS
+from workbench.rollback.headline import LISTED, status_words
 from workbench.signals.trends import Rows, evaluate, trend_rows
 from workbench.signals.triggers import Firing, Rule, load_rules
 
@@ -86,6 +90,73 @@ def latency_percentiles_over_time(
     return trend_frames(store, envs=envs, bucket=bucket, since=since, percentiles=percentiles).latency
 
 
+OTHERS = "other environments"  # the series a rate chart draws grey, unnamed, past its colours
+PERCENTILE_SHAPES = ("circle", "triangle-up", "square", "diamond")  # p50, p95, ...: never the same mark
+PERCENTILE_DASHES = ((1, 0), (6, 3), (2, 2), (8, 2, 2, 2))
+
+
+def _panels(
+    data: pd.DataFrame, measure: str, *, failing: Callable[[pd.DataFrame], pd.Series]
+) -> tuple[pd.DataFrame, list[str]]:
+    """`data` (bucket, env, ...) with `env` relabelled for its panel, and the panels, worst first:
+    up to twelve environments a panel each; past that, environments whose rows are the same share
+    one ("55 environments, each"), and past twelve such panels the rest are added up in one."""
+    envs = list(dict.fromkeys(data["env"]))
+    if len(envs) <= LISTED:
+        return data, envs
+    groups = alike(data, "env")
+    worst = {
+        members[0]: data.loc[(data["env"] == members[0]) & failing(data), measure].sum() for members in groups
+    }
+    groups.sort(key=lambda members: -worst[members[0]])
+    kept, rest = (groups, []) if len(groups) <= LISTED else (groups[: LISTED - 1], groups[LISTED - 1 :])
+    panels = [f"{named(members, len(envs))}, each" if len(members) > 1 else members[0] for members in kept]
+    frames = [
+        data[data["env"] == members[0]].assign(env=panel) for members, panel in zip(kept, panels, strict=True)
+    ]
+    if rest:
+        others = [env for members in rest for env in members]
+        panels.append(f"{len(others)} other environments, together")
+        summed = (
+            data[data["env"].isin(others)]
+            .groupby([c for c in data.columns if c not in ("env", measure)], sort=False)[measure]
+            .sum()
+        )
+        frames.append(summed.reset_index().assign(env=panels[-1]))
+    return pd.concat(frames, ignore_index=True)[list(data.columns)], panels
+
+
+def _series(rates: pd.DataFrame) -> tuple[dict[str, str], set[str]]:
+    """Environment -> the series a rate chart draws it in, and the environments whose rows draw
+    it: itself (up to twelve environments); past that, environments whose rates are the same share
+    a series, named and drawn once; past the distinct colours, the calmest series are drawn grey
+    and unnamed (`OTHERS`)."""
+    envs = [str(env) for env in dict.fromkeys(rates["env"])]
+    if len(envs) <= LISTED:
+        return {env: env for env in envs}, set(envs)
+    groups = alike(rates[["env", "bucket", "symptom", "rate"]], "env")
+    peak = rates.groupby("env")["rate"].max().to_dict()
+    groups.sort(key=lambda members: -peak.get(members[0], 0.0))
+    colours = len(theme.ENVIRONMENT_COLOURS)
+    named_groups = groups if len(groups) <= colours else groups[: colours - 1]
+    series = {env: OTHERS for env in envs}
+    drawn = set(envs)
+    for members in named_groups:
+        label = f"{named(members, len(envs))}, each" if len(members) > 1 else members[0]
+        series.update(dict.fromkeys(members, label))
+        drawn -= set(members[1:])
+    return series, drawn
+
+
+def _latency_outliers(long: pd.DataFrame) -> list[str]:
+    """Environments whose latency, in some bucket and percentile, is at least twice the median of
+    all environments there and 50 ms over it; the slowest first, at most one colour each."""
+    median = long.groupby(["bucket", "percentile"], sort=False)["latency_ms"].transform("median")
+    slow = (long["latency_ms"] >= OUTLIER_RATIO * median) & (long["latency_ms"] >= median + OUTLIER_MARGIN_MS)
+    ratio = (long["latency_ms"] / median)[slow].groupby(long["env"][slow]).max().sort_values(ascending=False)
+    return [str(env) for env in ratio.index[: len(theme.ENVIRONMENT_COLOURS)]]
+
+
 def _frame(rows: Rows, columns: list[str], types: dict[str, str], bucket: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns).astype(types)
     frame.attrs["bucket"] = bucket
@@ -148,18 +219,28 @@ class TrendsView:
         )
 
     def symptom_chart(self) -> alt.Chart:
-        """Samples per time bucket stacked by symptom class (`none`: passed), one row per environment."""
+        """Samples per time bucket stacked by result (passes, or the symptom class of a failure), a
+        panel per environment; past twelve environments, environments with the same counts share a
+        panel ("55 environments, each"), worst first, and past twelve panels the rest are added up
+        in one ("8 other environments, together")."""
+        data = self.symptoms.assign(
+            symptom=[status_words("pass") if s == str(Symptom.NONE) else s for s in self.symptoms["symptom"]]
+        )
+        data, panels = _panels(data, "count", failing=lambda frame: frame["symptom"] != status_words("pass"))
+        shown = [r for r in RESULT_COLOURS if r in set(data["symptom"])]
         chart: alt.Chart = (
-            alt.Chart(self.symptoms, title="Symptom classes over time")
+            alt.Chart(data, title="Symptom classes over time")
             .mark_bar()
             .encode(
                 x=alt.X("bucket:N", title=self.bucket, sort=None),
                 y=alt.Y("count:Q", title="probe results", stack="zero"),
-                color=alt.Color("symptom:N", scale=symptom_scale(), title="symptom class"),
-                row=alt.Row("env:N", title=None),
+                color=alt.Color("symptom:N", scale=result_scale(shown), title="result (failures by class)"),
+                row=alt.Row(
+                    "env:N", title=None, sort=panels, header=alt.Header(labelAngle=0, labelAlign="left")
+                ),
                 tooltip=["env:N", "bucket:N", "symptom:N", "count:Q"],
             )
-            .properties(width=560, height=140)
+            .properties(width=560, height=110)
         )
         return chart
 
@@ -234,29 +315,41 @@ class TrendsView:
                     "action": firing.action,
                 }
             )
-        data = pd.DataFrame(
-            layers,
-            columns=_LAYER_COLUMNS,
-        )
+        data = pd.DataFrame(layers, columns=_LAYER_COLUMNS)
+        series, drawn = _series(rates)
+        data["series"] = [series.get(env, "") if isinstance(env, str) else "" for env in data["env"]]
+        data = data[(data["kind"] != "rate") | data["env"].isin(drawn)]  # a shared series drawn once
+        named = [label for label in dict.fromkeys(series.values()) if label != OTHERS]
         x = alt.X("bucket:N", title=self.bucket, sort=None)
         y = alt.Y("rate:Q", title="share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+        tooltip = [
+            "series:N",
+            "symptom:N",
+            "bucket:N",
+            alt.Tooltip("rate:Q", format=".0%"),
+            "failures:Q",
+            "samples:Q",
+        ]
         lines = (
             alt.Chart()
-            .transform_filter(alt.datum.kind == "rate")
+            .transform_filter((alt.datum.kind == "rate") & (alt.datum.series != OTHERS))
             .mark_line(point=True)
             .encode(
                 x=x,
                 y=y,
-                color=alt.Color("env:N", title="environment"),
-                tooltip=[
-                    "env:N",
-                    "symptom:N",
-                    "bucket:N",
-                    alt.Tooltip("rate:Q", format=".0%"),
-                    "failures:Q",
-                    "samples:Q",
-                ],
+                color=alt.Color(
+                    "series:N",
+                    title="environment",
+                    scale=environment_scale(named) if named else alt.Undefined,
+                ),
+                tooltip=tooltip,
             )
+        )
+        others = (
+            alt.Chart()
+            .transform_filter((alt.datum.kind == "rate") & (alt.datum.series == OTHERS))
+            .mark_line(point=True, color=theme.REST_COLOUR, opacity=0.5)
+            .encode(x=x, y=y, detail="env:N", tooltip=["env:N", *tooltip[1:]])
         )
         thresholds = (
             alt.Chart()
@@ -276,7 +369,10 @@ class TrendsView:
             .mark_point(shape="triangle-up", size=180, filled=True, color=theme.THRESHOLD_COLOUR)
             .encode(x=x, y=y, tooltip=["rule:N", "env:N", "evidence:N", "action:N"])
         )
-        chart = alt.layer(lines, thresholds, labels, fired, data=data).properties(width=440, height=90)
+        layers_drawn = [lines, others] if OTHERS in series.values() else [lines]
+        chart = alt.layer(*layers_drawn, thresholds, labels, fired, data=data).properties(
+            width=440, height=90
+        )
         return chart.facet(
             row=alt.Row(
                 "symptom:N", title=None, sort=classes, header=alt.Header(labelAngle=0, labelAlign="left")
@@ -284,22 +380,104 @@ class TrendsView:
             title="Rate of each symptom class, against that class's trigger",
         ).resolve_scale(x="shared")
 
-    def latency_chart(self) -> alt.Chart:
-        """Latency percentiles (nearest rank) per environment over time."""
+    def latency_chart(self) -> alt.Chart | alt.LayerChart:
+        """Latency percentiles (nearest rank) per environment over time, each percentile its own
+        mark (p50 a circle on a solid line, p95 a triangle on a dashed one). Past twelve
+        environments: the environments that are not outliers as a grey range per percentile with
+        their median, and each outlier (`frames.OUTLIER_RATIO`) in its own colour."""
         long = self.latency.melt(id_vars=["bucket", "env"], var_name="percentile", value_name="latency_ms")
-        chart: alt.Chart = (
-            alt.Chart(long, title="Latency percentiles over time")
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("bucket:N", title=self.bucket, sort=None),
-                y=alt.Y("latency_ms:Q", title="latency (ms)"),
-                color=alt.Color("env:N", title="environment"),
-                strokeDash=alt.StrokeDash("percentile:N", title="percentile"),
-                tooltip=["env:N", "bucket:N", "percentile:N", alt.Tooltip("latency_ms:Q", format=".1f")],
+        long["percentile"] = long["percentile"].str.removesuffix("_ms")
+        percentiles = list(dict.fromkeys(long["percentile"]))
+        marks = {
+            "shape": alt.Shape(
+                "percentile:N",
+                title="percentile",
+                sort=percentiles,
+                scale=alt.Scale(domain=percentiles, range=list(PERCENTILE_SHAPES[: len(percentiles)])),
+            ),
+            "strokeDash": alt.StrokeDash(
+                "percentile:N",
+                title="percentile",
+                sort=percentiles,
+                scale=alt.Scale(
+                    domain=percentiles, range=[list(dash) for dash in PERCENTILE_DASHES[: len(percentiles)]]
+                ),
+            ),
+        }
+        x = alt.X("bucket:N", title=self.bucket, sort=None)
+        y = alt.Y("latency_ms:Q", axis=milliseconds_axis())
+        tooltip = ["env:N", "bucket:N", "percentile:N", alt.Tooltip("latency_ms:Q", format=".0f")]
+        envs = list(dict.fromkeys(long["env"]))
+        if len(envs) <= LISTED:
+            chart: alt.Chart = (
+                alt.Chart(long, title="Latency percentiles over time")
+                .mark_line(point=alt.OverlayMarkDef(filled=True, size=60))
+                .encode(
+                    x=x,
+                    y=y,
+                    color=alt.Color("env:N", title="environment", scale=environment_scale(envs)),
+                    detail="percentile:N",
+                    tooltip=tooltip,
+                    **marks,
+                )
+                .properties(width=560, height=220)
             )
-            .properties(width=560, height=220)
+            return chart
+        outlying = _latency_outliers(long)
+        rest = long[~long["env"].isin(outlying)].groupby(["bucket", "percentile"], sort=False)["latency_ms"]
+        spread = pd.DataFrame({"low": rest.min(), "median": rest.median(), "high": rest.max()}).reset_index()
+        band = (
+            alt.Chart(spread)
+            .mark_rule(color=theme.REST_COLOUR, opacity=0.5, strokeWidth=8)
+            .encode(
+                x=x,
+                y=alt.Y("low:Q", axis=milliseconds_axis()),
+                y2="high:Q",
+                detail="percentile:N",
+                tooltip=[
+                    "bucket:N",
+                    "percentile:N",
+                    alt.Tooltip("low:Q", format=".0f"),
+                    alt.Tooltip("high:Q", format=".0f"),
+                ],
+            )
         )
-        return chart
+        middle = (
+            alt.Chart(spread)
+            .mark_line(color="#222", point=alt.OverlayMarkDef(filled=True, size=50, color="#222"))
+            .encode(
+                x=x,
+                y=alt.Y("median:Q"),
+                tooltip=["bucket:N", "percentile:N", alt.Tooltip("median:Q", format=".0f")],
+                **marks,
+            )
+        )
+        layers: list[alt.Chart] = [band, middle]
+        if outlying:
+            layers.append(
+                alt.Chart(long[long["env"].isin(outlying)])
+                .mark_line(point=alt.OverlayMarkDef(filled=True, size=60))
+                .encode(
+                    x=x,
+                    y=alt.Y("latency_ms:Q"),
+                    color=alt.Color("env:N", title="outliers", scale=environment_scale(outlying)),
+                    detail="percentile:N",
+                    tooltip=tooltip,
+                    **marks,
+                )
+            )
+        return alt.LayerChart(
+            layer=layers,
+            width=560,
+            height=220,
+            title=alt.TitleParams(
+                "Latency percentiles over time",
+                subtitle=[
+                    f"{len(envs)} environments: grey, the range of those that are not outliers; black,",
+                    "their median; in colour, each outlier (twice the median and 50 ms over it)",
+                ],
+            ),
+        )
 
     def triggers(self) -> Any:
         order = {str(symptom): index for index, symptom in enumerate(Symptom)}
@@ -318,5 +496,8 @@ class TrendsView:
         frame = pd.DataFrame(rows, columns=["rule", "rule says", "env", "fired", "evidence", "action"])
         if frame.empty:
             return markdown(md("No trigger rule to judge."))
+        envs = set(frame["env"])
+        if len(envs) > LISTED:  # one row per rule and what it found, with the environments it found it in
+            frame = group_rows(frame, "env", total=len(envs)).rename(columns={"env": "environments"})
         fired_style = theme.css(theme.BAD_FILL, theme.BAD_TEXT, theme.BOLD)
         return table(frame).map(lambda fired: fired_style if fired is True else "", subset=["fired"])

@@ -38,6 +38,7 @@ WORDS: Mapping[State, str] = {
     State.CONTRACT_PASSES: "CONTRACT PASSES",
 }
 FINE: frozenset[State] = frozenset({State.READY, State.CONTRACT_PASSES})
+LISTED = 12  # up to this many environments each is listed; past it, those that agree are counted
 
 
 # Worst first: the order a summary lists environments in.
