@@ -25,7 +25,7 @@ from workbench.rollback.plan import diff_bundles, plan_rollback, verify_bundle
 
 BUNDLES = DATA / "bundles"
 PARSER_MODULE = "wb_support_parser"
-EMBEDDED = '[environments.ref]\nbase_url = "embedded"\n'
+EMBEDDED = '[workbench]\nproject = "bundles"\n\n[environments.ref]\nbase_url = "embedded"\n'
 # the same environment at the new release: an endpoint override through a gateway
 OVERRIDDEN = (
     '[environments.ref]\nbase_url = "https://gateway.example.test/openai"\n'
@@ -45,7 +45,7 @@ def by_part(checks: list) -> dict:
 def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HistoryStore, str]]:
     """A store holding one real, passing run of the embedded environment `ref`."""
     folder = tmp_path_factory.mktemp("store")
-    store = HistoryStore(f"sqlite:///{folder}/h.sqlite")
+    store = HistoryStore(f"sqlite:///{folder}/h.sqlite", project_name="bundles")
     summary = run_probes(parse_config(EMBEDDED, source=None), store=store)
     assert summary.exit_code == 0
     yield store, summary.run_id

@@ -10,6 +10,7 @@ configuration error, or nothing could run. Errors are one line on stderr, never 
     rollback.py   confirm, fixtures capture, bundle capture|verify|diff|plan
     watch.py      watch
     tools.py      serve, scan, classify, kernel, reports prune|html
+    store.py      store claim|scrub
 
 May import every other layer (`workbench.render`, `workbench.rollback`, `workbench.probes`,
 `workbench.signals`, `workbench.history`, `workbench.wire`, `workbench.reference`, `workbench.core`);
@@ -25,7 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from workbench import __version__
-from workbench.cli import audit, history, rollback, tools, watch
+from workbench.cli import audit, history, rollback, store, tools, watch
 from workbench.cli.options import RootGroup
 from workbench.cli.terminal import out
 from workbench.core.startup import skip_slow_optional_imports
@@ -42,7 +43,7 @@ app = typer.Typer(
     "credentials redacted). `workbench init` writes a starter project. `workbench VERB --help` shows\n"
     "each verb's options and examples.",
 )
-for _group in (audit, history, rollback, watch, tools):
+for _group in (audit, history, rollback, watch, tools, store):
     app.add_typer(_group.commands)
 
 

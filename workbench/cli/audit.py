@@ -90,7 +90,7 @@ def probe(
         return
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
     junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
-    with stops_cleanly(), HistoryStore(store, project=settings.project) as history, Progress() as progress:
+    with stops_cleanly(), HistoryStore.for_config(settings, store) as history, Progress() as progress:
         summary = run_probes(
             settings,
             env or (),
@@ -191,7 +191,7 @@ def audit(
     check_audit_inputs(settings, reports)  # the triggers and the reports folder, likewise
     notebooks = notebooks_dir(notebooks, project=settings.project)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
-    with stops_cleanly(), HistoryStore(store, project=settings.project) as history, Progress() as progress:
+    with stops_cleanly(), HistoryStore.for_config(settings, store) as history, Progress() as progress:
         outcome = run_audit(
             settings,
             env or (),

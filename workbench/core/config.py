@@ -34,7 +34,10 @@ from workbench.core.locations import (
     ProjectFolder,
     find_config,
     project_folder,
+    store_backend,
 )
+from workbench.core.projectname import KEY as PROJECT_NAME_KEY
+from workbench.core.projectname import ProjectName, ProjectNameError, check_name, resolve
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
 from workbench.core.secrets import known_secrets
@@ -235,6 +238,18 @@ class Settings(_Strict):
     bundles_dir: Path = Field(default=BUNDLES_DIR, strict=False)
     # trigger rules; default data/triggers.toml, else the built-in examples
     triggers: Path | None = Field(default=None, strict=False)
+    # whose evidence (core.projectname): required on a shared store; never the project folder
+    project: str | None = None
+
+    @field_validator("project")
+    @classmethod
+    def _check_project(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_name(value)
+            except ProjectNameError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class _File(_Strict):
@@ -254,8 +269,20 @@ class Config:
 
     @property
     def project(self) -> Path:
-        """The project folder: where its data/ and reports/ are (`locations.project_folder`)."""
+        """The project folder: where its data/ and reports/ are (`locations.project_folder`); not
+        the project name (`project_name`), which says whose evidence a run is."""
         return project_folder(self.source, self.project_dir)
+
+    def project_name(self, store_url: str) -> ProjectName:
+        """Whose evidence runs on store `store_url` read and write: `[workbench] project`, else
+        (SQLite only) derived from the project folder's name; on a PostgreSQL store a missing name
+        is a `ConfigError` naming the key."""
+        try:
+            return resolve(self.settings.project, backend=store_backend(store_url), folder=self.project)
+        except ProjectNameError as exc:
+            raise ConfigError(
+                str(exc), path=self.source or "<built-in default>", field=PROJECT_NAME_KEY
+            ) from None
 
     @property
     def folder(self) -> ProjectFolder:

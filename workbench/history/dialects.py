@@ -126,6 +126,13 @@ def floor(value: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
     return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
 
 
+def add_column(connection: Connection, table: str, column: sa.Column[Any]) -> None:
+    """`ALTER TABLE table ADD COLUMN ...`, the column's type and default spelled for this backend
+    (PostgreSQL's byte-ordered text carries its collation)."""
+    spelled = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+    connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {spelled}")
+
+
 def ordered_text(length: int) -> sa.types.TypeEngine[str]:
     """Ids and ISO times: compared and ordered as bytes on every backend (PostgreSQL's "C" collation,
     whatever the server's default)."""

@@ -21,6 +21,14 @@ Many processes share one store at once:
   `running` whose process is gone (killed, or the machine rebooted) become `interrupted`
   (`mark_stale_runs`); a run on another host is left to that host.
 
+Many projects share one store too. A `HistoryStore` is opened for one project name
+(`core.projectname`; never the project folder, which only says where a default SQLite file is):
+every row it writes carries that name, and every read (results, runs, baselines, confirmations,
+readiness, the trends' aggregates) sees that project's rows only, so two teams with a `staging`
+each never see each other's evidence. Rows from before names existed are project `legacy`
+(`claim_legacy` adopts them). Only the secret search (`find_text`) and `scrub` read every project:
+a key is a leak wherever it is.
+
 The tables and how the schema is versioned and migrated: `_schema`.
 """
 
@@ -44,9 +52,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from workbench.core.errors import StoreError
-from workbench.core.locations import STORE_ENV_VAR, absolute_store_url, store_url, url_has_password
+from workbench.core.locations import (
+    STORE_ENV_VAR,
+    absolute_store_url,
+    store_backend,
+    store_url,
+    url_has_password,
+)
 from workbench.core.models import ProbeResult
 from workbench.core.process import process_alive
+from workbench.core.projectname import LEGACY, ProjectName, ProjectNameError, check_name, resolve
 from workbench.history import aggregates
 from workbench.history import rollup as rollup
 from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
@@ -68,7 +83,7 @@ _OPEN_ATTEMPTS = 6
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
 
 _INSERT_RESULT = results_table.insert()
-_RESULT_COLUMNS = [column.name for column in results_table.columns if column.name != "id"]
+_RESULT_COLUMNS = [column.name for column in results_table.columns if column.name not in ("id", "project")]
 
 # Runs begun by this process and not yet finished: a stale row carrying our own pid is not ours
 # unless listed here (a restarted container reuses its pids).
@@ -93,18 +108,47 @@ class RunRecord:
     pid: int | None = None  # stamped by `begin_run` when empty: this process
     complete: bool = True  # every probe of the catalog planned; a partial run is never a baseline
     config_path: str = ""  # the environments file read ("" for the built-in default)
+    project: str = ""  # whose evidence (`core.projectname`); stamped by `begin_run`
+
+    def origin(self) -> str:
+        """Where a run came from, for a baseline shown as evidence: project, host, config, when."""
+        config = self.config_path or "the built-in default"
+        digest = f" (sha256 {self.config_digest[:12]})" if self.config_digest else ""
+        return (
+            f"run {self.run_id} of project {self.project or '?'}, {self.command} on host "
+            f"{self.host or '?'} at {self.started_at[:19].replace('T', ' ')} UTC, config {config}{digest}"
+        )
 
 
 class HistoryStore:
     """Append-only history of runs and results behind one SQLAlchemy engine."""
 
-    def __init__(self, url: str | None = None, *, project: Path | None = None, create: bool = True) -> None:
-        """`url` as `locations.store_url` reads it. Only the default location's folder is created: a
-        folder named in a URL must exist (a typo must not grow a tree of folders and a new history).
-        `create=False` (verbs that only read) refuses a SQLite file that does not exist yet."""
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        project: Path | None = None,
+        project_name: str | ProjectName | None = None,
+        create: bool = True,
+    ) -> None:
+        """`url` as `locations.store_url` reads it, in project folder `project`. Only the default
+        location's folder is created: a folder named in a URL must exist (a typo must not grow a tree
+        of folders and a new history). `create=False` (verbs that only read) refuses a SQLite file
+        that does not exist yet. `project_name`: whose evidence is read and written (a configured
+        name; None derives it from the project folder on SQLite, and is an error on PostgreSQL)."""
         parsed = parse_url(store_url(url, project=project))
         self.url = parsed.render_as_string(hide_password=False)
         self._password = _password_of(parsed)
+        try:
+            if isinstance(project_name, ProjectName):
+                self._project_name = project_name
+            elif project_name is not None:
+                self._project_name = ProjectName(check_name(project_name))
+            else:
+                self._project_name = resolve(None, backend=store_backend(self.url), folder=project or Path())
+        except ProjectNameError as exc:
+            raise StoreError(f"{self.display_url}: {exc}") from None
+        self._project = self._project_name.name
         if not create and parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file():
             raise StoreError(
                 f"no history store at {parsed.database}: nothing was recorded with this store yet "
@@ -114,6 +158,23 @@ class HistoryStore:
         self._engine = create_engine(parsed, shown=self.display_url, create_folder=default)
         self._writer = self._engine.execution_options(**{IMMEDIATE: True})
         self._ensure_schema()
+
+    @classmethod
+    def for_config(cls, config: Config, url: str | None = None, *, create: bool = True) -> HistoryStore:
+        """The store `url` (default as `locations.store_url` says) opened for `config`'s project name:
+        `[workbench] project`, else derived from its project folder (SQLite only; exit 2 naming the
+        key on PostgreSQL)."""
+        return cls(
+            url,
+            project=config.project,
+            project_name=config.project_name(store_url(url, project=config.project)),
+            create=create,
+        )
+
+    @property
+    def project_name(self) -> ProjectName:
+        """Whose evidence this store object reads and writes, and whether the name was derived."""
+        return self._project_name
 
     @property
     def engine(self) -> Engine:
@@ -208,6 +269,7 @@ class HistoryStore:
     def begin_run(self, run: RunRecord) -> list[str]:
         """Record a run as running here; first mark this host's dead runs (returned) interrupted."""
         row = _run_row(run)
+        row["project"] = self._project
         row["host"] = run.host or socket.gethostname()
         row["pid"] = run.pid if run.pid is not None else os.getpid()
         with _ACTIVE_LOCK:  # before the insert commits: a concurrent begin_run must not see it stale
@@ -244,21 +306,58 @@ class HistoryStore:
     def append(self, result: ProbeResult) -> None:
         """Store one result in its own transaction: durable before the next probe finishes."""
         with self._write() as connection:
-            connection.execute(_INSERT_RESULT, _result_row(result))  # one cached statement, bound per call
-            rollup.record(connection, result)  # the same transaction: the rollups never disagree
+            # one cached statement, bound per call
+            connection.execute(_INSERT_RESULT, _result_row(result, self._project))
+            rollup.record(
+                connection, result, self._project
+            )  # the same transaction: the rollups never disagree
 
     def append_many(self, results: Sequence[ProbeResult]) -> None:
         """Store results that arrived together in one transaction (the engine's writer, under load)."""
         if not results:
             return
         with self._write() as connection:
-            connection.execute(_INSERT_RESULT, [_result_row(result) for result in results])
-            rollup.record_many(connection, results)
+            connection.execute(_INSERT_RESULT, [_result_row(result, self._project) for result in results])
+            rollup.record_many(connection, results, self._project)
 
     def rebuild_rollups(self) -> None:
-        """Recompute the trends rollups from the results (after a bulk load, or to repair them)."""
+        """Recompute the trends rollups of every project from the results (after a bulk load, or to
+        repair them)."""
         with self._write() as connection:
             rollup.rebuild(connection)
+
+    def claim_legacy(self, envs: Sequence[str] = ()) -> Claimed:
+        """Adopt the rows of project `legacy` (written before project names) into this project: the
+        results, confirmations and readiness of `envs` (all when empty), and every legacy run whose
+        environments are all adopted; then recompute both projects' rollups of those environments.
+        One transaction: all or nothing."""
+        wanted = list(dict.fromkeys(envs))
+        moved: dict[str, int] = {}
+        with self._write() as connection:
+            for table in (results_table, confirmations_table, readiness_table):
+                update = table.update().where(table.c.project == LEGACY)
+                if wanted:
+                    update = update.where(table.c.env.in_(wanted))
+                moved[table.name] = connection.execute(update.values(project=self._project)).rowcount
+            legacy_runs = connection.execute(
+                sa.select(runs_table.c.run_id, runs_table.c.environments).where(
+                    runs_table.c.project == LEGACY
+                )
+            ).all()
+            adopted = [
+                run_id
+                for run_id, environments in legacy_runs
+                if not wanted or set(_names(environments) or ["?"]) <= set(wanted)
+            ]
+            for start in range(0, len(adopted), 500):
+                connection.execute(
+                    runs_table.update()
+                    .where(runs_table.c.run_id.in_(adopted[start : start + 500]))
+                    .values(project=self._project)
+                )
+            moved[runs_table.name] = len(adopted)
+            rollup.rebuild(connection, projects=(LEGACY, self._project), envs=wanted)
+        return Claimed(self._project, tuple(wanted), moved)
 
     def results(
         self,
@@ -269,7 +368,11 @@ class HistoryStore:
         since: str | None = None,
     ) -> list[ProbeResult]:
         """Results in insertion order, filtered by runs, environments, probes and a start time."""
-        query = sa.select(*[results_table.c[name] for name in _RESULT_COLUMNS]).order_by(results_table.c.id)
+        query = (
+            sa.select(*[results_table.c[name] for name in _RESULT_COLUMNS])
+            .where(results_table.c.project == self._project)
+            .order_by(results_table.c.id)
+        )
         if run_ids:
             query = query.where(results_table.c.run_id.in_(list(run_ids)))
         if envs:
@@ -284,8 +387,17 @@ class HistoryStore:
     def runs(
         self, *, limit: int | None = None, run_ids: Iterable[str] = (), env: str | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first; `env`: only runs that included that environment."""
-        query = sa.select(runs_table).order_by(runs_table.c.started_at.desc(), runs_table.c.run_id.desc())
+        """This project's runs, newest first; `env`: only runs that included that environment. A run is
+        this project's when it wrote it, or when it holds results of it (a legacy run whose
+        environments were claimed by different projects)."""
+        holds = sa.exists().where(
+            results_table.c.run_id == runs_table.c.run_id, results_table.c.project == self._project
+        )
+        query = (
+            sa.select(runs_table)
+            .where(sa.or_(runs_table.c.project == self._project, holds))
+            .order_by(runs_table.c.started_at.desc(), runs_table.c.run_id.desc())
+        )
         wanted = list(run_ids)
         if wanted:
             query = query.where(runs_table.c.run_id.in_(wanted))
@@ -299,12 +411,12 @@ class HistoryStore:
     def last_passing_run(self, env: str, *, before: str) -> str | None:
         """The baseline of `env`: the newest complete run before `before` that finished, planned every
         probe of the catalog (a `--probe` selection is partial, never a baseline), and in which
-        `env` ran and nothing failed or errored."""
+        `env` of this project ran and nothing failed or errored (another project's `env` of the same
+        name is another endpoint)."""
         results, runs = results_table, runs_table
-        ran = sa.exists().where(results.c.run_id == runs.c.run_id, results.c.env == env)
-        failed = sa.exists().where(
-            results.c.run_id == runs.c.run_id, results.c.env == env, results.c.outcome.in_(["fail", "error"])
-        )
+        mine = (results.c.run_id == runs.c.run_id, results.c.project == self._project, results.c.env == env)
+        ran = sa.exists().where(*mine)
+        failed = sa.exists().where(*mine, results.c.outcome.in_(["fail", "error"]))
         query = (
             sa.select(runs.c.run_id)
             .where(
@@ -332,14 +444,19 @@ class HistoryStore:
         with self._write() as connection:
             connection.execute(
                 readiness_table.insert().values(
-                    run_id=run_id, env=env, ready=ready, steps=steps_json, assessed_at=assessed_at
+                    run_id=run_id,
+                    env=env,
+                    ready=ready,
+                    steps=steps_json,
+                    assessed_at=assessed_at,
+                    project=self._project,
                 )
             )
 
     def readiness(self, run_id: str) -> dict[str, str]:
         """env -> steps JSON of a run's readiness assessment (empty when none was made)."""
         query = sa.select(readiness_table.c.env, readiness_table.c.steps).where(
-            readiness_table.c.run_id == run_id
+            readiness_table.c.run_id == run_id, readiness_table.c.project == self._project
         )
         with self._read() as connection:
             return {row.env: row.steps for row in connection.execute(query)}
@@ -354,18 +471,36 @@ class HistoryStore:
                     note=confirmation.note,
                     confirmed_at=confirmation.confirmed_at,
                     expires_at=confirmation.expires_at,
+                    os_user=confirmation.os_user,
+                    host=confirmation.host,
+                    config_digest=confirmation.config_digest,
+                    project=self._project,
                 )
             )
 
     def confirmations(self, envs: Sequence[str] = ()) -> list[Confirmation]:
-        """Every confirmation ever recorded (oldest first); see `_confirm.current_by_item`."""
+        """Every confirmation this project ever recorded (oldest first); see `current_by_item`."""
         table = confirmations_table
-        query = sa.select(table).order_by(table.c.confirmed_at, table.c.id)
+        query = (
+            sa.select(table)
+            .where(table.c.project == self._project)
+            .order_by(table.c.confirmed_at, table.c.id)
+        )
         if envs:
             query = query.where(table.c.env.in_(list(envs)))
         with self._read() as connection:
             return [
-                Confirmation(row.env, row.item, row.confirmed_by, row.note, row.confirmed_at, row.expires_at)
+                Confirmation(
+                    row.env,
+                    row.item,
+                    row.confirmed_by,
+                    row.note,
+                    row.confirmed_at,
+                    row.expires_at,
+                    os_user=row.os_user,
+                    host=row.host,
+                    config_digest=row.config_digest,
+                )
                 for row in connection.execute(query)
             ]
 
@@ -376,32 +511,32 @@ class HistoryStore:
     def environments(self) -> list[str]:
         """Every environment with samples (a pass or a finding), sorted."""
         with self._read() as connection:
-            return aggregates.environments(connection)
+            return aggregates.environments(connection, self._project)
 
     def series_runs(self, envs: Sequence[str], *, until: str, depth: int) -> dict[str, list[SeriesRun]]:
         """Per environment, each probe's current run of one class, reading at most `depth` samples each."""
         with self._read() as connection:
-            return aggregates.series_runs(connection, envs, until, depth)
+            return aggregates.series_runs(connection, self._project, envs, until, depth)
 
     def window_counts(self, envs: Sequence[str], *, after: str, until: str) -> dict[str, WindowCounts]:
         """Per environment, samples in (after, until] and how many show each class."""
         with self._read() as connection:
-            return aggregates.window_counts(connection, envs, after, until)
+            return aggregates.window_counts(connection, self._project, envs, after, until)
 
     def sample_days(self, envs: Sequence[str] = (), *, since: str | None = None) -> tuple[str, str] | None:
         """The first and last day with samples (YYYY-MM-DD), from the daily rollup."""
         with self._read() as connection:
-            return aggregates.sample_days(connection, envs, since)
+            return aggregates.sample_days(connection, self._project, envs, since)
 
     def sample_span(self, envs: Sequence[str] = (), *, since: str | None = None) -> tuple[str, str] | None:
         """The first and last sample's start time, to the millisecond."""
         with self._read() as connection:
-            return aggregates.sample_span(connection, envs, since)
+            return aggregates.sample_span(connection, self._project, envs, since)
 
     def trend_counts(self, bucket: str, envs: Sequence[str] = (), *, since: str | None = None) -> TrendCounts:
         """Samples per (bucket, env, outcome, symptom) and per latency bin; `bucket` in `BUCKETS`."""
         with self._read() as connection:
-            return aggregates.trend_counts(connection, bucket, envs, since)
+            return aggregates.trend_counts(connection, self._project, bucket, envs, since)
 
     def _ensure_schema(self) -> None:
         for attempt in range(_OPEN_ATTEMPTS):
@@ -471,6 +606,26 @@ class HistoryStore:
         if "locked" in text:
             text += " (another process holds a long write lock; retry)"
         return text
+
+
+def open_for_report(config_path: str = "", store_url: str = "", *, create: bool = True) -> HistoryStore:
+    """The store a report notebook (or `workbench.History`) is given, opened for the project its
+    configuration names: `config_path` (empty: as `locations.find_config` finds one from here) and
+    `store_url` (empty: $WORKBENCH_STORE, else the project's SQLite file)."""
+    from workbench.core.config import load_config
+
+    return HistoryStore.for_config(
+        load_config(Path(config_path) if config_path else None), store_url or None, create=create
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """What `claim_legacy` moved into `project`: rows per table (runs: whole runs adopted)."""
+
+    project: str
+    envs: tuple[str, ...]  # empty: every environment
+    rows: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,6 +720,7 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "pid": run.pid,
         "complete": run.complete,
         "config_path": run.config_path,
+        "project": run.project,
     }
 
 
@@ -583,13 +739,24 @@ def _run_record(row: Any) -> RunRecord:
         pid=row["pid"],
         complete=bool(row["complete"]),
         config_path=row["config_path"] or "",
+        project=row["project"],
     )
 
 
-def _result_row(result: ProbeResult) -> dict[str, Any]:
+def _names(environments: str) -> list[str]:
+    """A run's environments column (a JSON list of names); [] when it is not one."""
+    try:
+        names = json.loads(environments)
+    except (TypeError, ValueError):
+        return []
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+
+
+def _result_row(result: ProbeResult, project: str) -> dict[str, Any]:
     """The row of a result, built field by field (no deep copy: this runs once per probe)."""
     row = {name: getattr(result, name) for name in _RESULT_COLUMNS}
     row.update(
+        project=project,
         area=str(result.area),
         outcome=str(result.outcome),
         symptom=str(result.symptom),
@@ -599,5 +766,8 @@ def _result_row(result: ProbeResult) -> dict[str, Any]:
     return row
 
 
-if TYPE_CHECKING:  # mypy checks that HistoryStore offers every method of the protocol
+if TYPE_CHECKING:
+    from workbench.core.config import Config
+
+    # mypy checks that HistoryStore offers every method of the protocol
     _CONFORMS: type[Store] = HistoryStore

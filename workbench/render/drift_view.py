@@ -17,7 +17,7 @@ import pandas as pd
 
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
-from workbench.history.store import HistoryStore
+from workbench.history.store import open_for_report
 from workbench.probes.drift import ProbeDrift, compare, pair_environments
 from workbench.render.display import code, markdown, md, shown
 from workbench.render.frames import catalog_order
@@ -39,7 +39,14 @@ class DriftExplorer:
 
     @classmethod
     def load(
-        cls, *, run_a: str = "", run_b: str = "", env_a: str = "", env_b: str = "", store_url: str = ""
+        cls,
+        *,
+        run_a: str = "",
+        run_b: str = "",
+        env_a: str = "",
+        env_b: str = "",
+        store_url: str = "",
+        config_path: str = "",
     ) -> DriftExplorer:
         """Which two sides to compare, when the parameters leave it open:
 
@@ -51,7 +58,7 @@ class DriftExplorer:
 
         An environment or a run the history does not hold is an error that lists what it holds.
         """
-        with HistoryStore(store_url or None) as store:
+        with open_for_report(config_path, store_url) as store:
             runs = store.runs(limit=500)
             if not runs:
                 raise UsageError("the history is empty: run `workbench probe` or `workbench audit` first")

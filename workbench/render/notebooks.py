@@ -163,8 +163,9 @@ def _failed_cell(output: Path) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ReportHeader:
-    """What the top of a report says before any finding: which report, of what, when, from which
-    run, configuration and workbench version (four browser tabs must not all read "Notebook")."""
+    """What the top of a report says before any finding: which report, of what, whose evidence,
+    when, from which run, configuration and workbench version (four browser tabs must not all read
+    "Notebook")."""
 
     report: str
     environments: tuple[str, ...]
@@ -172,6 +173,7 @@ class ReportHeader:
     run_id: str
     config: str
     version: str
+    project: str = ""  # the project name (`core.projectname`), as described: a derived one says so
 
     @property
     def title(self) -> str:
@@ -183,6 +185,7 @@ class ReportHeader:
         """The header block's items, label and value (escaped by the template)."""
         return [
             ("date", f"{clock.utc(self.moment):%Y-%m-%d %H:%M:%S} UTC"),
+            ("project", self.project or "-"),
             ("environments", ", ".join(self.environments) or "-"),
             ("run", self.run_id or "-"),
             ("config", self.config or "built-in default"),

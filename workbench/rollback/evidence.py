@@ -107,6 +107,7 @@ def drift_evidence(store: HistoryStore, env: str, summary: RunSummary, started_a
         baseline,
         tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted),
         tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted if d.probe in SHAPED_PROBES),
+        store.run(baseline).origin(),
     )
 
 

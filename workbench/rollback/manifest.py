@@ -163,7 +163,7 @@ def deployed_bundle(state: Path, config: Config, env_name: str, *, store: str | 
         return Bundle.load(state)
     from workbench.history.store import HistoryStore  # SQLAlchemy loads only when it is needed
 
-    with HistoryStore(store, project=config.project) as history:
+    with HistoryStore.for_config(config, store) as history:
         return capture_bundle(
             config,
             env_name,
