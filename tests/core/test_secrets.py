@@ -31,6 +31,19 @@ def test_scan_finds_configured_values_bearer_tokens_and_provider_formats() -> No
     assert all(value not in str(f) and f.masked.endswith("chars]") for f in findings)
 
 
+def test_the_wrong_key_auth_invalid_key_sends_is_no_secret_when_echoed() -> None:
+    # Seen with the echo servers of issue 20: an endpoint that echoes the Authorization header put
+    # `Bearer wb-invalid-<hex>` (the probe's own wrong key) in the reports, and the audit's check
+    # marked it "secret found" (exit 1) and `workbench scan` failed on it.
+    from workbench.core.secrets import INVALID_KEY_PREFIX
+
+    wrong, real = f"{INVALID_KEY_PREFIX}c1a29ce66a080ef2069c6c7e", "tok" + canary_key("b")[3:]
+    text = f"refused: Bearer {wrong}\nrefused: Bearer {real}"
+    assert [(finding.line, finding.kind) for finding in scan_text(text, where="r.html")] == [
+        (2, "bearer token")
+    ]
+
+
 def test_scan_paths_walks_folders_and_checks_binary_files_for_exact_values(tmp_path: Path) -> None:
     secret = canary_key("db")
     (tmp_path / "sub").mkdir()
