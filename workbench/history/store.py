@@ -40,7 +40,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,7 +62,8 @@ from workbench.core.locations import (
 from workbench.core.models import ProbeResult
 from workbench.core.process import process_alive
 from workbench.core.projectname import LEGACY, ProjectName, ProjectNameError, check_name, resolve
-from workbench.history import aggregates
+from workbench.core.redaction import Redactor
+from workbench.history import aggregates, scrub
 from workbench.history import rollup as rollup
 from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
 from workbench.history.confirmations import Confirmation
@@ -78,6 +79,7 @@ from workbench.history.schema import (
     runs_table,
     schema_table,
 )
+from workbench.history.scrub import Scrubbed
 
 _OPEN_ATTEMPTS = 6
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
@@ -171,6 +173,15 @@ class HistoryStore:
             create=create,
         )
 
+    @classmethod
+    def for_maintenance(
+        cls, url: str | None = None, *, project: Path | None = None, create: bool = False
+    ) -> HistoryStore:
+        """The store opened for what concerns every project's rows (`find_text`, `scrub`, and
+        `claim_legacy` through a named store): no project name is needed. Its own evidence methods
+        would read and write project `legacy`; use `for_config` for a project's evidence."""
+        return cls(url, project=project, project_name=ProjectName(LEGACY), create=create)
+
     @property
     def project_name(self) -> ProjectName:
         """Whose evidence this store object reads and writes, and whether the name was derived."""
@@ -231,6 +242,16 @@ class HistoryStore:
                     if rows
                 ]
         return found
+
+    def scrub(self, values: Mapping[str, str]) -> Scrubbed:
+        """Remove key values (variable -> value) from every project's text, in every form and fragment
+        the redactor removes, then vacuum the store (`history.scrub`)."""
+        try:
+            return scrub.scrub(self._engine, Redactor.for_keys(values))
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot scrub the history store {self.display_url}: {self._reason(exc)}"
+            ) from None
 
     def close(self) -> None:
         self._engine.dispose()
