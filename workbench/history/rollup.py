@@ -173,6 +173,26 @@ def rebuild(connection: Connection, *, projects: Collection[str] = (), envs: Col
     connection.execute(series_table.insert().from_select(["project", "env", "probe"], distinct))
 
 
+def move(connection: Connection, source: str, target: str, envs: Collection[str] = ()) -> None:
+    """Add project `source`'s rollup rows (of `envs`, all when empty) to project `target`'s and delete
+    them, as when `source`'s results of those environments became `target`'s. Counts add up, so no
+    result is read: a few thousand rows move, however long the history."""
+    dialect = connection.dialect.name
+    for table, keys in (
+        (daily_outcomes_table, _OUTCOME_KEY),
+        (daily_latency_table, _LATENCY_KEY),
+        (series_table, ()),
+    ):
+        scope = [table.c.project == source, *([table.c.env.in_(list(envs))] if envs else [])]
+        rows = [
+            {**row._mapping, "project": target} for row in connection.execute(sa.select(table).where(*scope))
+        ]
+        if rows:
+            statement = _upsert(dialect, table, keys) if keys else _ignore(dialect, table)
+            connection.execute(statement, rows)
+        connection.execute(table.delete().where(*scope))
+
+
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 

@@ -82,6 +82,7 @@ from workbench.history.schema import (
 from workbench.history.scrub import Scrubbed
 
 _OPEN_ATTEMPTS = 6
+_REINDEX_ABOVE = 50_000  # results a claim moves past which it builds their indexes again
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
 
 _INSERT_RESULT = results_table.insert()
@@ -350,16 +351,27 @@ class HistoryStore:
     def claim_legacy(self, envs: Sequence[str] = ()) -> Claimed:
         """Adopt the rows of project `legacy` (written before project names) into this project: the
         results, confirmations and readiness of `envs` (all when empty), and every legacy run whose
-        environments are all adopted; then recompute both projects' rollups of those environments.
-        One transaction: all or nothing."""
+        environments are all adopted; their rollup counts move with them. One transaction: all or
+        nothing. Moving many results, the indexes that lead with the project are built again after
+        (faster than updating them row by row: measured in `make bench`)."""
         wanted = list(dict.fromkeys(envs))
         moved: dict[str, int] = {}
         with self._write() as connection:
+            scope = [
+                results_table.c.project == LEGACY,
+                *([results_table.c.env.in_(wanted)] if wanted else []),
+            ]
+            many = connection.execute(sa.select(sa.func.count()).where(*scope)).scalar_one() > _REINDEX_ABOVE
+            rebuilt = [index for index in results_table.indexes if "project" in index.columns] if many else []
+            for index in rebuilt:
+                index.drop(connection)
             for table in (results_table, confirmations_table, readiness_table):
                 update = table.update().where(table.c.project == LEGACY)
                 if wanted:
                     update = update.where(table.c.env.in_(wanted))
                 moved[table.name] = connection.execute(update.values(project=self._project)).rowcount
+            for index in rebuilt:
+                index.create(connection)
             legacy_runs = connection.execute(
                 sa.select(runs_table.c.run_id, runs_table.c.environments).where(
                     runs_table.c.project == LEGACY
@@ -377,7 +389,7 @@ class HistoryStore:
                     .values(project=self._project)
                 )
             moved[runs_table.name] = len(adopted)
-            rollup.rebuild(connection, projects=(LEGACY, self._project), envs=wanted)
+            rollup.move(connection, LEGACY, self._project, wanted)
         return Claimed(self._project, tuple(wanted), moved)
 
     def results(
