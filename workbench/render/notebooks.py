@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,13 @@ from workbench.core.errors import ConfigError, ReportError
 from workbench.core.files import write_atomic
 from workbench.core.process import process_alive
 from workbench.render.kernel import KernelSession, register_engine
-from workbench.render.reportnames import MANIFEST_SUFFIX, audit_manifest, environment_set, report_of
+from workbench.render.reportnames import (
+    MANIFEST_SUFFIX,
+    audit_manifest,
+    environment_set,
+    folder_day,
+    report_of,
+)
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
@@ -375,11 +382,38 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
+def _dated_manifests(reports_dir: Path) -> list[Path]:
+    """The audit manifests of the dated folders (`YYYY-MM-DD`, real folders, not links), newest first:
+    a folder or file by any other name, or a link out of the reports folder, is never listed."""
+    days = [
+        folder
+        for folder in reports_dir.iterdir()
+        if folder_day(folder.name) is not None and folder.is_dir() and not folder.is_symlink()
+    ]
+    manifests = [
+        path
+        for day in days
+        for path in day.glob(f"*{MANIFEST_SUFFIX}")
+        if path.is_file() and not path.is_symlink()
+    ]
+    return sorted(manifests, reverse=True)
+
+
+def _link(day: str, name: object, suffix: str) -> str:
+    """A relative link to report `name` of folder `day`, in percent-encoded segments; "" unless `name`
+    is a file name the workbench gives a report (`HHMMSS[-N]-<notebook>` + `suffix`)."""
+    if not isinstance(name, str) or not name.endswith(suffix) or Path(name).name != name:
+        return ""
+    if report_of(Path(name.removesuffix(suffix) + ".ipynb")) is None:
+        return ""
+    return f"{urllib.parse.quote(day, safe='')}/{urllib.parse.quote(name, safe='')}"
+
+
 def _write_index(reports_dir: Path) -> Path:
     import jinja2
 
     audits = []
-    for manifest_path in sorted(reports_dir.glob(f"*/*{MANIFEST_SUFFIX}"), reverse=True):
+    for manifest_path in _dated_manifests(reports_dir):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -398,11 +432,12 @@ def _write_index(reports_dir: Path) -> Path:
                 "reports": [
                     {
                         "title": report.get("title", "report"),
-                        "html": f"{day}/{report['html']}" if report.get("html") else "",
-                        "notebook": f"{day}/{report['notebook']}",
+                        "html": _link(day, report.get("html"), ".html"),
+                        "notebook": _link(day, report.get("notebook"), ".ipynb"),
                         "error": report.get("error", ""),
                     }
                     for report in manifest.get("reports", [])
+                    if isinstance(report, dict)
                 ],
             }
         )
