@@ -56,6 +56,8 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# `baseline`: RELEASE or ENV/RELEASE, names in the fixtures folder, never a path out of it
+_BASELINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}/)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
 class _Strict(BaseModel):
@@ -151,6 +153,15 @@ class Environment(_Strict):
     def _check_import_ref(cls, value: str | None) -> str | None:
         if value is not None and not IMPORT_REF.match(value):
             raise ValueError(f"must look like 'package.module:function', got {value!r}")
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _check_baseline(cls, value: str | None) -> str | None:
+        if value is not None and (not _BASELINE.match(value) or ".." in value.split("/")):
+            raise ValueError(
+                f"must be RELEASE or ENV/RELEASE (letters, digits, '.', '_', '+', '-'), got {value!r}"
+            )
         return value
 
     @field_validator("app_request")

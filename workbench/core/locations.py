@@ -133,6 +133,23 @@ def shortest(path: Path) -> Path:
         return absolute
 
 
+def confined(root: Path, relative: Path | str) -> Path | None:
+    """`root / relative` when it stays inside `root` with every link followed, else None.
+
+    What configuration and files from elsewhere name (a `baseline`, a fixture file, a manifest's
+    template, a bundle `ENV/RELEASE`) is read only inside its own folder: `../`, an absolute path, or
+    a link pointing out of the folder never reaches another file. A link that stays inside is fine.
+    """
+    if Path(relative).is_absolute():
+        return None
+    path = root / relative
+    try:
+        resolved, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return None
+    return path if resolved.is_relative_to(base) else None
+
+
 def shipped(relative: Path | str) -> Path:
     """A file or folder the package ships from the repository's top level (`notebooks`,
     `data/integration`, ...): inside the installed wheel, else in the checkout it runs from."""
