@@ -624,6 +624,10 @@ def _echo_key(conn: _Connection, request: ReceivedRequest, *, mode: str) -> None
         lower = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(auth, safe=""))
         body = _error_envelope(f"Rejected credential {lower}", "invalid_request_error", "invalid_api_key")
         conn.send_response(401, body, "application/json")
+    elif mode == "headers_4xx":  # a debug gateway quoting every request header (not in ECHO_MODES)
+        quoted_headers = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+        body = _error_envelope(f"Denied. Request headers: {quoted_headers}", "invalid_request_error", None)
+        conn.send_response(401, body, "application/json")
     elif mode == "split_data_lines":
         key = auth.removeprefix("Bearer ")
         half = len(key) // 2
