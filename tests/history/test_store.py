@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.commands import cli
 from tests.history import oldstores
 from workbench import Area, HistoryStore, Outcome, ProbeResult, StoreError, Symptom
 from workbench.core.clock import now_iso
@@ -415,6 +418,19 @@ def test_an_unreachable_postgres_is_a_one_line_error_naming_the_host() -> None:
     assert time.monotonic() - started < 5  # a refused connection is not retried
 
 
+@pytest.mark.parametrize("parameter", ["password", "sslpassword"])
+def test_every_libpq_password_parameter_is_hidden_in_messages(parameter: str) -> None:
+    # Issue 20: `?sslpassword=` (the passphrase of a client key) was shown in `display_url`, in
+    # errors, and passed to the report notebooks as a parameter.
+    url = f"postgresql://wb@127.0.0.1:9/wb?sslmode=require&{parameter}={CANARY}"
+    assert url_has_password(url)
+    assert CANARY not in store_module.display_url(url)
+    assert f"{parameter}=***" in store_module.display_url(url)
+    with pytest.raises(StoreError) as caught:
+        HistoryStore(url, project_name=PROJECT)
+    one_line(caught)  # no canary in it
+
+
 def test_a_password_in_the_query_is_hidden_like_one_in_the_userinfo() -> None:
     # libpq takes `?password=` as well as `user:password@`; psycopg passes the query through, so
     # a team may write either (observed: psycopg.conninfo.conninfo_to_dict accepts both forms).
@@ -455,6 +471,9 @@ def test_a_real_postgres_takes_the_password_from_the_query(store_url: str) -> No
         ("postgresql://wb:pw@db.internal/wb", True),
         ("postgresql://wb@db.internal/wb?password=pw", True),
         ("postgresql://wb@db.internal/wb?sslmode=require&password=pw", True),
+        # issue 20: libpq's other password parameter (a client key's passphrase) was passed on
+        ("postgresql://wb@db.internal/wb?sslmode=verify-full&sslkey=k.pem&sslpassword=pw", True),
+        ("postgresql://wb@db.internal/wb?sslmode=require&sslkey=k.pem", False),
         ("not a url at all", True),  # withheld rather than passed on
     ],
 )
@@ -589,3 +608,47 @@ def test_a_batch_counts_into_the_rollups_as_one_result_at_a_time_would(store: Hi
     store.rebuild_rollups()
     assert batched == _rollups(store)
     assert len(store.results(["r1"])) == len(batch)
+
+
+def test_a_malformed_row_is_skipped_with_one_warning_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 20: one crafted row (an unknown outcome, `runs.environments` that is not JSON) made
+    # `workbench runs` crash with a traceback, and every later audit on that store exit 2.
+    url = f"sqlite:///{tmp_path / 'data' / 'history.sqlite'}"
+    (tmp_path / "data").mkdir()
+    with HistoryStore(url, project=tmp_path) as store:
+        store.begin_run(run_record("good", environments=("staging",)))
+        store.append(result("good"))
+        store.append(result("good", probe="auth.missing_key", outcome=Outcome.PASS, symptom=Symptom.NONE))
+        with store.engine.begin() as connection:
+            connection.execute(
+                results_table.update().where(results_table.c.id == 1).values(outcome="exploded")
+            )
+            row = store_module._run_row(run_record("bad", started_at="2026-11-26T00:00:00.000Z"))
+            connection.execute(
+                runs_table.insert().values(
+                    **{**row, "environments": "\x1b[2Jnot json", "project": store.project_name.name}
+                )
+            )
+        store.add_confirmation(Confirmation("staging", "billing", "ops", "", "2026-11-26T00:00:00Z", "soon"))
+        store.save_readiness(
+            "good", "staging", ready=False, steps_json="{oops", assessed_at="2026-11-26T00:00:00Z"
+        )
+        with caplog.at_level(logging.WARNING, logger="workbench.history"):
+            assert [run.run_id for run in store.runs()] == ["good"]
+            assert [r.probe for r in store.results()] == ["auth.missing_key"]
+            assert store.confirmations() == [] and store.readiness("good") == {}
+            store.runs()  # each row is named once
+        warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 4, warnings
+    assert "runs 'bad' (environments is not JSON)" in warnings[0]
+    assert "results id 1 ('exploded' is not a valid Outcome)" in warnings[1]
+    assert "confirmations id 1 (a time that is not ISO 8601" in warnings[2]
+    assert "readiness of 'good'/'staging' (steps is not JSON)" in warnings[3]
+    listed = cli("runs", "--format", "json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["run_id"] for row in json.loads(listed.stdout)] == ["good"]
+    warned = [line for line in listed.error_lines if line.startswith("warning: skipped")]
+    assert len(warned) == 2 and "runs 'bad' (environments is not JSON)" in warned[0], listed.stderr
+    assert "\x1b" not in listed.stderr

@@ -79,13 +79,10 @@ def _root(
     logger = logging.getLogger("workbench")
     for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
         logger.removeHandler(handler)  # one invocation's choice, not the last one's (in-process runs)
-    if verbose:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-    else:
-        logger.setLevel(logging.NOTSET)
+    handler = _StderrHandler()  # warnings (a malformed store row skipped) are one line on stderr
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s" if verbose else "%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def main() -> None:

@@ -28,6 +28,9 @@ TRIGGERS_FILE = Path("data/triggers.toml")
 REPORTS_DIR = Path("reports")
 NOTEBOOKS_DIR = Path("notebooks")
 AUDIT_NOTEBOOK = "contract_audit.ipynb"  # a folder holding it is a folder of report notebooks
+# libpq's parameters that carry a secret (a URL's query may hold any libpq parameter): a URL with one
+# of them is never printed whole nor passed as a notebook parameter.
+PASSWORD_PARAMETERS = ("password", "sslpassword")
 # The stores the workbench speaks (SQLAlchemy backend names): anything else is refused by name.
 SUPPORTED_STORES = ("sqlite", "postgresql")
 # Where the wheel keeps the repository's top-level files it ships (pyproject.toml, force-include).
@@ -188,7 +191,8 @@ def absolute_store_url(url: str, base: Path | None = None) -> str:
 
 def url_has_password(url: str) -> bool:
     """Whether a store URL carries a secret: a password in its userinfo or in its query (libpq's
-    `?password=`). A text that is not a URL counts as secret: better withheld than passed on."""
+    `?password=`, `?sslpassword=`). A text that is not a URL counts as secret: better withheld than
+    passed on."""
     if not store_backend(url) or any(char.isspace() for char in url):
         return True
     try:
@@ -197,4 +201,6 @@ def url_has_password(url: str) -> bool:
     except ValueError:
         return True
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-    return bool(in_userinfo) or any(value for value in query.get("password", ()))
+    return bool(in_userinfo) or any(
+        value for name, values in query.items() if name.lower() in PASSWORD_PARAMETERS for value in values
+    )

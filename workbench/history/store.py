@@ -35,6 +35,7 @@ The tables and how the schema is versioned and migrated: `_schema`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import socket
@@ -51,8 +52,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from workbench.core import clock
 from workbench.core.errors import StoreError
 from workbench.core.locations import (
+    PASSWORD_PARAMETERS,
     STORE_ENV_VAR,
     absolute_store_url,
     store_backend,
@@ -63,6 +66,7 @@ from workbench.core.models import ProbeResult
 from workbench.core.process import process_alive
 from workbench.core.projectname import LEGACY, ProjectName, ProjectNameError, check_name, resolve
 from workbench.core.redaction import Redactor
+from workbench.core.terminaltext import printable
 from workbench.history import aggregates, scrub
 from workbench.history import rollup as rollup
 from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
@@ -83,6 +87,7 @@ from workbench.history.scrub import Scrubbed
 
 _OPEN_ATTEMPTS = 6
 _REINDEX_ABOVE = 50_000  # results a claim moves past which it builds their indexes again
+_log = logging.getLogger("workbench.history")
 _TRANSIENT = ("locked", "busy", "already exists", "duplicate key", "deadlock detected", "could not serialize")
 
 _INSERT_RESULT = results_table.insert()
@@ -141,7 +146,7 @@ class HistoryStore:
         name; None derives it from the project folder on SQLite, and is an error on PostgreSQL)."""
         parsed = parse_url(store_url(url, project=project))
         self.url = parsed.render_as_string(hide_password=False)
-        self._password = _password_of(parsed)
+        self._passwords = _passwords_of(parsed)
         try:
             if isinstance(project_name, ProjectName):
                 self._project_name = project_name
@@ -152,6 +157,7 @@ class HistoryStore:
         except ProjectNameError as exc:
             raise StoreError(f"{self.display_url}: {exc}") from None
         self._project = self._project_name.name
+        self._warned: set[str] = set()  # malformed rows already named (`_skipped`)
         if not create and parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file():
             raise StoreError(
                 f"no history store at {parsed.database}: nothing was recorded with this store yet "
@@ -402,7 +408,7 @@ class HistoryStore:
     ) -> list[ProbeResult]:
         """Results in insertion order, filtered by runs, environments, probes and a start time."""
         query = (
-            sa.select(*[results_table.c[name] for name in _RESULT_COLUMNS])
+            sa.select(results_table.c.id, *[results_table.c[name] for name in _RESULT_COLUMNS])
             .where(results_table.c.project == self._project)
             .order_by(results_table.c.id)
         )
@@ -415,7 +421,15 @@ class HistoryStore:
         if since is not None:
             query = query.where(results_table.c.started_at >= since)
         with self._read() as connection:
-            return [ProbeResult.from_dict(dict(row._mapping)) for row in connection.execute(query)]
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+        results, skipped = [], []
+        for row in rows:
+            try:
+                results.append(ProbeResult.from_dict(row))
+            except (ValueError, KeyError, TypeError) as exc:
+                skipped.append(f"results id {row['id']} ({_why(exc)})")
+        self._skipped(skipped)
+        return results
 
     def runs(
         self, *, limit: int | None = None, run_ids: Iterable[str] = (), env: str | None = None
@@ -439,7 +453,30 @@ class HistoryStore:
         if limit is not None:
             query = query.limit(limit)
         with self._read() as connection:
-            return [_run_record(row._mapping) for row in connection.execute(query)]
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+        runs, skipped = [], []
+        for row in rows:
+            try:
+                runs.append(_run_record(row))
+            except (ValueError, KeyError, TypeError) as exc:
+                skipped.append(f"runs {str(row.get('run_id'))[:64]!r} ({_why(exc)})")
+        self._skipped(skipped)
+        return runs
+
+    def _skipped(self, rows: list[str]) -> None:
+        """One warning (stderr) naming the malformed rows a read left out, each named once per store:
+        a row another version or a hand wrote must cost a line, never the command."""
+        new = [row for row in rows if row not in self._warned]
+        if not new:
+            return
+        self._warned.update(new)
+        named = "; ".join(new[:5]) + (f"; and {len(new) - 5} more" if len(new) > 5 else "")
+        _log.warning(
+            "warning: skipped %d malformed row(s) of the history store %s: %s",
+            len(new),
+            self.display_url,
+            printable(named),
+        )
 
     def last_passing_run(self, env: str, *, before: str) -> str | None:
         """The baseline of `env`: the newest complete run before `before` that finished, planned every
@@ -492,7 +529,17 @@ class HistoryStore:
             readiness_table.c.run_id == run_id, readiness_table.c.project == self._project
         )
         with self._read() as connection:
-            return {row.env: row.steps for row in connection.execute(query)}
+            rows = connection.execute(query).all()
+        found, skipped = {}, []
+        for env, steps in rows:
+            try:
+                _json_column({"steps": steps}, "steps", "objects")
+            except ValueError as exc:
+                skipped.append(f"readiness of {run_id!r}/{str(env)[:64]!r} ({_why(exc)})")
+                continue
+            found[env] = steps
+        self._skipped(skipped)
+        return found
 
     def add_confirmation(self, confirmation: Confirmation) -> None:
         with self._write() as connection:
@@ -522,7 +569,17 @@ class HistoryStore:
         if envs:
             query = query.where(table.c.env.in_(list(envs)))
         with self._read() as connection:
-            return [
+            rows = connection.execute(query).all()
+        confirmations, skipped = [], []
+        for row in rows:
+            try:
+                for stamp in (row.confirmed_at, row.expires_at):
+                    if stamp is not None:
+                        clock.parse_iso(stamp)  # `is_current` compares them: a bad one would stop every run
+            except (ValueError, TypeError) as exc:
+                skipped.append(f"confirmations id {row.id} (a time that is not ISO 8601: {_why(exc)})")
+                continue
+            confirmations.append(
                 Confirmation(
                     row.env,
                     row.item,
@@ -534,8 +591,9 @@ class HistoryStore:
                     host=row.host,
                     config_digest=row.config_digest,
                 )
-                for row in connection.execute(query)
-            ]
+            )
+        self._skipped(skipped)
+        return confirmations
 
     # -- opening: create or migrate the schema once, whoever else opens it at the same time ----
 
@@ -634,8 +692,8 @@ class HistoryStore:
         original = getattr(exc, "orig", None)
         text = str(original if original is not None else exc).strip()
         text = text.splitlines()[0][:300] if text else type(exc).__name__
-        if self._password:
-            text = text.replace(self._password, "***")
+        for password in self._passwords:
+            text = text.replace(password, "***")
         if "locked" in text:
             text += " (another process holds a long write lock; retry)"
         return text
@@ -677,22 +735,26 @@ def _like_pattern(needle: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """A store URL safe to print: the password hidden wherever the URL carries it."""
+    """A store URL safe to print: every password hidden wherever the URL carries it (its userinfo,
+    and each libpq password parameter of its query, `password` and `sslpassword`)."""
     try:
         parsed = sa.engine.make_url(url)
     except (ArgumentError, ValueError):
         return "<not a database URL>"
-    if "password" not in parsed.query:
-        return parsed.render_as_string(hide_password=True)
-    shown = parsed.update_query_dict({"password": "***"}).render_as_string(hide_password=True)
-    return shown.replace("password=%2A%2A%2A", "password=***")  # rendering quotes the stars
+    hidden = {name: "***" for name in parsed.query if name.lower() in PASSWORD_PARAMETERS}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    for name in hidden:
+        shown = shown.replace(f"{name}=%2A%2A%2A", f"{name}=***")  # rendering quotes the stars
+    return shown
 
 
-def _password_of(url: sa.URL) -> str:
-    query_password = url.query.get("password", "")
-    if not isinstance(query_password, str):
-        query_password = next(iter(query_password), "")
-    return url.password or query_password or ""
+def _passwords_of(url: sa.URL) -> list[str]:
+    """Every secret the URL carries: what a driver's message must never repeat."""
+    found = [url.password] if url.password else []
+    for name, value in url.query.items():
+        if name.lower() in PASSWORD_PARAMETERS:
+            found += [value] if isinstance(value, str) else list(value)
+    return [secret for secret in found if secret]
 
 
 def _transient(exc: SQLAlchemyError) -> bool:
@@ -762,18 +824,47 @@ def _run_record(row: Any) -> RunRecord:
         run_id=row["run_id"],
         started_at=row["started_at"],
         status=row["status"],
-        environments=tuple(json.loads(row["environments"])),
+        environments=tuple(_json_column(row, "environments", "names")),
         config_digest=row["config_digest"],
         command=row["command"],
         workbench_version=row["workbench_version"],
         finished_at=row["finished_at"],
-        requests=json.loads(row["requests"] or "{}"),
+        requests=_json_column(row, "requests", "object", default="{}"),
         host=row["host"],
         pid=row["pid"],
         complete=bool(row["complete"]),
         config_path=row["config_path"] or "",
         project=row["project"],
     )
+
+
+_SHAPES: dict[str, tuple[type[Any], type[Any] | None, str]] = {
+    "names": (list, str, "a JSON list of names"),
+    "object": (dict, None, "a JSON object"),
+    "objects": (list, dict, "a JSON list of objects"),
+}
+
+
+def _json_column(row: Any, column: str, shape: str, default: str = "") -> Any:
+    """A JSON column's value of `shape` (`_SHAPES`); ValueError naming the column when it is not."""
+    try:
+        value = json.loads(row[column] or default)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} is not JSON") from None
+    kind, items, words = _SHAPES[shape]
+    if not isinstance(value, kind) or (
+        items is not None and not all(isinstance(item, items) for item in value)
+    ):
+        raise ValueError(f"{column} is not {words}")
+    return value
+
+
+def _why(exc: Exception) -> str:
+    """Why a row could not be read, in a few words (a bad value shown short)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return "a JSON column is not JSON"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
 
 
 def _names(environments: str) -> list[str]:
