@@ -81,8 +81,9 @@ def _root(
         logger.removeHandler(handler)  # one invocation's choice, not the last one's (in-process runs)
     handler = _StderrHandler()  # warnings (a malformed store row skipped) are one line on stderr
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s" if verbose else "%(message)s"))
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger.setLevel(logging.DEBUG if verbose else logging.NOTSET)  # NOTSET: as the host program says
 
 
 def main() -> None:
