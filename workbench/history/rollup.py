@@ -87,7 +87,9 @@ def record(connection: Connection, result: ProbeResult, project: str) -> None:
 
 
 def record_many(connection: Connection, results: Sequence[ProbeResult], project: str) -> None:
-    """`record` for a batch: each rollup key counted once, one statement per table."""
+    """`record` for a batch: each rollup key counted once, one statement per table, its rows in key
+    order, so runs writing the same keys at once lock them in one order (seen once: PostgreSQL broke
+    a deadlock between four concurrent audits of one project whose batches listed them differently)."""
     outcomes: Counter[tuple[str, str, str, str]] = Counter()  # (day, env, outcome, symptom)
     latencies: Counter[tuple[str, str, float]] = Counter()
     series: dict[tuple[str, str], None] = {}
@@ -114,7 +116,7 @@ def record_many(connection: Connection, results: Sequence[ProbeResult], project:
                 "symptom": symptom,
                 "count": count,
             }
-            for (day, env, outcome, symptom), count in outcomes.items()
+            for (day, env, outcome, symptom), count in sorted(outcomes.items())
         ],
     )
     if latencies:
@@ -122,12 +124,12 @@ def record_many(connection: Connection, results: Sequence[ProbeResult], project:
             _upsert(dialect, daily_latency_table, _LATENCY_KEY),
             [
                 {"project": project, "day": day, "env": env, "bin": bin_, "count": count}
-                for (day, env, bin_), count in latencies.items()
+                for (day, env, bin_), count in sorted(latencies.items())
             ],
         )
     connection.execute(
         _ignore(dialect, series_table),
-        [{"project": project, "env": env, "probe": probe} for env, probe in series],
+        [{"project": project, "env": env, "probe": probe} for env, probe in sorted(series)],
     )
 
 
