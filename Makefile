@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: audit test test-fast lint typecheck lab bench screenshots clean install
+.PHONY: audit test test-fast lint typecheck lab bench screenshots reference-bundle clean install
 
 audit: $(STAMP) ## create .venv, install, register the kernel, audit the embedded default
 	$(BIN)/workbench audit || [ $$? -eq 1 ]
@@ -31,6 +31,12 @@ bench: $(STAMP)
 
 screenshots: $(STAMP) ## the four reports of a fresh audit at 800 and 1400 px (needs chromium), in reports/screenshots/
 	$(BIN)/python -m tests.screenshots
+
+reference-bundle: $(STAMP) ## re-capture the shipped bundle of `reference` when its parser or a template changed (tests/rollback/test_shipped_bundle.py says so)
+	@store=$$(mktemp -d) && \
+	$(BIN)/workbench probe --env reference --store "sqlite:///$$store/history.sqlite" >/dev/null && \
+	$(BIN)/workbench bundle capture --env reference --release 2026.11.0 --force --store "sqlite:///$$store/history.sqlite"; \
+	rc=$$?; rm -rf "$$store"; exit $$rc
 
 install: $(STAMP)
 

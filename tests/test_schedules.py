@@ -440,14 +440,14 @@ def test_cron_audit_logs_alerts_and_exits_1_when_not_rollback_ready(real: RealRu
     assert done.returncode == 1, done.stdout + done.stderr
     mail = done.stdout.splitlines()  # cron mails what the job prints
     assert mail == [
-        "contract audit: an environment is NOT rollback-ready (exit 1); "
+        "contract audit: an environment is NOT READY or WAITING FOR AN OPERATOR (exit 1); "
         f"see {real.cron_project}/reports/index.html and logs/audit.log"
     ]
     assert done.stderr == ""
     log = (real.cron_project / "logs" / "audit.log").read_text()
     assert re.match(r"== \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ workbench audit\n", log)
     assert log.rstrip().endswith("== exit 1")
-    assert "reference: rollback-ready (10 of 10 steps pass)" in log
+    assert "reference: READY" in log
     assert "keyed: " in log  # the key file was read: the keyed environment was audited
     assert len(dated_reports(real.cron_project)) == 1
     assert (real.cron_project / "reports" / "index.html").exists()
@@ -481,7 +481,9 @@ def test_cron_audit_without_the_key_file_alerts_could_not_audit(tmp_path: Path) 
     assert f"environment variable {KEY_VARIABLE} is not set" in log and log.rstrip().endswith("== exit 2")
 
 
-@pytest.mark.parametrize(("code", "mailed"), [(0, None), (1, "NOT rollback-ready (exit 1)"), (2, "(exit 2)")])
+@pytest.mark.parametrize(
+    ("code", "mailed"), [(0, None), (1, "NOT READY or WAITING FOR AN OPERATOR (exit 1)"), (2, "(exit 2)")]
+)
 def test_cron_exit_code_handling(tmp_path: Path, code: int, mailed: str | None) -> None:
     project = make_stub_project(tmp_path / "project", code)
     done = run_cron_job(AUDIT_JOB, project, tmp_path / "none.env")
@@ -563,10 +565,10 @@ def test_systemd_service_audits_writes_junit_fails_the_unit_and_alerts(real: Rea
     assert run.start.returncode == 1, run.start.stdout + run.start.stderr
     assert run.failed
     assert run.alerts == [
-        "-p user.err -t contract-audit an environment is NOT rollback-ready (exit 1); "
+        "-p user.err -t contract-audit an environment is NOT READY or WAITING FOR AN OPERATOR (exit 1); "
         f"see {real.service_project}/reports/index.html"
     ]
-    assert "reference-drifted: not rollback-ready" in run.start.stdout
+    assert "reference-drifted: NOT READY" in run.start.stdout
     root = assert_valid_junit(real.service_project / "reports" / "junit.xml")
     assert root.get("name") == "workbench audit"
     assert [suite.get("name") for suite in root] == ["reference", "reference-drifted", "keyed"]
@@ -575,7 +577,8 @@ def test_systemd_service_audits_writes_junit_fails_the_unit_and_alerts(real: Rea
 
 
 @pytest.mark.parametrize(
-    ("code", "alert"), [(0, None), (1, "NOT rollback-ready (exit 1)"), (2, "could not audit (exit 2)")]
+    ("code", "alert"),
+    [(0, None), (1, "NOT READY or WAITING FOR AN OPERATOR (exit 1)"), (2, "could not audit (exit 2)")],
 )
 def test_systemd_exit_code_handling(tmp_path: Path, code: int, alert: str | None) -> None:
     project = make_stub_project(tmp_path / "project", code)
@@ -770,7 +773,7 @@ def test_papermill_runs_the_notebook_with_exactly_those_parameters(
     ]
     assert not errors
     text = output.read_text()
-    assert "**reference-drifted**: contract NOT READY" in text and result["run_id"] in text
+    assert "**reference-drifted**: NOT READY: contract probes" in text and result["run_id"] in text
     assert not (tmp_path / "data").exists()  # nothing was probed or stored from the worker's folder
     assert KEY not in text
     with pytest.raises(RuntimeError, match="not ready"):

@@ -65,7 +65,7 @@ def run() -> list[Figure]:
     body = tool_call_stream()
     chunks = [boundedjson.loads(e.data) for e in events_from_bytes(body) if e.data != "[DONE]"]
     assembly = assemble(events_from_bytes(body), on_chunk=check_chunk)
-    assert assembly.done and len(assembly.choices[0].tool_calls[0]["arguments"]) > FRAGMENTS
+    assert assembly.done and len(assembly.choices[0].tool_calls[0].arguments) > FRAGMENTS
     assert not [d for chunk in chunks for d in check_chunk(chunk)], "the bench stream must conform"
 
     def parse_alone() -> float:

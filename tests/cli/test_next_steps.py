@@ -32,14 +32,15 @@ def test_only_an_operator_confirmation_pending_asks_for_it_not_for_a_rollback(wo
         )
         done = cli("probe", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "limits.operator_confirmation" in done.stdout and "fail " not in done.stdout
+    assert "stage: WAITING FOR AN OPERATOR: confirm rate-limits, billing" in done.stdout
+    assert "NOT READY" not in done.stdout
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))
     assert "workbench confirm" in hint, hint
     assert "roll back" not in hint and "fail" not in hint, hint
 
 
 def test_the_retry_column_says_yes_or_no_for_every_failure(workdir: Path) -> None:
-    done = cli("probe", "--env", "reference-drifted", cwd=workdir)
+    done = cli("probe", "--env", "reference-drifted", "-v", cwd=workdir)  # -v: every result, as a table
     assert done.returncode == 1
     rows = [
         [cell.strip() for cell in line.split("│")[1:-1]]

@@ -11,6 +11,7 @@ port on 127.0.0.1 (connection refused: the same connect failure, and loopback on
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -61,9 +62,13 @@ def test_the_unreachable_failure_says_to_check_this_side_first(workdir: Path, de
 
 @pytest.mark.slow
 def test_the_readiness_steps_name_the_unreachable_host_once_per_step(workdir: Path, dead: str) -> None:
-    done = cli("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY})
+    done = cli("audit", "--config", "env.toml", "-v", cwd=workdir, env={"WB_TEST_KEY": KEY})  # -v: the steps
     assert done.returncode == 1, done.stdout + done.stderr
-    steps = {line.split(".")[0].strip(): line for line in done.stdout.splitlines() if line.startswith("  ")}
+    steps = {
+        match.group(1): line
+        for line in done.stdout.splitlines()
+        if (match := re.match(r"  dead step (\d+)\. ", line))
+    }
     assert steps["4"].count("could not connect") == 1, steps["4"]  # five probes, one line
     assert "auth.missing_key, auth.invalid_key" in steps["4"]
     assert "this machine's DNS, network and proxy" in steps["2"], steps["2"]
@@ -84,8 +89,9 @@ def test_a_second_environment_on_the_unreachable_host_could_not_run(workdir: Pat
         for line in done.stdout.splitlines()
         if line.startswith(("staging:", "production:"))
     }
-    assert verdicts["staging"].startswith("staging: not ready")
-    assert verdicts["production"].startswith("production: could not run"), done.stdout
+    # nothing reached either: no verdict on the contract (stored not_ready; exit 1 as ever)
+    assert verdicts["staging"] == "staging: COULD NOT JUDGE: nothing reached its server", done.stdout
+    assert verdicts["production"].startswith("production: COULD NOT JUDGE"), done.stdout
     assert f"probe(s) not sent: could not connect to 127.0.0.1:{port}" in done.stdout
     assert done.stdout.count("could not connect") == 2  # one line per environment, not one per probe
     hint = next(line for line in done.stdout.splitlines() if line.startswith("next:"))

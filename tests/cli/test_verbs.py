@@ -55,12 +55,15 @@ def test_probe_table_exits_1_on_a_contract_failure_and_says_what_to_do(workdir: 
     """End to end, as a shell runs the README's command: a fresh process, its exit code and streams."""
     done = workbench("probe", cwd=workdir)
     assert done.returncode == 1
-    assert "reference: ready" in done.stdout
-    assert "reference-drifted: not ready" in done.stdout
-    assert "auth.missing_key: auth" in done.stdout
+    assert done.stdout.startswith("1 of 2 CONTRACT PASSES; 1 NOT READY\n"), done.stdout  # counts first
+    assert "reference: CONTRACT PASSES" in done.stdout  # `probe` judges no readiness: never "ready"
+    assert "reference-drifted: NOT READY: contract probes: endpoint.minimal (parser)" in done.stdout
+    assert "and 6 more (auth, transport, validation, parser)" in done.stdout  # the rest: -v, the reports
     assert "next:" in done.stdout
     total = 2 * len(CATALOG)
-    assert f"[{total}/{total}]" in done.stderr  # progress, one line per result when not on a terminal
+    assert f"[{total}/{total}] probes done" in done.stderr  # progress: every tenth, and each failure
+    assert "reference-drifted auth.missing_key: fail (auth)" in done.stderr
+    assert len(done.stderr.splitlines()) < total  # never one line per probe
 
 
 def test_a_single_probe_can_be_selected(workdir: Path) -> None:
@@ -436,7 +439,7 @@ def test_the_audit_summary_shows_every_required_action_whole(workdir: Path) -> N
             f'[environments.local]\nbase_url = "{endpoint.base_url}"\napi_key_env = "WB_TEST_KEY"\n'
             'model = "wb-reference-1"\n'
         )
-        done = cli("audit", "--config", "env.toml", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY})
+        done = cli("audit", "--config", "env.toml", "-v", cwd=workdir, env={"WB_TEST_KEY": KEY_CANARY})
     assert done.returncode == 1, done.stdout + done.stderr
     step = next(line for line in done.stdout.splitlines() if "8. Perform a small traffic shift" in line)
     for item in ("rate-limits", "billing", "traffic-shift"):

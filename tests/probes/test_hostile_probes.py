@@ -274,7 +274,7 @@ def test_a_full_audit_of_hostile_endpoints_still_produces_the_report_with_the_ri
         )
     assert done.returncode == 1, done.stdout + done.stderr
     for name in servers:
-        assert f"{name}: not ready" in done.stdout
+        assert f"{name}: NOT READY" in done.stdout
     (html,) = tmp_path.glob("reports/*/*-contract_audit.html")
     soup = BeautifulSoup(html.read_text(), "html.parser")
     crosstab = soup.find(lambda tag: tag.name == "h2" and "Symptom classes" in tag.get_text()).find_next(

@@ -192,14 +192,14 @@ def test_audit_adds_one_case_per_readiness_step_failing_unless_it_passes(tmp_pat
     root = assert_valid_junit(write_junit(tmp_path / "junit.xml", RESULTS, readiness=READINESS))
     by_name = cases(root)
     assert by_name["staging", "readiness: 1. Read the current API page"].find("*") is None
-    for name, status in (
-        ("readiness: 5. Verify parser compatibility", "fail"),
-        ("readiness: 7. Confirm rollback bundle", "not_run"),
-        ("readiness: 8. Perform a small traffic shift", "needs_operator"),
+    for name, status, words in (
+        ("readiness: 5. Verify parser compatibility", "fail", "fails"),
+        ("readiness: 7. Confirm rollback bundle", "not_run", "not run"),
+        ("readiness: 8. Perform a small traffic shift", "needs_operator", "needs an operator"),
     ):
         failure = by_name["staging", name].find("failure")
-        assert failure is not None and failure.get("type") == status, name
-        assert failure.get("message", "").startswith(f"{status}: ")
+        assert failure is not None and failure.get("type") == status, name  # the stored value, for tools
+        assert failure.get("message", "").startswith(f"{words}: ")  # the words, for people
     staging = root.find("testsuite[@name='staging']")
     assert staging is not None and (staging.get("tests"), staging.get("failures")) == ("9", "4")
 

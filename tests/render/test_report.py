@@ -83,11 +83,14 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
 def test_audit_exits_1_and_prints_verdicts_readiness_and_paths(audit: Audit) -> None:
     assert audit.done.returncode == 1, audit.done.stderr
     out = audit.done.stdout
-    assert "reference: ready" in out and "reference-drifted: not ready" in out and "keyed: ready" in out
-    # the repository ships fixtures and a bundle for `reference` only
-    assert "reference: rollback-ready (10 of 10 steps pass)" in out
-    assert "keyed: not rollback-ready (8 of 10 steps pass)" in out
-    assert "5. Verify parser compatibility: not_run" in out and "7. Confirm rollback bundle: not_run" in out
+    assert "1 of 3 READY; 2 NOT READY" in out
+    assert "reference: READY" in out and "reference-drifted: NOT READY: contract probes: " in out
+    # the repository ships fixtures and a bundle for `reference` only: keyed's steps 5 and 7 block it
+    assert (
+        "keyed: NOT READY: step 5 not run (verify parser compatibility); "
+        "step 7 not run (confirm rollback bundle)" in out
+    )
+    assert "not_run" not in out and "rollback-ready" not in out, "one verdict, in words"
     for report in REPORTS:
         assert f"report: {audit.path(report).relative_to(audit.workdir)}" in out
     assert "index:  reports/index.html" in out
@@ -97,7 +100,7 @@ def test_a_fresh_clone_audit_of_the_reference_alone_is_ready_and_exits_0(tmp_pat
     copy_project_data(tmp_path)
     done = run_audit(tmp_path, "--env", "reference")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "reference: rollback-ready (10 of 10 steps pass)" in done.stdout
+    assert "1 of 1 READY" in done.stdout and "reference: READY" in done.stdout
 
 
 def test_report_lands_in_a_dated_folder(audit: Audit) -> None:
@@ -144,14 +147,16 @@ def test_html_has_no_code_and_no_external_resource(audit: Audit) -> None:
         assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", style.get_text()), "external CSS resource"
 
 
-def test_html_headline_gives_contract_verdict_and_rollback_readiness(audit: Audit) -> None:
+def test_html_headline_gives_one_verdict_per_environment_worst_first(audit: Audit) -> None:
     soup = BeautifulSoup(audit.html.read_text(), "html.parser")
+    assert "1 of 3 READY; 2 NOT READY" in soup.get_text()
     headline = [" ".join(item.get_text(" ").split()) for item in soup.find("ul").find_all("li")]
-    assert headline == [
-        "reference : contract READY; rollback-ready (10 of 10 steps pass)",
-        "reference-drifted : contract NOT READY; not rollback-ready (5 of 10 steps pass)",
-        "keyed : contract READY; not rollback-ready (8 of 10 steps pass)",
-    ]
+    assert [line.split(" : ")[0] for line in headline] == ["reference-drifted", "keyed", "reference"]
+    assert headline[1] == (
+        "keyed : NOT READY: step 5 not run (verify parser compatibility); "
+        "step 7 not run (confirm rollback bundle)"
+    )
+    assert headline[2] == "reference : READY"
 
 
 def test_html_shows_the_verdict_table(audit: Audit) -> None:
@@ -166,7 +171,7 @@ def test_html_shows_the_verdict_table(audit: Audit) -> None:
         for cells in ([td.get_text(strip=True) for td in tr.find_all("td")] for tr in table.find_all("tr"))
         if cells
     }
-    assert rows == {"reference": "ready", "reference-drifted": "not ready", "keyed": "ready"}
+    assert rows == {"reference": "READY", "reference-drifted": "NOT READY", "keyed": "NOT READY"}
     for symptom in ("parser", "auth", "validation", "transport"):
         assert symptom in table.get_text()
 
@@ -188,6 +193,7 @@ def test_html_shows_every_section_of_the_whole_contract(audit: Audit) -> None:
     assert headings == [
         "Verdict per environment",
         "Contract areas \u00d7 environments",
+        "What your app uses",
         "Failures",
         "Symptom classes \u00d7 environments",
         "Outcomes by symptom class",
@@ -235,7 +241,8 @@ def test_index_lists_the_report_with_its_verdicts(audit: Audit) -> None:
     link = soup.find("a", href=re.compile(r"contract_audit\.html$"))
     assert link is not None and (audit.workdir / "reports" / link["href"]).exists()
     text = soup.get_text(" ")
-    assert "reference: ready" in text and "reference-drifted: not ready" in text
+    assert "1 of 3 READY; 2 NOT READY" in text
+    assert "reference: READY" in text and "reference-drifted: NOT READY" in text
 
 
 def test_a_real_browser_draws_the_charts_offline(audit: Audit) -> None:
@@ -288,7 +295,7 @@ def test_the_notebook_runs_top_to_bottom_with_its_defaults(tmp_path: Path) -> No
         progress_bar=False,
     )
     text = output.read_text()
-    assert "**reference-drifted**: contract NOT READY" in text
+    assert "**reference-drifted**: NOT READY: contract probes" in text
     assert (tmp_path / "data" / "history.sqlite").exists()
 
 

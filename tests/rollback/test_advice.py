@@ -90,15 +90,17 @@ def lines(steps: Sequence[NextStep]) -> str:
 # -- after `workbench probe` (the CLI's old _next_hint) -------------------------------------------
 
 
-def test_every_environment_passed_records_the_run_as_known_good() -> None:
+def test_every_environment_passed_points_to_the_audit_for_readiness() -> None:
+    """Issue 22: `probe` judges no readiness, so its passing run says so and sends to `audit`."""
     (step,) = advise(state(passing("stage")))
-    assert "known-good probe result" in step.what and RUN in step.why
+    assert "judge rollback readiness" in step.what and "probe judges no readiness" in step.why
+    assert RUN in step.why and "ready" not in step.why.replace("readiness", "")
     assert step.commands == ("workbench audit",)
 
 
 def test_a_partial_run_that_passed_is_never_called_a_baseline() -> None:
     (step,) = advise(state(passing("stage")[:2], complete=False))
-    assert "known-good" not in step.line() and "never a baseline" in step.why
+    assert "known-good" not in step.what and "partial: not a baseline" in step.why
     assert step.commands == ("workbench probe",)
 
 
@@ -145,8 +147,20 @@ def test_an_unreachable_environments_other_steps_wait_for_the_network() -> None:
 def test_failures_say_do_not_ship_with_the_checklist_actions_and_the_rerun() -> None:
     results = with_result(passing("stage"), result("stage", "auth.missing_key", Outcome.FAIL, Symptom.AUTH))
     (step,) = advise(state(results))
-    assert step.what.startswith("do not ship; fix or roll back what the failures name")
-    assert action_for(Symptom.AUTH) in step.what and "auth.missing_key" in step.why
+    action = action_for(Symptom.AUTH)  # one class failed: its action in full
+    assert step.what == "do not ship; " + action[0].lower() + action[1:].rstrip(".")  # the why follows
+    assert "auth.missing_key" in step.why
+    assert step.commands == ("workbench probe",)  # stage is the whole run: no --env to repeat
+
+
+def test_several_classes_point_at_each_failures_own_action_and_rerun_only_those_environments() -> None:
+    results = with_result(passing("stage"), result("stage", "auth.missing_key", Outcome.FAIL, Symptom.AUTH))
+    results = with_result(results, result("stage", "streaming.sse", Outcome.FAIL, Symptom.PARSER))
+    results += passing("prod")
+    (step,) = advise(state(results))
+    assert step.what.startswith(
+        "do not ship; fix or roll back what each failure's class names (auth, parser)"
+    )
     assert step.commands == ("workbench probe --env stage",)
 
 
@@ -156,7 +170,7 @@ def test_environments_failing_the_same_way_are_one_step() -> None:
         for env in ("a", "b", "c")
         for r in with_result(passing(env), result(env, "streaming.sse", Outcome.FAIL, Symptom.PARSER))
     ]
-    (step,) = advise(state(failing))
+    (step,) = advise(state([*failing, *passing("d")]))
     assert step.envs == ("a", "b", "c")
     assert step.commands == ("workbench probe --env a --env b --env c",)
 
@@ -182,7 +196,7 @@ def test_an_operator_confirmation_pending_asks_for_it_not_for_a_rollback() -> No
 def test_an_environment_that_could_not_be_judged_says_to_fix_and_rerun() -> None:
     results = [result("stage", "endpoint.minimal", Outcome.ERROR, detail="no key")]
     (step,) = advise(state(results))
-    assert "no probe could judge stage" in step.why and step.commands == ("workbench probe --env stage",)
+    assert "no probe could judge stage" in step.why and step.commands == ("workbench probe",)
 
 
 # -- after `workbench audit` (the CLI's old _audit_hint and the notebook's next_steps) --------------
@@ -208,7 +222,7 @@ def test_every_environment_rollback_ready_keeps_the_report() -> None:
     ready = readiness_of(results, bundle=BundleEvidence("stage/r1", ()), **READY_EVIDENCE)
     assert ready["stage"].ready
     (step,) = advise(state(results, verb="audit", readiness=ready))
-    assert step.what == "keep this report with the release" and "rollback-ready" in step.why
+    assert step.what == "keep this report with the release" and "every environment is READY" in step.why
 
 
 def test_a_step_not_run_gives_the_command_that_runs_it() -> None:
@@ -256,8 +270,8 @@ def test_probe_failures_are_not_repeated_as_failing_steps() -> None:
     results = with_result(passing("stage"), result("stage", "endpoint.minimal", Outcome.FAIL, Symptom.PARSER))
     readiness = readiness_of(results, **READY_EVIDENCE)
     steps = advise(state(results, verb="audit", readiness=readiness))
-    assert [s.what.split(":")[0] for s in steps if "fails" in s.what or "do not ship" in s.what] == [
-        "do not ship; fix or roll back what the failures name"
+    assert [s.what.split(";")[0] for s in steps if "fails" in s.what or "do not ship" in s.what] == [
+        "do not ship"
     ]
 
 

@@ -208,6 +208,57 @@ def test_known_good_is_missing_when_the_store_has_no_passing_run(
     assert "workbench audit --env ref" in failed[0].message
 
 
+def _with_known_good(bundle: Bundle, **known_good: object) -> Bundle:
+    """The bundle as a hand edit (or an older workbench) left it: its known-good part replaced."""
+    assert bundle.path is not None
+    data = json.loads(bundle.path.read_text())
+    data["parts"]["known_good"] |= known_good
+    bundle.path.write_text(json.dumps(data))
+    return Bundle.load(bundle.path)
+
+
+@pytest.mark.parametrize(
+    "known_good",
+    [{"verdict": "not_ready"}, {"verdict": "could_not_run"}, {"summary": {"pass": 9, "fail": 1}}],
+    ids=["failing", "could-not-run", "a-failure-in-its-summary"],
+)
+def test_verify_refuses_a_known_good_run_that_failed(
+    config: Config, store: HistoryStore, integration: Path, tmp_path: Path, known_good: dict[str, object]
+) -> None:
+    """Issue 22: verify accepted any run as known-good, whatever its verdict."""
+    bundle = _with_known_good(
+        capture(config, "r42", integration / "manifest.toml", store, tmp_path), **known_good
+    )
+    failed = {
+        check.part: check.message for check in verify_bundle(bundle, secrets={}, store=store) if not check.ok
+    }
+    assert list(failed) == ["known_good"]
+    assert "is not known-good" in failed["known_good"] and "workbench audit --env ref" in failed["known_good"]
+
+
+def test_verify_refuses_a_partial_run_as_known_good(
+    config: Config, store: HistoryStore, integration: Path, tmp_path: Path
+) -> None:
+    partial = run_probes(config, probe_ids=["endpoint.minimal"], store=store)
+    assert partial.exit_code == 0  # it passed, but a --probe selection is never a baseline
+    bundle = capture(config, "r42", integration / "manifest.toml", store, tmp_path)
+    assert bundle.parts["known_good"]["run_id"] != partial.run_id  # capture never picks it
+    bundle = _with_known_good(bundle, run_id=partial.run_id)
+    failed = {
+        check.part: check.message for check in verify_bundle(bundle, secrets={}, store=store) if not check.ok
+    }
+    assert list(failed) == ["known_good"] and "it is partial" in failed["known_good"]
+
+
+def test_verify_accepts_a_known_good_run_waiting_for_an_operator(
+    config: Config, store: HistoryStore, integration: Path, tmp_path: Path
+) -> None:
+    """What only an operator confirms (quota, billing) is not the release's: such a run is known-good."""
+    bundle = capture(config, "r42", integration / "manifest.toml", store, tmp_path)
+    bundle = _with_known_good(bundle, verdict="needs_operator", summary={"pass": 9, "needs_operator": 1})
+    assert by_part(verify_bundle(bundle, secrets={}, store=store))["known_good"].ok
+
+
 # (manifest file, the key the error names, a fragment of the message)
 MALFORMED = [
     ("bad_toml.toml", None, "malformed TOML at line 3"),

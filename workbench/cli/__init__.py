@@ -28,7 +28,7 @@ import typer
 from workbench import __version__
 from workbench.cli import audit, history, rollback, store, tools, watch
 from workbench.cli.options import RootGroup
-from workbench.cli.terminal import out
+from workbench.cli.terminal import Detail, out
 from workbench.core.startup import skip_slow_optional_imports
 
 app = typer.Typer(
@@ -76,6 +76,7 @@ def _root(
     ] = False,
 ) -> None:
     """Prove rollback readiness of chat-completions integrations: probe, classify, report."""
+    Detail.everything = verbose
     logger = logging.getLogger("workbench")
     for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
         logger.removeHandler(handler)  # one invocation's choice, not the last one's (in-process runs)

@@ -24,12 +24,14 @@ from workbench.cli.options import (
     examples,
 )
 from workbench.cli.terminal import (
+    Detail,
     Progress,
     err,
     out,
+    print_headlines,
     print_next_steps,
+    print_requests,
     print_results,
-    print_verdicts,
     shown,
     stops_cleanly,
 )
@@ -77,6 +79,7 @@ def probe(
     from workbench.probes.engine import plan_run, run_probes
     from workbench.render.junit import JunitFile
     from workbench.rollback.advice import RunState, advise, hint, store_withheld
+    from workbench.rollback.headline import headlines
 
     common = Common(config, store, project_dir, tuple(env or ()))
     settings = common.load()
@@ -100,11 +103,16 @@ def probe(
             progress=progress.update,
             allow_production_negatives=allow_production_negatives,
         )
+    lines = headlines(summary.verdicts, summary.results, complete=not probe)
     if output_format is Format.json:
-        sys.stdout.write(json.dumps([result.to_dict() for result in summary.results], indent=2) + "\n")
+        verdicts = {line.env: str(line.state) for line in lines}
+        records = [{**result.to_dict(), "verdict": verdicts[result.env]} for result in summary.results]
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
     else:
-        print_results(summary)
-        print_verdicts(summary, common.options())
+        if Detail.everything:
+            print_results(summary)
+        print_headlines(lines, summary.results, common.options())
+        print_requests(summary)
         state = RunState(
             "probe",
             summary.run_id,
@@ -116,7 +124,7 @@ def probe(
             store_withheld=store_withheld(store),
         )
         print_next_steps(advise(state))
-    junit_file.write_for(summary, settings)
+    junit_file.write_for(summary, settings, complete=not probe)
     raise typer.Exit(summary.exit_code)
 
 
@@ -184,6 +192,7 @@ def audit(
     from workbench.render.audit import check_audit_inputs, notebooks_dir, run_audit
     from workbench.render.junit import JunitFile
     from workbench.rollback.advice import RunState, advise, store_withheld, with_options
+    from workbench.rollback.headline import headlines, status_words
 
     common = Common(config, store, project_dir, tuple(env or ()))
     settings = common.load()
@@ -204,13 +213,16 @@ def audit(
             on_stage=progress.stage,
             timeout_s=timeout,
         )
-    print_verdicts(outcome.summary, common.options())
-    for name, readiness in outcome.readiness.items():
-        style = "bold green" if readiness.ready else "bold red"
-        out.print(f"[{style}]{shown(name)}: {shown(readiness.summary)}[/]")
-        for step in readiness.blocking():
-            evidence = with_options(step.evidence, common.options())
-            out.print(f"  {step.number}. {step.title}: {step.status}: {shown(evidence)}")
+    summary = outcome.summary
+    lines = headlines(summary.verdicts, summary.results, outcome.readiness)
+    print_headlines(lines, summary.results, common.options())
+    if Detail.everything:  # the steps are the evidence under each headline; by default it names them
+        for name, readiness in outcome.readiness.items():
+            for step in readiness.blocking():
+                evidence = with_options(step.evidence, common.options())
+                status = status_words(step.status)
+                out.print(f"  {shown(name)} step {step.number}. {step.title}: {status}: {shown(evidence)}")
+    print_requests(summary)
     for leak in outcome.leaks:
         err.print(
             f"error: a secret was written: {shown(leak)} (the value is not shown); delete that file and "

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the heavy modules load only when a command needs them
     from workbench.core.models import ProbeResult
     from workbench.probes.engine import RunSummary
     from workbench.rollback.advice import NextStep
+    from workbench.rollback.headline import Headline
     from workbench.signals.triggers import Firing
 
 LOG_WIDTH = 132  # logs (cron, CI) are not terminals: tables get room instead of rich's 80 columns
@@ -83,7 +84,7 @@ VERDICT_STYLE = {
 
 
 def print_results(summary: RunSummary) -> None:
-    """One compact row per result; the details of failures follow under the verdicts."""
+    """One compact row per result (`-v`: everything); the details of failures follow the verdicts."""
     table = Table(title=f"run {summary.run_id}", title_justify="left")
     for column, justify in (
         ("env", "left"),
@@ -115,20 +116,71 @@ def retry_cell(result: ProbeResult) -> str:
     return ""
 
 
-def print_verdicts(summary: RunSummary, common: Sequence[str] = ()) -> None:
-    """Each environment's verdict and its reasons; a command a reason names carries `common` (the
-    person's common options) so it runs as printed."""
-    from workbench.rollback.advice import with_options
+class Detail:
+    """How much a verb prints: by exception (counts, what needs attention), or everything with `-v`."""
 
-    for verdict in summary.verdicts:
-        style = VERDICT_STYLE.get(verdict.status, "")
-        out.print(f"[{style}]{shown(verdict.env)}: {shown(verdict.label)}[/]")
-        if verdict.status != "ready" or verdict.reasons != ("every probe passed",):
-            for reason in verdict.reasons:
-                out.print(f"  - {shown(with_options(reason, common))}")
-    counts = ", ".join(f"{env}: {n}" for env, n in summary.requests.items())
+    everything = False
+
+
+# How a headline state is styled on the terminal: the same colours as the reports' chips.
+STATE_STYLE = {
+    "ready": "bold green",
+    "contract_passes": "bold green",
+    "waiting_for_operator": "bold yellow",
+    "not_ready": "bold red",
+    "could_not_judge": "bold magenta",
+}
+LISTED = 12  # up to this many environments, each is listed; past it, the ones that are fine are counted
+
+
+def print_headlines(
+    lines: Sequence[Headline], results: Sequence[ProbeResult], common: Sequence[str] = ()
+) -> None:
+    """The verdicts by exception: the counts, then every environment that needs attention with what
+    blocks it and its first reason, then the rest (each, or counted when there are many). With `-v`,
+    every reason of every environment."""
+    from workbench.rollback.advice import with_options
+    from workbench.rollback.headline import State, counts, worst_first
+
+    out.print(counts(lines))
+    fine = [h for h in lines if h.state in (State.READY, State.CONTRACT_PASSES)]
+    for line in worst_first(h for h in lines if h not in fine):
+        out.print(f"[{STATE_STYLE[line.state]}]{shown(line.line())}[/]")
+        reasons = [with_options(reason, common) for reason in _reasons(line.env, results)]
+        if reasons and not Detail.everything:
+            more = f" (and {len(reasons) - 1} more: `-v` lists them)" if len(reasons) > 1 else ""
+            reasons = [reasons[0] + more]
+        for reason in reasons:
+            out.print(f"  - {shown(reason)}")
+    if len(lines) <= LISTED or Detail.everything:
+        for line in fine:
+            out.print(f"[{STATE_STYLE[line.state]}]{shown(line.line())}[/]")
+    elif fine:
+        out.print(
+            f"[{STATE_STYLE[fine[0].state]}]{len(fine)} environments: {fine[0].words}[/] "
+            "(every one not named above; `-v` lists them)"
+        )
+
+
+def _reasons(env: str, results: Sequence[ProbeResult]) -> list[str]:
+    """An environment's failing or unjudged probes, each as a line: the evidence under its headline."""
+    return [
+        f"{r.probe}: {r.symptom if r.outcome == 'fail' else 'could not run'} - {r.detail}"
+        for r in results
+        if r.env == env and r.outcome in ("fail", "error")
+    ]
+
+
+def print_requests(summary: RunSummary) -> None:
+    """How many requests reached each server: one line however many environments."""
+    counts = summary.requests
+    values = set(counts.values())
+    if len(counts) > LISTED and len(values) == 1 and not Detail.everything:
+        where = f"{values.pop()} to each of {len(counts)} environments"
+    else:
+        where = ", ".join(f"{env}: {n}" for env, n in counts.items())
     out.print(
-        f"requests that reached a server: {shown(counts)}; run id {summary.run_id}"
+        f"requests that reached a server: {shown(where)}; run id {summary.run_id}"
         + (f" ({summary.status})" if summary.status != "complete" else "")
     )
 
@@ -156,11 +208,13 @@ def print_firings(
             f"re-probe (`{shown(reprobe)}`) and compare structure with the known-good run."
         )
     else:
-        tune = f"tune {shown(triggers_file)}" if triggers_file else "write data/triggers.toml"
-        out.print(
-            f"no trigger fired over {source} ({quiet} rule evaluation(s)); the thresholds are examples: "
-            f"{tune} for your traffic."
+        tune = (
+            f"the thresholds are examples: tune {shown(triggers_file)} for your traffic"
+            if triggers_file
+            else "the thresholds are the built-in examples: set your own for your traffic with --triggers "
+            "FILE (README, 'Triggers and watching traffic')"
         )
+        out.print(f"no trigger fired over {source} ({quiet} rule evaluation(s)); {tune}.")
 
 
 class _Terminated(KeyboardInterrupt):
@@ -187,11 +241,14 @@ def stops_cleanly() -> Iterator[None]:
 
 
 class Progress:
-    """Progress on stderr: a live bar on a terminal, one line per result in logs (cron, CI)."""
+    """Progress on stderr: one updating line on a terminal; in a log (cron, CI) a line at every tenth
+    of the run and one for each probe that failed or could not run, never one per probe (660 lines for
+    60 environments before)."""
 
     def __init__(self) -> None:
         self._bar: RichProgress | None = None
         self._task: TaskID | None = None
+        self._tenth = 0
 
     def __enter__(self) -> Progress:
         if err.is_terminal:
@@ -223,9 +280,16 @@ class Progress:
                 description=f"probing ({shown(result.env)} {result.probe})",
             )
             return
-        latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
-        symptom = "" if result.symptom == "none" else f" ({result.symptom})"
-        err.print(f"[{done}/{total}] {shown(result.env)} {result.probe}: {result.outcome}{symptom}{latency}")
+        if result.outcome in ("fail", "error") or Detail.everything:
+            latency = f" {result.latency_ms:.0f} ms" if result.latency_ms is not None else ""
+            symptom = "" if result.symptom == "none" else f" ({result.symptom})"
+            err.print(
+                f"[{done}/{total}] {shown(result.env)} {result.probe}: {result.outcome}{symptom}{latency}"
+            )
+        tenth = done * 10 // max(total, 1)
+        if tenth > self._tenth:
+            self._tenth = tenth
+            err.print(f"[{done}/{total}] probes done")
 
     def stage(self, description: str) -> None:
         if self._bar is not None and self._task is not None:

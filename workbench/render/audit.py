@@ -47,6 +47,7 @@ from workbench.render.reportnames import (
     time_stem,
 )
 from workbench.rollback.evidence import assess_run
+from workbench.rollback.headline import counts, headlines, worst_first
 from workbench.rollback.readiness import Readiness
 from workbench.signals.triggers import load_rules
 
@@ -70,7 +71,8 @@ class AuditOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 every environment rollback-ready; 1 one is not, or a secret leaked; 2 could not audit."""
+        """0 every environment READY; 1 one NOT READY or WAITING FOR AN OPERATOR, or a secret leaked; 2 COULD
+        NOT JUDGE (the audit could not run)."""
         if self.failed_reports or self.summary.exit_code == 2:
             return 2
         if self.leaks:
@@ -299,10 +301,14 @@ def _write_manifest(
     time: str,
     status: str,
 ) -> None:
+    lines = headlines(summary.verdicts, summary.results, readiness)
     manifest = {
         "run_id": summary.run_id,
         "time": time,
         "status": status,
+        # the one verdict per environment, worst first (what the index shows), and its counts
+        "counts": counts(lines),
+        "headlines": [line.to_json() for line in worst_first(lines)],
         "verdicts": {verdict.env: str(verdict.status) for verdict in summary.verdicts},
         "readiness": {env: "ready" if r.ready else "not_ready" for env, r in readiness.items()},
         "reports": [

@@ -45,16 +45,13 @@ from workbench.render.frames import (
     verdict_frame,
 )
 from workbench.rollback.advice import RunState, advise, common_options
+from workbench.rollback.headline import WORDS, Headline, State, counts, headlines, worst_first
 from workbench.rollback.readiness import Readiness
 from workbench.wire.shape import diff_shapes
 from workbench.wire.spec import SPEC_COMMIT, SPEC_SOURCE
 
-_VERDICT_STYLE = {
-    "ready": theme.css(theme.GOOD, theme.BOLD),
-    "needs operator": theme.css(theme.ATTENTION, theme.BOLD),
-    "not ready": theme.css(theme.BAD, theme.BOLD),
-    "could not run": theme.css(theme.ATTENTION, theme.BOLD),
-}
+_VERDICT_STYLE = {WORDS[state]: theme.state_css(state) for state in State}
+LISTED = 12  # up to this many environments each is listed; past it, those that are fine are counted
 
 
 def setup_notebook() -> None:
@@ -138,8 +135,14 @@ class AuditView:
     def complete(self) -> bool:
         return self.run.status == "complete"
 
+    def headlines(self) -> list[Headline]:
+        """Every environment's one verdict (after an audit, with its readiness; else the contract's)."""
+        readiness = {env: Readiness.from_json(env, text) for env, text in self.readiness.items()}
+        return headlines(self.verdicts, self.results, readiness or None, complete=self.run.complete)
+
     def headline(self) -> Any:
-        """One line per environment, the verdict first; an incomplete run says so above all."""
+        """The counts, then every environment that needs attention with what blocks it (worst first),
+        then the rest, listed or counted; an incomplete run says so above all."""
         lines = []
         if not self.complete:
             lines.append(
@@ -149,21 +152,24 @@ class AuditView:
                     status=self.run.status,
                 )
             )
-        for verdict in self.verdicts:
-            line = md("- **{env}**: contract {label}", env=verdict.env, label=verdict.label.upper())
-            if verdict.env in self.readiness:  # assessed by `workbench audit`: see the readiness report
-                summary = Readiness.from_json(verdict.env, self.readiness[verdict.env]).summary
-                line = md("{line}; {summary}", line=line, summary=summary)
-            lines.append(line)
+        every = self.headlines()
+        lines.append(md("**{counts}**\n", counts=counts(every)))
+        fine = [h for h in every if h.state in (State.READY, State.CONTRACT_PASSES)]
+        for line in worst_first(h for h in every if h not in fine):
+            lines.append(md("- **{env}**: {words}: {why}", env=line.env, words=line.words, why=line.reason))
+        if len(every) <= LISTED:
+            lines += [md("- **{env}**: {words}", env=line.env, words=line.words) for line in fine]
+        elif fine:
+            lines.append(md("- {n} environments: {words}", n=len(fine), words=fine[0].words))
         return markdown(join("\n", lines))
 
     def verdict_table(self) -> Styler:
-        frame = verdict_frame(self.verdicts)
+        frame = verdict_frame(self.headlines(), listed=LISTED)
         return (
             table(frame)
             .hide(axis="index")
             .map(lambda label: _VERDICT_STYLE.get(label, ""), subset=["verdict"])
-            .set_properties(subset=["reasons"], **{"white-space": "pre-wrap", "text-align": "left"})
+            .set_properties(subset=["what blocks it"], **{"white-space": "pre-wrap", "text-align": "left"})
         )
 
     def area_matrix(self) -> Styler:

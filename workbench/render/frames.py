@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom, Verdict
+from workbench.core.models import AREA_TITLES, Area, Outcome, ProbeResult, Symptom
 from workbench.probes.catalog import CATALOG
 from workbench.probes.drift import ProbeDrift
 from workbench.probes.parsing import ABLATIONS
+from workbench.rollback.headline import Headline, State, worst_first
 
 RESULT_COLUMNS = [
     "run_id",
@@ -54,12 +55,17 @@ def catalog_order(results: Sequence[ProbeResult], envs: Sequence[str]) -> tuple[
     )
 
 
-def verdict_frame(verdicts: Sequence[Verdict]) -> pd.DataFrame:
-    """Environment, verdict label and the reasons, one row per environment."""
-    return pd.DataFrame(
-        [{"environment": v.env, "verdict": v.label, "reasons": "\n".join(v.reasons)} for v in verdicts],
-        columns=["environment", "verdict", "reasons"],
-    )
+def verdict_frame(lines: Sequence[Headline], *, listed: int = 12) -> pd.DataFrame:
+    """Each environment's one verdict and what blocks it, worst first, by exception: past `listed`
+    environments, those that are fine are one row ("55 environments")."""
+    fine = [h for h in lines if h.state in (State.READY, State.CONTRACT_PASSES)]
+    shown = worst_first(h for h in lines if h not in fine or len(lines) <= listed)
+    rows = [{"environment": h.env, "verdict": h.words, "what blocks it": h.reason or "-"} for h in shown]
+    if len(lines) > listed and fine:
+        rows.append(
+            {"environment": f"{len(fine)} environments", "verdict": fine[0].words, "what blocks it": "-"}
+        )
+    return pd.DataFrame(rows, columns=["environment", "verdict", "what blocks it"])
 
 
 def area_cell(results: Sequence[ProbeResult]) -> str:

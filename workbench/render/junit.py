@@ -28,6 +28,7 @@ from workbench.core.errors import UsageError
 from workbench.core.files import write_atomic
 from workbench.core.models import Outcome, ProbeResult, Symptom
 from workbench.core.redaction import Redactor
+from workbench.rollback.headline import Headline, headlines, status_words
 from workbench.rollback.readiness import Readiness, StepStatus
 
 if TYPE_CHECKING:
@@ -54,16 +55,24 @@ class JunitFile:
         return cls(path, name)
 
     def write_for(
-        self, summary: RunSummary, config: Config, *, readiness: Mapping[str, Readiness] | None = None
+        self,
+        summary: RunSummary,
+        config: Config,
+        *,
+        readiness: Mapping[str, Readiness] | None = None,
+        complete: bool = True,
     ) -> Path | None:
-        """Write the run's results (and readiness steps), no configured key in them; the path, or None."""
+        """Write the run's results (and readiness steps) under each environment's verdict, no
+        configured key in them; the path, or None."""
         if self.path is None:
             return None
+        lines = headlines(summary.verdicts, summary.results, readiness, complete=complete)
         return write_junit(
             self.path,
             summary.results,
             environments=summary.environments,
             readiness=readiness,
+            verdicts={line.env: line for line in lines},
             name=self.name,
             run_id=summary.run_id,
             secrets=config.key_values(),
@@ -91,13 +100,20 @@ def write_junit(
     *,
     environments: Sequence[str] = (),
     readiness: Mapping[str, Readiness] | None = None,
+    verdicts: Mapping[str, Headline] | None = None,
     name: str = "workbench",
     run_id: str = "",
     secrets: Mapping[str, str] | None = None,
 ) -> Path:
     """Write the JUnit XML atomically (see `write_atomic`): a CI reader never sees half."""
     root = junit_tree(
-        results, environments=environments, readiness=readiness, name=name, run_id=run_id, secrets=secrets
+        results,
+        environments=environments,
+        readiness=readiness,
+        verdicts=verdicts,
+        name=name,
+        run_id=run_id,
+        secrets=secrets,
     )
     ET.indent(root)
     try:
@@ -112,19 +128,24 @@ def junit_tree(
     *,
     environments: Sequence[str] = (),
     readiness: Mapping[str, Readiness] | None = None,
+    verdicts: Mapping[str, Headline] | None = None,
     name: str = "workbench",
     run_id: str = "",
     secrets: Mapping[str, str] | None = None,
 ) -> ET.Element:
-    """The `<testsuites>` element: environments in run order, results in run order within each."""
+    """The `<testsuites>` element: environments in run order, results in run order within each; each
+    suite's properties carry its verdict (`verdict`: the JSON value, `verdict_line`: the words)."""
     clean = _Cleaner(secrets or {})
     readiness = readiness or {}
+    verdicts = verdicts or {}
     order = list(dict.fromkeys([*environments, *(r.env for r in results), *readiness]))
     root = ET.Element("testsuites", {"name": clean(name)})
     totals = {"tests": 0, "failures": 0, "errors": 0}
     seconds = 0.0
     for env in order:
-        suite = _suite(env, [r for r in results if r.env == env], readiness.get(env), run_id, clean)
+        suite = _suite(
+            env, [r for r in results if r.env == env], readiness.get(env), verdicts.get(env), run_id, clean
+        )
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
@@ -137,12 +158,22 @@ def junit_tree(
 
 
 def _suite(
-    env: str, results: Sequence[ProbeResult], readiness: Readiness | None, run_id: str, clean: _Cleaner
+    env: str,
+    results: Sequence[ProbeResult],
+    readiness: Readiness | None,
+    verdict: Headline | None,
+    run_id: str,
+    clean: _Cleaner,
 ) -> ET.Element:
     suite = ET.Element("testsuite", {"name": clean(env)})
-    if run_id:
+    named = {"run_id": run_id}
+    if verdict is not None:
+        named |= {"verdict": str(verdict.state), "verdict_line": verdict.line()}
+    if any(named.values()):
         properties = ET.SubElement(suite, "properties")
-        ET.SubElement(properties, "property", {"name": "run_id", "value": clean(run_id)})
+        for property_name, text in named.items():
+            if text:
+                ET.SubElement(properties, "property", {"name": property_name, "value": clean(text)})
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0
     for result in results:
@@ -165,9 +196,12 @@ def _suite(
             failure = ET.SubElement(
                 case,
                 "failure",
-                {"type": str(step.status), "message": clean.line(f"{step.status}: {step.evidence}")},
+                {
+                    "type": str(step.status),
+                    "message": clean.line(f"{status_words(step.status)}: {step.evidence}"),
+                },
             )
-            failure.text = clean(f"{step.status}: {step.evidence}")
+            failure.text = clean(f"{status_words(step.status)}: {step.evidence}")
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", _seconds(seconds))

@@ -37,6 +37,7 @@ from workbench.render.reportnames import (
     folder_day,
     report_of,
 )
+from workbench.rollback.headline import WORDS
 
 KERNEL_NAME = "contract-workbench"
 KERNEL_DISPLAY_NAME = "Contract Workbench"
@@ -429,6 +430,8 @@ def _write_index(reports_dir: Path) -> Path:
                 "status": manifest.get("status", "complete"),
                 "verdicts": manifest.get("verdicts", {}),
                 "readiness": manifest.get("readiness", {}),
+                "counts": manifest.get("counts", ""),
+                "headlines": manifest.get("headlines", []),
                 "reports": [
                     {
                         "title": report.get("title", "report"),
@@ -445,7 +448,8 @@ def _write_index(reports_dir: Path) -> Path:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
     )
-    page = environment.get_template("index.html.j2").render(audits=audits)
+    words = {str(state): text for state, text in WORDS.items()}
+    page = environment.get_template("index.html.j2").render(audits=audits, words=words)
     index = reports_dir / "index.html"
     write_atomic(index, page)
     return index

@@ -8,6 +8,7 @@ bad (red), not run (grey).
 from __future__ import annotations
 
 from workbench.core.models import Symptom
+from workbench.rollback.headline import State
 
 # Charts: one colour per symptom class, the same in every chart and every report.
 SYMPTOM_COLOURS: dict[str, str] = {
@@ -55,3 +56,15 @@ GOOD = css(GOOD_FILL, GOOD_TEXT)
 ATTENTION = css(ATTENTION_FILL, ATTENTION_TEXT)
 BAD = css(BAD_FILL, BAD_TEXT)
 NOT_RUN = css(NOT_RUN_FILL, NOT_RUN_TEXT)
+
+
+def state_css(state: State) -> str:
+    """A headline verdict's cell: green when it can ship, red when it cannot, amber when an operator
+    is needed, grey-purple when the auditor could not judge (our cause, not the endpoint's)."""
+    return {
+        State.READY: css(GOOD, BOLD),
+        State.CONTRACT_PASSES: css(GOOD, BOLD),
+        State.NOT_READY: css(BAD, BOLD),
+        State.WAITING: css(ATTENTION, BOLD),
+        State.COULD_NOT_JUDGE: css(NOT_RUN, BOLD),
+    }[state]

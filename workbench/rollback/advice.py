@@ -107,7 +107,11 @@ def command(state: RunState, *args: str) -> str:
 
 
 def rerun(state: RunState, *envs: str) -> str:
-    """The verb again, for `envs` (default: the person's own --env selection)."""
+    """The verb again, for `envs` (default, or when they are every environment of the run: the
+    person's own --env selection)."""
+    every = {verdict.env for verdict in state.verdicts}
+    if set(envs) == every:
+        envs = ()
     return command(state, state.verb, *_env_args(envs or state.selected))
 
 
@@ -177,9 +181,10 @@ def _env_args(envs: Sequence[str]) -> tuple[str, ...]:
 
 
 def _failures(state: RunState, unreachable: set[str]) -> list[NextStep]:
-    """Environments whose probes failed: the checklist's actions, environments with the same grouped."""
-    by_actions: dict[tuple[str, ...], list[str]] = {}
-    probes: dict[tuple[str, ...], set[str]] = {}
+    """Environments whose probes failed, grouped by the symptom classes that failed: one class gets
+    the checklist's action in full; several, a pointer to each failure's own action."""
+    by_classes: dict[tuple[str, ...], list[str]] = {}
+    failures: dict[tuple[str, ...], list[ProbeResult]] = {}
     for verdict in state.verdicts:
         failed = [
             r
@@ -188,18 +193,31 @@ def _failures(state: RunState, unreachable: set[str]) -> list[NextStep]:
         ]
         if verdict.status is not VerdictStatus.NOT_READY or not failed or verdict.env in unreachable:
             continue
-        actions = tuple(sorted({r.action for r in failed if r.action}))
-        by_actions.setdefault(actions, []).append(verdict.env)
-        probes.setdefault(actions, set()).update(r.probe for r in failed)
-    return [
-        NextStep(
-            "do not ship; fix or roll back what the failures name: " + " ".join(actions),
-            f"{', '.join(envs)}: {', '.join(sorted(probes[actions]))} failed",
-            (rerun(state, *envs),),
-            tuple(envs),
+        classes = tuple(dict.fromkeys(str(r.symptom) for r in failed))
+        by_classes.setdefault(classes, []).append(verdict.env)
+        failures.setdefault(classes, []).extend(failed)
+    steps = []
+    for classes, envs in by_classes.items():
+        actions = list(dict.fromkeys(r.action for r in failures[classes] if r.action))
+        if len(actions) == 1:
+            what = "do not ship; " + actions[0][0].lower() + actions[0][1:].rstrip(".")
+        else:
+            what = (
+                f"do not ship; fix or roll back what each failure's class names ({', '.join(classes)}): "
+                "each failure carries the checklist's action for its class"
+            )
+        probes = sorted({r.probe for r in failures[classes]})
+        where = _listed(envs)
+        steps.append(
+            NextStep(what, f"{where}: {', '.join(probes)} failed", (rerun(state, *envs),), tuple(envs))
         )
-        for actions, envs in by_actions.items()
-    ]
+    return steps
+
+
+def _listed(envs: Sequence[str], shown: int = 5) -> str:
+    """Environment names, the first few whole and how many more (sixty names are no reading)."""
+    more = f" and {len(envs) - shown} more" if len(envs) > shown else ""
+    return ", ".join(envs[:shown]) + more
 
 
 def _blocking(state: RunState, status: StepStatus) -> list[tuple[str, int, str, tuple[tuple[str, ...], ...]]]:
@@ -217,19 +235,12 @@ def _blocking(state: RunState, status: StepStatus) -> list[tuple[str, int, str, 
 def _failing_steps(state: RunState) -> list[NextStep]:
     """Readiness steps that fail for reasons other than a failed probe: drift, triggers, the scan."""
     failed_probes = {(r.env, r.probe) for r in state.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
-    steps: list[NextStep] = []
-    for env, number, evidence, commands in _blocking(state, StepStatus.FAIL):
-        if any(f"{probe}:" in evidence for e, probe in failed_probes if e == env):
-            continue  # the probe failure above already says what to do
-        steps.append(
-            NextStep(
-                f"step {number} fails: do what it names, then run {state.verb} again",
-                f"{env}: {evidence}",
-                tuple(command(state, *args) for args in commands) or (rerun(state, env),),
-                (env,),
-            )
-        )
-    return steps
+    blocking = [
+        (env, number, evidence, commands)
+        for env, number, evidence, commands in _blocking(state, StepStatus.FAIL)
+        if not any(f"{probe}:" in evidence for e, probe in failed_probes if e == env)
+    ]  # a step naming a failed probe: the probe's own step above already says what to do
+    return _grouped_steps(state, blocking, f"fails: do what it names, then run {state.verb} again")
 
 
 def _operator(state: RunState) -> list[NextStep]:
@@ -244,54 +255,104 @@ def _operator(state: RunState) -> list[NextStep]:
                 asks.setdefault(env, []).append(args[1])
     if not asks:
         return []
-    commands = tuple(
-        command(state, "confirm", item, "--env", env, "--by", "NAME")
-        for env, items in asks.items()
-        for item in dict.fromkeys(items)
-        if item in OPERATOR_ITEMS
-    )
+    if len(asks) > _PER_ENV_COMMANDS:  # one command per item, for each environment in turn
+        items = list(
+            dict.fromkeys(item for wanted in asks.values() for item in wanted if item in OPERATOR_ITEMS)
+        )
+        commands = tuple(command(state, "confirm", item, "--env", "ENV", "--by", "NAME") for item in items)
+        why = (
+            f"waiting for an operator: {len(asks)} environments ({_listed(list(asks))}); ENV is each of them"
+        )
+    else:
+        commands = tuple(
+            command(state, "confirm", item, "--env", env, "--by", "NAME")
+            for env, items in asks.items()
+            for item in dict.fromkeys(items)
+            if item in OPERATOR_ITEMS
+        )
+        why = f"waiting for an operator: {', '.join(asks)}"
     return [
         NextStep(
             "an operator records what no response proves (quota, billing, docs, traffic shift), "
             f"then run {state.verb} again",
-            f"waiting for an operator: {', '.join(asks)}",
+            why,
             commands,
             tuple(asks),
         )
     ]
 
 
+_PER_ENV_COMMANDS = 3  # environments whose confirmations are spelled out one command each
+
+
 def _not_run_steps(state: RunState) -> list[NextStep]:
     """Steps no evidence could judge yet: a bundle to capture, fixtures to save."""
+    blocking = [
+        item
+        for item in _blocking(state, StepStatus.NOT_RUN)
+        if not (item[2].startswith(NOT_SENT) or "not sent, the host was unreachable" in item[2])
+    ]  # an unreachable host: the network step above covers it
+    return _grouped_steps(state, blocking, "was not run: do what it names")
+
+
+def _grouped_steps(
+    state: RunState, blocking: Sequence[tuple[str, int, str, tuple[tuple[str, ...], ...]]], what: str
+) -> list[NextStep]:
+    """One next step per environment for a few; past `_PER_ENV_COMMANDS`, one per readiness step
+    naming its environments, its commands with ENV in place of each name."""
+    by_number: dict[int, list[tuple[str, str, tuple[tuple[str, ...], ...]]]] = {}
+    for env, number, evidence, commands in blocking:
+        by_number.setdefault(number, []).append((env, evidence, commands))
     steps: list[NextStep] = []
-    for env, number, evidence, commands in _blocking(state, StepStatus.NOT_RUN):
-        if evidence.startswith(NOT_SENT) or "not sent, the host was unreachable" in evidence:
-            continue  # the network step above covers it
+    for number, items in sorted(by_number.items()):
+        if len(items) <= _PER_ENV_COMMANDS:
+            steps += [
+                NextStep(
+                    f"step {number} {what}",
+                    f"{env}: {evidence}",
+                    tuple(command(state, *args) for args in commands) or (rerun(state, env),),
+                    (env,),
+                )
+                for env, evidence, commands in items
+            ]
+            continue
+        envs = [env for env, _evidence, _commands in items]
+        env, evidence, commands = items[0]
+        templated = tuple(
+            dict.fromkeys(command(state, *_as_template(args, e)) for e, _v, cs in items for args in cs)
+        )
         steps.append(
             NextStep(
-                f"step {number} was not run: do what it names",
-                f"{env}: {evidence}",
-                tuple(command(state, *args) for args in commands),
-                (env,),
+                f"step {number} {what}",
+                f"{len(envs)} environments ({_listed(envs)}), as for {env}: "
+                f"{evidence.replace(f'--env {shlex.quote(env)}', '--env ENV')}; "
+                "ENV is each of them",
+                templated or (command(state, state.verb, "--env", "ENV"),),
+                tuple(envs),
             )
         )
     return steps
+
+
+def _as_template(args: tuple[str, ...], env: str) -> tuple[str, ...]:
+    """A command's arguments with ENV after `--env`: one line for many environments."""
+    return tuple("ENV" if i and args[i - 1] == "--env" and arg == env else arg for i, arg in enumerate(args))
 
 
 def _all_well(state: RunState) -> NextStep:
     if state.readiness is not None:
         return NextStep(
             "keep this report with the release",
-            f"every environment is rollback-ready in run {state.run_id}",
+            f"every environment is READY in run {state.run_id}",
         )
     if not state.complete:
         return NextStep(
             f"run {state.verb} again without --probe for a complete run",
-            f"run {state.run_id} passed, but a --probe selection is partial: never a baseline",
+            f"run {state.run_id} passed, but a --probe selection is partial: not a baseline",
             (rerun(state),),
         )
     return NextStep(
-        "record this run id as the known-good probe result; `workbench audit` judges rollback readiness",
-        f"every environment passed in run {state.run_id}",
+        "judge rollback readiness with `workbench audit`",
+        f"the contract passes in every environment in run {state.run_id}; probe judges no readiness",
         (command(state, "audit", *_env_args(state.selected)),),
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import StoreError
 from workbench.core.locations import confined
+from workbench.core.models import Outcome
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.secrets import scan_text
 from workbench.rollback.bundle import KINDS, PARTS, Bundle, file_sha256, find_source
@@ -177,7 +178,7 @@ def _verify_part(
         if part == "secret_reference":
             return _verify_secret_reference(value)
         if part == "known_good":
-            return _verify_known_good(value, store)
+            return _verify_known_good(bundle.env, value, store)
     except (KeyError, TypeError, AttributeError) as exc:
         return Check(part, False, f"malformed ({type(exc).__name__}: {exc}): capture it again")
     return Check(part, True, f"recorded: {describe_part(part, value)}")
@@ -271,15 +272,24 @@ def _verify_secret_reference(value: Mapping[str, Any]) -> Check:
     return Check("secret_reference", True, f"key read from ${name} (the value is never recorded)")
 
 
-def _verify_known_good(value: Mapping[str, Any], store: HistoryStore | None) -> Check:
+KNOWN_GOOD_VERDICTS = ("ready", "needs_operator")  # contract verdicts a known-good run may carry
+
+
+def _verify_known_good(env: str, value: Mapping[str, Any], store: HistoryStore | None) -> Check:
+    """A known-good run is complete and its contract passes: waiting for an operator is fine (what
+    an operator confirms is not the release's), a failing or partial run never is."""
     run_id = str(value["run_id"])
     summary = value.get("summary")
     counts = ", ".join(f"{n} {k}" for k, n in summary.items()) if isinstance(summary, Mapping) else "?"
     described = f"run {run_id} ({value.get('verdict')}: {counts})"
+    failed = isinstance(summary, Mapping) and any(summary.get(k) for k in ("fail", "error"))
+    if value.get("verdict") not in KNOWN_GOOD_VERDICTS or failed:
+        return Check("known_good", False, f"{described} is not known-good: {_recapture(env)}")
     if store is None:
         return Check("known_good", True, f"{described}; not looked up (no store given)")
     try:
         found = store.runs(run_ids=[run_id])
+        bad = found and store.results([run_id], envs=[env])
     except StoreError as exc:
         return Check("known_good", False, f"{described}; cannot look it up: {exc}")
     if not found:  # a bundle is often verified elsewhere (CI) than where it was captured
@@ -289,7 +299,29 @@ def _verify_known_good(value: Mapping[str, Any], store: HistoryStore | None) -> 
             f"run {run_id} is not in this store, {store.display_url} (the bundle was captured elsewhere); "
             f"its summary is recorded in the bundle: {value.get('verdict')}: {counts}",
         )
+    run = found[0]
+    failing = [r.probe for r in bad or () if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    if run.status != "complete" or not run.complete or failing:
+        why = (
+            f"{', '.join(failing)} failed in it"
+            if failing
+            else "it is partial (a --probe selection)"
+            if not run.complete
+            else f"it did not finish ({run.status})"
+        )
+        return Check(
+            "known_good",
+            False,
+            f"run {run_id} in {store.display_url} is not known-good: {why}; " + _recapture(env),
+        )
     return Check("known_good", True, f"{described}, found in {store.display_url}")
+
+
+def _recapture(env: str) -> str:
+    return (
+        "only a complete run whose contract probes all pass is; capture the bundle again after "
+        f"`workbench audit --env {env}` passes"
+    )
 
 
 def _verify_text(bundle: Bundle, secrets: dict[str, str]) -> Check:

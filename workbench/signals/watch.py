@@ -91,6 +91,9 @@ class WatchReport:
     first: datetime | None = None
     last: datetime | None = None
     examples: Mapping[str, str] = field(default_factory=dict)  # class -> newest "line N: detail"
+    env: str = ""  # the environment whose traffic this is (default: the log's file name)
+    fields_seen: tuple[str, ...] = ()  # the first record's keys (CSV: the header): for a --column hint
+    misnamed: bool = False  # the log calls the timestamp, or both status and exception, otherwise
 
     @property
     def fired(self) -> bool:
@@ -112,25 +115,29 @@ def watch(
     columns: LogColumns = LogColumns(),  # frozen: one shared default is safe
     fmt: LogFormat = "auto",
     now: datetime | None = None,
+    env: str | None = None,
 ) -> WatchReport:
     """Classify every line of a request log and judge the rules (default: `load_rules()`).
 
     Rate windows end at `now`, or by default at the newest timestamp in the log, so a log from
-    last week replays as it was. The series (and environment) of every sample is the log's name.
+    last week replays as it was. The series (and environment) of every sample is `env`, by default
+    the log's name.
     """
     rules = load_rules() if rules is None else rules
     kind = _detect_format(path, fmt)
     samples: list[LogSample] = []
     malformed: list[tuple[int, str]] = []
+    seen: tuple[str, ...] = ()
     records = _jsonl_records(path) if kind == "jsonl" else _csv_records(path, columns)
     for line, record in records:
         try:
             if isinstance(record, str):
                 raise _Malformed(record)
+            seen = seen or tuple(str(key)[:64] for key in list(record)[:20])
             samples.append(_sample(record, columns, line))
         except _Malformed as exc:
             malformed.append((line, str(exc)))
-    name = path.name
+    name = env or path.name
     moment = now if now is not None else max((s.at for s in samples), default=None)
     firings = evaluate_samples([Sample(name, s.at, s.symptom) for s in samples], rules, env=name, now=moment)
     counted = Counter(str(s.symptom) for s in samples)
@@ -145,6 +152,10 @@ def watch(
         first=min((s.at for s in samples), default=None),
         last=max((s.at for s in samples), default=None),
         examples={str(symptom): examples[symptom] for symptom in Symptom if symptom in examples},
+        env=name,
+        fields_seen=seen,
+        misnamed=bool(seen)
+        and (columns.timestamp not in seen or (columns.status not in seen and columns.exception not in seen)),
     )
 
 
@@ -313,16 +324,19 @@ def _csv_header(reader: Any, path: Path, columns: LogColumns) -> list[str]:
             path=path,
         )
     header = [cell.strip() for cell in header]
+    named = ", ".join(header)[:120]
     if columns.timestamp not in header:
         raise ConfigError(
-            f"no header naming the timestamp column {columns.timestamp!r} (first row: "
-            f"{', '.join(header)[:120]}); add a header or set the column names",
+            f"no header naming the timestamp column {columns.timestamp!r} (first row: {named}); "
+            f"add a header, or name the log's columns: --column timestamp=NAME (and status=, error=, "
+            "exception=, latency_ms= as needed)",
             path=path,
         )
     if columns.status not in header and columns.exception not in header:
         raise ConfigError(
             f"the header names neither the status column {columns.status!r} nor the exception column "
-            f"{columns.exception!r}: set the column names",
+            f"{columns.exception!r} (header: {named}); name them: --column status=NAME or "
+            "--column exception=NAME",
             path=path,
         )
     return header

@@ -16,6 +16,7 @@ from typing import Any
 MAX_ENTRIES = 1000  # distinct `path:type` entries per signature (a completion has about 40)
 MAX_PATH_CHARS = 300  # a path longer than this is not walked further
 MAX_KEY_CHARS = 64  # a longer key is shown by its start and length
+KEPT_KEY_CHARS = 48  # of a longer key, the start kept
 TRUNCATED = "(truncated)"  # the entry saying a signature stopped at a bound: `(truncated):N entries`
 
 
@@ -81,7 +82,8 @@ def _walk(value: Any, path: str, entries: set[str], budget: _Budget) -> None:
     entries.add(f"{path or '$'}:{_type_name(value)}")
     if isinstance(value, Mapping):
         for key, child in value.items():
-            name = str(key) if len(str(key)) <= MAX_KEY_CHARS else f"{str(key)[:16]}…[{len(str(key))} chars]"
+            text = str(key)
+            name = text if len(text) <= MAX_KEY_CHARS else f"{text[:KEPT_KEY_CHARS]}…[{len(text)} chars]"
             _walk(child, f"{path}.{name}" if path else name, entries, budget)
             if budget.truncated and len(entries) >= MAX_ENTRIES:
                 return
