@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import http
 import inspect
 import json
@@ -395,6 +396,7 @@ def _big_body(
         conn.send(piece)
 
 
+@functools.cache  # built once per process: the deep body alone is a few hundred MB of copying
 def resource_body(kind: str) -> bytes:
     """The three bodies of issue 20's review, each under the 8 MiB cap: `deep_long_keys` (120 levels,
     60,000-character keys: a 436 MB shape row before), `many_keys` (350,000 flat keys: 62 MB per
@@ -414,6 +416,37 @@ def resource_body(kind: str) -> bytes:
         ).encode()
     if kind == "tiny_events":
         return b"data:{}\n\n" * 900_000
+    if kind == "ordinary_json":  # what the bodies above are measured against (`make bench`)
+        return (
+            b'{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,'
+            b'"message":{"role":"assistant","content":"A short acknowledgement.","refusal":null},'
+            b'"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":5,'
+            b'"total_tokens":14}}'
+        )
+    if kind == "ordinary_json_large":  # as large as the largest JSON one above, in an ordinary shape
+        prose = ("The quick brown fox jumps over the lazy dog. " * 160_000)[:7_200_000]
+        return (
+            '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,'
+            f'"message":{{"role":"assistant","content":"{prose}","refusal":null}},"logprobs":null,'
+            '"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1600000,'
+            '"total_tokens":1600009}}'
+        ).encode()
+    if kind == "ordinary_stream_large":  # 8 MB in 18 ordinary chunks of prose
+        head = '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+        prose = ("The quick brown fox jumps over the lazy dog. " * 10_000)[:450_000]
+        chunks = [head + '"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}']
+        chunks += [head + f'"delta":{{"content":"{prose}"}},"logprobs":null,"finish_reason":null}}]}}'] * 18
+        chunks.append(head + '"delta":{},"logprobs":null,"finish_reason":"stop"}]}')
+        return "".join(f"data: {chunk}\n\n" for chunk in chunks).encode() + b"data: [DONE]\n\n"
+    if kind == "ordinary_stream":
+        head = '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
+        chunks = [head + '"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}']
+        chunks += [
+            head + f'"delta":{{"content":"w{n} "}},"logprobs":null,"finish_reason":null}}]}}'
+            for n in range(16)
+        ]
+        chunks.append(head + '"delta":{},"logprobs":null,"finish_reason":"length"}]}')
+        return "".join(f"data: {chunk}\n\n" for chunk in chunks).encode() + b"data: [DONE]\n\n"
     raise ValueError(kind)
 
 
@@ -421,7 +454,7 @@ def resource_body(kind: str) -> bytes:
 def _resource_body(conn: _Connection, request: ReceivedRequest, *, kind: str) -> None:
     """One of `resource_body`'s bodies, whatever was asked (a stream for `tiny_events`)."""
     body = resource_body(kind)
-    content_type = "text/event-stream" if kind == "tiny_events" else "application/json"
+    content_type = "text/event-stream" if "stream" in kind or kind == "tiny_events" else "application/json"
     conn.send_response(200, body, content_type)
 
 
@@ -623,6 +656,10 @@ def _echo_key(conn: _Connection, request: ReceivedRequest, *, mode: str) -> None
     elif mode == "percent_lower_4xx":
         lower = re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), urllib.parse.quote(auth, safe=""))
         body = _error_envelope(f"Rejected credential {lower}", "invalid_request_error", "invalid_api_key")
+        conn.send_response(401, body, "application/json")
+    elif mode == "headers_4xx":  # a debug gateway quoting every request header (not in ECHO_MODES)
+        quoted_headers = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
+        body = _error_envelope(f"Denied. Request headers: {quoted_headers}", "invalid_request_error", None)
         conn.send_response(401, body, "application/json")
     elif mode == "split_data_lines":
         key = auth.removeprefix("Bearer ")

@@ -69,6 +69,7 @@ REQUIRE_ENV = "WORKBENCH_REQUIRE_AIRFLOW"
 DAG_FILE = REPO / "data" / "schedules" / "airflow_dag.py"
 VENV = Path(sys.executable).parent.parent
 KEY_VARIABLE = "COMETAPI_STAGING_KEY"
+PROJECT_NAME = "airflow-team"  # whose evidence the project's runs are (`[workbench] project`)
 KEY = canary_key("airflow")
 PAPERMILL_TASKS = ["probe", "contract_audit_notebook", "contract_audit_html", "gate"]
 # What the process environment must not bring in (the conftest clears these per test; the Airflow
@@ -163,8 +164,11 @@ def make_project(path: Path) -> Path:
     for name in ("notebooks", "workbench"):
         (path / name).symlink_to(REPO / name, target_is_directory=True)
     (path / ".venv").symlink_to(VENV, target_is_directory=True)
-    with (path / "data" / "environments.toml").open("a") as config:
-        config.write(f'\n[environments.keyed]\nbase_url = "embedded"\napi_key_env = "{KEY_VARIABLE}"\n')
+    config = path / "data" / "environments.toml"
+    config.write_text(  # a project name: required on the shared PostgreSQL store (issue 20)
+        f'[workbench]\nproject = "{PROJECT_NAME}"\n\n{config.read_text()}'
+        f'\n[environments.keyed]\nbase_url = "embedded"\napi_key_env = "{KEY_VARIABLE}"\n'
+    )
     return path
 
 
@@ -336,7 +340,9 @@ def test_papermill_dag_writes_the_report_and_its_html_and_the_gate_passes(
 
     import workbench as wb
 
-    runs = wb.History(probed["parameters"]["store_url"]).runs()
+    runs = wb.History(
+        probed["parameters"]["store_url"], config_path=probed["parameters"]["config_path"]
+    ).runs()
     (stored,) = runs[runs["run_id"] == probed["run_id"]].to_dict("records")
     assert (stored["command"], stored["status"], stored["environments"]) == (
         "probe",
@@ -451,9 +457,12 @@ def test_papermill_dag_on_a_shared_postgresql_store_keeps_its_password_out(
 
     import workbench as wb
 
-    runs = wb.History(url).runs()  # the run is in the team's store, not in the project's SQLite file
+    config = str(airflow.project / "data" / "environments.toml")
+    runs = wb.History(url, config_path=config).runs()  # in the team's store, not the project's SQLite file
     assert probed["run_id"] in set(runs["run_id"])
-    sqlite_runs = wb.History(f"sqlite:///{airflow.project / 'data' / 'history.sqlite'}").runs()
+    sqlite_runs = wb.History(
+        f"sqlite:///{airflow.project / 'data' / 'history.sqlite'}", config_path=config
+    ).runs()
     assert probed["run_id"] not in set(sqlite_runs["run_id"])
     # The password is in no task log, XCom, rendered field, report or notebook parameter.
     assert userinfo not in run.output and userinfo not in json.dumps(run.xcoms)

@@ -186,9 +186,10 @@ def scheduler(
     project = make_project(base / "project")
     bucket = f"wb-airflow-{secrets.token_hex(4)}"
     config = project / "data" / "environments.toml"
-    config.write_text(
-        f'[workbench]\nreports = "s3://{bucket}/contract-audit"\n\n'
-        + config.read_text()
+    config.write_text(  # make_project named the project in [workbench]; the reports go beside it
+        config.read_text().replace(
+            "[workbench]\n", f'[workbench]\nreports = "s3://{bucket}/contract-audit"\n', 1
+        )
         + "latency_ms = 400\n"  # the keyed environment (last): its probes take seconds
     )
     store_url = postgres_database.render_as_string(hide_password=False)

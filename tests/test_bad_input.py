@@ -52,6 +52,33 @@ CASES: list[tuple[str, dict[str, str], tuple[str, ...], tuple[str, ...]]] = [
         ("probe", "--config", "env.toml"),
         ("env.toml", "environments.ref.base_url", "whitespace"),
     ),
+    # Issue 20: a password in base_url was accepted, printed whole by -v and missed by `scan`.
+    (
+        "config-url-with-credentials",
+        {
+            "env.toml": '[environments.ref]\nbase_url = "https://ops:pa55word-canary@gw.example/v1"\n'
+            'api_key_env = "K"\nmodel = "m"\n'
+        },
+        ("probe", "--config", "env.toml"),
+        (
+            "env.toml",
+            "environments.ref.base_url",
+            "carries credentials (https://***@gw.example/v1)",
+            "headers_env",
+        ),
+    ),
+    (
+        "config-header-value-not-a-variable",
+        {"env.toml": GOOD_ENV + 'headers_env = { "X-Gateway-Key" = "gw-secret-value!" }\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.headers_env", "NAME of an environment variable"),
+    ),
+    (
+        "config-header-the-workbench-sets",
+        {"env.toml": GOOD_ENV + 'headers_env = { "Authorization" = "GW_AUTH" }\n'},
+        ("probe", "--config", "env.toml"),
+        ("env.toml", "environments.ref.headers_env", "set by the workbench itself"),
+    ),
     (
         "config-unknown-negatives-from",
         {"env.toml": GOOD_ENV + 'negatives_from = "staging"\n'},
@@ -285,6 +312,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(
     before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     done = cli(*command, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
+    assert "pa55word" not in done.stdout + done.stderr  # a password in a bad value is never repeated
     lines = done.error_lines
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     for word in words:

@@ -10,7 +10,16 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import client_overhead, concurrency, history_scale, install_size, report_cost, spec_cost, timing_truth
+from . import (
+    client_overhead,
+    concurrency,
+    history_scale,
+    install_size,
+    report_cost,
+    resource_bodies,
+    spec_cost,
+    timing_truth,
+)
 from ._common import Figure
 
 BENCHMARKS = (
@@ -20,6 +29,7 @@ BENCHMARKS = (
     ("report cost", report_cost.run),
     ("history scale", history_scale.run),
     ("spec conformance", spec_cost.run),
+    ("worst-case bodies", resource_bodies.run),
     ("installed tool", install_size.run),
 )
 

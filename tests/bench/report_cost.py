@@ -64,7 +64,7 @@ def _audit(project: Path) -> tuple[float, float]:
         capture_output=True,
     )
     wall = time.perf_counter() - started
-    with HistoryStore(f"sqlite:///{project / 'data' / 'history.sqlite'}") as store:
+    with HistoryStore(f"sqlite:///{project / 'data' / 'history.sqlite'}", project=project) as store:
         run = store.runs(limit=1)[0]
     probing = (_time(run.finished_at) - _time(run.started_at)).total_seconds() if run.finished_at else 0.0
     return wall, probing

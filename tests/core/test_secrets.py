@@ -12,10 +12,11 @@ import pytest
 
 from tests.canary import canary_key
 from tests.commands import cli
+from tests.hostile import HostileServer
 from workbench import ConfigError, HistoryStore, run_probes
 from workbench.core.config import parse_config
 from workbench.core.secrets import mask, scan_paths, scan_personal_data, scan_text
-from workbench.wire.client import redact_headers
+from workbench.wire.client import plain_http_warning, redact_headers
 
 
 def test_scan_finds_configured_values_bearer_tokens_and_provider_formats() -> None:
@@ -29,6 +30,19 @@ def test_scan_finds_configured_values_bearer_tokens_and_provider_formats() -> No
     assert (4, "OpenAI-style key") in kinds
     assert all(f.line != 5 for f in findings)  # a redacted placeholder is not a key
     assert all(value not in str(f) and f.masked.endswith("chars]") for f in findings)
+
+
+def test_the_wrong_key_auth_invalid_key_sends_is_no_secret_when_echoed() -> None:
+    # Seen with the echo servers of issue 20: an endpoint that echoes the Authorization header put
+    # `Bearer wb-invalid-<hex>` (the probe's own wrong key) in the reports, and the audit's check
+    # marked it "secret found" (exit 1) and `workbench scan` failed on it.
+    from workbench.core.secrets import INVALID_KEY_PREFIX
+
+    wrong, real = f"{INVALID_KEY_PREFIX}c1a29ce66a080ef2069c6c7e", "tok" + canary_key("b")[3:]
+    text = f"refused: Bearer {wrong}\nrefused: Bearer {real}"
+    assert [(finding.line, finding.kind) for finding in scan_text(text, where="r.html")] == [
+        (2, "bearer token")
+    ]
 
 
 def test_scan_paths_walks_folders_and_checks_binary_files_for_exact_values(tmp_path: Path) -> None:
@@ -180,3 +194,52 @@ def test_scan_finds_a_key_value_in_every_form_a_server_echoes_it_once_each() -> 
     assert [finding.line for finding in findings] == [1, 2, 3, 4]
     assert all(finding.kind.startswith("value of $MY_KEY (") for finding in findings)
     assert all(value not in str(finding) for finding in findings)
+
+
+def test_a_gateway_header_is_read_from_its_variable_sent_and_never_shown(tmp_path: Path) -> None:
+    """Issue 20: credentials in base_url are refused; a gateway that needs its own credential gets it
+    through `headers_env`, from a variable, redacted like the key when echoed, never in a -v log."""
+    key, gateway = canary_key("gwkey"), canary_key("gwhdr")
+    with HostileServer("echo_key", mode="headers_4xx") as server:
+        (tmp_path / "env.toml").write_text(
+            f'[environments.gw]\nbase_url = "{server.base_url}"\napi_key_env = "WB_GW_API_KEY"\n'
+            'model = "m"\ntimeout_s = 5\nheaders_env = { "X-Gateway-Key" = "WB_GW_HEADER" }\n'
+        )
+        env = {"WB_GW_API_KEY": key, "WB_GW_HEADER": gateway}
+        done = cli(
+            "-v", "probe", "--config", "env.toml", "--probe", "endpoint.minimal", "--format", "json",
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+        sent = server.requests[0].headers
+    assert sent.get("x-gateway-key") == gateway and sent.get("authorization") == f"Bearer {key}"
+    (record,) = json.loads(done.stdout)
+    assert "[redacted $WB_GW_HEADER]" in record["detail"] and "[redacted $WB_GW_API_KEY]" in record["detail"]
+    assert "'x-gateway-key': '[redacted $WB_GW_HEADER]'" in done.stderr  # the -v request log
+    assert gateway not in done.stdout + done.stderr and key not in done.stdout + done.stderr
+    assert gateway.encode() not in (tmp_path / "data" / "history.sqlite").read_bytes()
+    unset = cli("probe", "--config", "env.toml", cwd=tmp_path, env={"WB_GW_API_KEY": key})
+    assert unset.returncode == 2 and "environments.gw.headers_env.X-Gateway-Key" in unset.stderr
+
+
+def test_plain_http_to_another_host_is_warned_once_per_run(tmp_path: Path) -> None:
+    assert plain_http_warning({"a": "https://api.example.com", "b": "http://127.0.0.1:8000"}) is None
+    assert plain_http_warning({"c": "http://[::1]:9", "d": "http://localhost:1"}) is None
+    (tmp_path / "env.toml").write_text(
+        "".join(
+            f'[environments.{name}]\nbase_url = "http://192.0.2.1:9"\napi_key_env = "WB_PLAIN_KEY"\n'
+            'model = "m"\ntimeout_s = 0.5\n'
+            for name in ("plain-a", "plain-b")
+        )
+    )
+    done = cli(
+        "probe",
+        "--config",
+        "env.toml",
+        "--probe",
+        "endpoint.minimal",
+        cwd=tmp_path,
+        env={"WB_PLAIN_KEY": "k" * 20},
+    )
+    warned = [line for line in done.stderr.splitlines() if line.startswith("warning: plain http://")]
+    assert len(warned) == 1, done.stderr
+    assert "plain-a (http://192.0.2.1:9), plain-b (http://192.0.2.1:9)" in warned[0]

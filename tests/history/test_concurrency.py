@@ -29,14 +29,20 @@ from workbench.render.reportnames import REPORT_NOTEBOOKS
 
 pytest_plugins = ("tests.pg",)
 
+PROJECT = "team-a"  # whose evidence the stores of these tests hold (`core.projectname`)
+
 ROOT = REPO
 NOTEBOOKS = ROOT / "notebooks"
 PROCESSES = 4
 TWO_ENVS = (
+    '[workbench]\nproject = "team-a"\n\n'
     '[environments.conformant]\nbase_url = "embedded"\n\n'
     '[environments.drifted]\nbase_url = "embedded"\nscenario = "missing-usage"\n'
 )
-SLOW = '[environments.slow]\nbase_url = "embedded"\nscenario = "slow"\nlatency_ms = 2000\n'
+SLOW = (
+    '[workbench]\nproject = "team-a"\n\n'
+    '[environments.slow]\nbase_url = "embedded"\nscenario = "slow"\nlatency_ms = 2000\n'
+)
 FAST = '[environments.fast]\nbase_url = "embedded"\n'
 
 # The CLI, in a child whose Ctrl-C is restored first (`default_signals`: a child started from a
@@ -60,7 +66,7 @@ for url in urls:
     print("ready", flush=True)
     sys.stdin.readline()
     try:
-        with HistoryStore(url) as store:
+        with HistoryStore(url, project_name="team-a") as store:
             if mode == "append":
                 run_id = new_run_id()
                 store.begin_run(RunRecord(run_id, now_iso(), "running", ("load",), "d", "probe", "0"))
@@ -88,7 +94,7 @@ async def cell(store):
     threading.Timer(2.5, signal.pthread_kill, interrupt).start()
     return run_probes(parse_config(sys.argv[2], source=None), store=store)
 
-with HistoryStore(sys.argv[1]) as store:
+with HistoryStore(sys.argv[1], project_name="team-a") as store:
     started = time.monotonic()
     try:
         asyncio.new_event_loop().run_until_complete(cell(store))
@@ -170,7 +176,7 @@ def test_concurrent_audits_all_finish_without_store_errors(audits: Audits) -> No
 
 @pytest.mark.slow
 def test_concurrent_audits_store_every_run_and_every_result(audits: Audits) -> None:
-    with HistoryStore(audits.store_url) as store:
+    with HistoryStore(audits.store_url, project_name=PROJECT) as store:
         runs = store.runs()
         assert len(runs) == PROCESSES
         assert {(run.status, run.command) for run in runs} == {("complete", "audit")}
@@ -189,7 +195,7 @@ def test_concurrent_audits_each_get_their_own_report_and_the_index_lists_them(au
     for day, stem in stems:
         for name, _title, _parameters in REPORT_NOTEBOOKS:
             assert (day / f"{stem}-{name}.html").is_file(), (stem, name)
-    with HistoryStore(audits.store_url) as store:
+    with HistoryStore(audits.store_url, project_name=PROJECT) as store:
         run_ids = {run.run_id for run in store.runs()}
     finals = [json.loads(path.read_text()) for path in manifests]
     assert {manifest["run_id"] for manifest in finals} == run_ids
@@ -211,15 +217,15 @@ def test_processes_opening_a_fresh_store_at_once_all_succeed(
     errors = at_once("open", urls)
     assert not any(errors), errors
     for url in urls:
-        with HistoryStore(url) as store, store.engine.connect() as connection:
+        with HistoryStore(url, project_name=PROJECT) as store, store.engine.connect() as connection:
             assert connection.execute(schema_table.select()).all() == [(1, SCHEMA_VERSION)]
             assert set(metadata.tables) <= set(sa.inspect(connection).get_table_names())
 
 
 def test_concurrent_runs_append_without_lock_errors(store_url: str) -> None:
-    HistoryStore(store_url).close()
+    HistoryStore(store_url, project_name=PROJECT).close()
     at_once("append", [store_url])
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         runs = store.runs()
         assert [run.status for run in runs] == ["complete"] * PROCESSES
         for run in runs:
@@ -258,13 +264,13 @@ def wait_for_results(store: HistoryStore, child: subprocess.Popen[str]) -> int:
 def test_a_killed_run_keeps_its_results_and_is_interrupted_when_the_next_run_starts(
     store_url: str, tmp_path: Path
 ) -> None:
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         child = start_slow_probe(tmp_path, store_url)
         seen = wait_for_results(store, child)
         child.kill()
         child.wait()
 
-    with HistoryStore(store_url) as store:  # opens fine: nothing half-written blocks it
+    with HistoryStore(store_url, project_name=PROJECT) as store:  # opens fine: nothing half-written blocks it
         (killed,) = store.runs()
         assert (killed.status, killed.host, killed.pid) == ("running", socket.gethostname(), child.pid)
         kept = store.results(run_ids=[killed.run_id])
@@ -283,7 +289,7 @@ def test_a_killed_run_keeps_its_results_and_is_interrupted_when_the_next_run_sta
 
 
 def test_ctrl_c_finishes_the_run_interrupted_and_keeps_its_results(store_url: str, tmp_path: Path) -> None:
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         child = start_slow_probe(tmp_path, store_url)
         seen = wait_for_results(store, child)
         child.send_signal(signal.SIGINT)
@@ -308,7 +314,7 @@ def test_an_interrupt_in_a_notebook_stops_the_run_instead_of_waiting_for_it(tmp_
     )
     assert done.stdout.startswith("interrupted after "), done.stdout + done.stderr
     assert float(done.stdout.split()[2]) < 6  # not after the whole run
-    with HistoryStore(url) as store:
+    with HistoryStore(url, project_name=PROJECT) as store:
         (run,) = store.runs()
         assert run.status == "interrupted"
         assert 0 < len(store.results()) < len(CATALOG)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 import subprocess
@@ -13,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.commands import cli
+from tests.history import oldstores
 from workbench import Area, HistoryStore, Outcome, ProbeResult, StoreError, Symptom
 from workbench.core.clock import now_iso
 from workbench.core.locations import url_has_password
@@ -36,12 +40,14 @@ from workbench.history.store import RunRecord
 
 pytest_plugins = ("tests.pg",)
 
+PROJECT = "team-a"  # whose evidence the stores of these tests hold (`core.projectname`)
+
 CANARY = "pw-canary-7f3a9c"  # a password that must never appear in a message
 
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[HistoryStore]:
-    with HistoryStore(store_url) as history:
+    with HistoryStore(store_url, project_name=PROJECT) as history:
         yield history
 
 
@@ -130,7 +136,9 @@ def test_results_round_trip_every_column_with_its_type(store: HistoryStore) -> N
 def test_runs_round_trip_with_host_and_pid(store: HistoryStore) -> None:
     store.begin_run(run_record("r1"))
     stored = store.run("r1")
-    assert stored == run_record("r1", requests={}, host=socket.gethostname(), pid=os.getpid())
+    assert stored == run_record(
+        "r1", requests={}, host=socket.gethostname(), pid=os.getpid(), project=PROJECT
+    )
 
     store.finish_run("r1", status="complete", finished_at="2026-11-27T04:36:00.000Z", requests={"prod": 3})
     finished = store.run("r1")
@@ -250,9 +258,9 @@ def schema_rows(store: HistoryStore) -> list[tuple[int, int]]:
 
 
 def test_the_schema_version_is_one_row(store_url: str) -> None:
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         assert schema_rows(store) == [(1, SCHEMA_VERSION)]
-    with HistoryStore(store_url) as store:  # opening again adds nothing
+    with HistoryStore(store_url, project_name=PROJECT) as store:  # opening again adds nothing
         assert schema_rows(store) == [(1, SCHEMA_VERSION)]
         for row in ({"id": 1, "version": SCHEMA_VERSION}, {"id": 2, "version": SCHEMA_VERSION}):
             with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as connection:
@@ -261,10 +269,10 @@ def test_the_schema_version_is_one_row(store_url: str) -> None:
 
 
 def test_a_store_from_a_newer_workbench_is_refused(store_url: str) -> None:
-    with HistoryStore(store_url) as store, store.engine.begin() as connection:
+    with HistoryStore(store_url, project_name=PROJECT) as store, store.engine.begin() as connection:
         connection.execute(schema_table.update().values(version=SCHEMA_VERSION + 1))
     with pytest.raises(StoreError) as caught:
-        HistoryStore(store_url)
+        HistoryStore(store_url, project_name=PROJECT)
     assert f"has schema version {SCHEMA_VERSION + 1}, newer than this workbench" in one_line(caught)
     assert "upgrade contract-workbench" in str(caught.value)
 
@@ -284,30 +292,30 @@ def test_migrations_bring_an_older_store_forward_in_one_transaction(
         connection.exec_driver_sql("ALTER TABLE results ADD COLUMN doomed INTEGER")
         raise RuntimeError(f"migration {base + 2} failed")
 
-    HistoryStore(store_url).close()  # a store at the real version
+    HistoryStore(store_url, project_name=PROJECT).close()  # a store at the real version
     monkeypatch.setitem(schema_module.MIGRATIONS, base + 1, add_label)
     monkeypatch.setitem(schema_module.MIGRATIONS, base + 2, broken)
 
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", base + 2)
     with pytest.raises(RuntimeError, match=f"migration {base + 2} failed"):
-        HistoryStore(store_url)
+        HistoryStore(store_url, project_name=PROJECT)
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", base)
-    with HistoryStore(store_url) as store:  # all or nothing: neither N+1 nor N+2 stayed
+    with HistoryStore(store_url, project_name=PROJECT) as store:  # all or nothing: neither N+1 nor N+2 stayed
         assert schema_rows(store) == [(1, base)]
         assert "label" not in {column["name"] for column in sa.inspect(store.engine).get_columns("runs")}
         assert "doomed" not in {column["name"] for column in sa.inspect(store.engine).get_columns("results")}
 
     applied.clear()
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", base + 1)
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         assert applied == [base + 1]
         assert schema_rows(store) == [(1, base + 1)]
         assert "label" in {column["name"] for column in sa.inspect(store.engine).get_columns("runs")}
-    with HistoryStore(store_url) as store:  # applied once
+    with HistoryStore(store_url, project_name=PROJECT) as store:  # applied once
         assert applied == [base + 1]
 
     # a fresh store is created at the current version directly, without migrations
-    with HistoryStore(another_store_url(store_url)) as store:
+    with HistoryStore(another_store_url(store_url), project_name=PROJECT) as store:
         assert schema_rows(store) == [(1, base + 1)]
     assert applied == [base + 1]
 
@@ -315,18 +323,24 @@ def test_migrations_bring_an_older_store_forward_in_one_transaction(
 def test_a_version_1_store_learns_which_runs_were_complete(store_url: str) -> None:
     """Version 2 records whether a run planned the whole catalog; a version 1 run is complete when
     every one of its environments has a result for each probe version 1 knew."""
-    with HistoryStore(store_url) as store:
-        store.begin_run(run_record("whole", environments=("staging",)))
-        store.begin_run(run_record("partial", environments=("staging",)))
-        for probe in schema_module.V1_CATALOG:
-            store.append(result("whole", probe=probe))
-        store.append(result("partial", probe="auth.missing_key"))
-        with store.engine.begin() as connection:  # back to version 1, as an older workbench left it
-            connection.exec_driver_sql("ALTER TABLE runs DROP COLUMN complete")
-            connection.exec_driver_sql("ALTER TABLE runs DROP COLUMN config_path")
-            connection.execute(schema_table.update().values(version=1))
-    with HistoryStore(store_url) as store:
+    started = "2026-11-27T04:35:00.000Z"
+    oldstores.create_v2_store(
+        store_url,
+        {
+            "runs": [oldstores.run_row(name, ["staging"], started) for name in ("whole", "partial")],
+            "results": [
+                *(
+                    oldstores.result_row("whole", "staging", probe, "pass", started)
+                    for probe in schema_module.V1_CATALOG
+                ),
+                oldstores.result_row("partial", "staging", "auth.missing_key", "pass", started),
+            ],
+        },
+    )
+    oldstores.downgrade_v2_to_v1(store_url)  # as an older workbench left it
+    with HistoryStore(store_url, project_name=PROJECT) as store:
         assert schema_rows(store) == [(1, SCHEMA_VERSION)]
+        store.claim_legacy()
         complete = {run.run_id: run.complete for run in store.runs()}
         assert complete == {"whole": True, "partial": False}
 
@@ -339,7 +353,7 @@ def test_a_pre_release_sqlite_store_is_named_with_what_to_do(tmp_path: Path) -> 
         connection.exec_driver_sql("INSERT INTO workbench_schema VALUES (1)")
     engine.dispose()
     with pytest.raises(StoreError) as caught:
-        HistoryStore(f"sqlite:///{path}")
+        HistoryStore(f"sqlite:///{path}", project_name=PROJECT)
     assert "pre-release workbench: move it aside" in one_line(caught)
 
 
@@ -360,7 +374,7 @@ def test_display_url_hides_the_password(store: HistoryStore, store_url: str) -> 
 def test_a_postgres_url_without_a_driver_uses_psycopg(store_url: str, scheme: str) -> None:
     plain = sa.make_url(store_url).set(drivername=scheme).render_as_string(hide_password=False)
     assert plain.startswith(f"{scheme}://")
-    with HistoryStore(plain) as store:
+    with HistoryStore(plain, project_name=PROJECT) as store:
         assert store.url.startswith("postgresql+psycopg://")
         store.append(result())
         assert store.results() == [result()]
@@ -369,7 +383,7 @@ def test_a_postgres_url_without_a_driver_uses_psycopg(store_url: str, scheme: st
 def test_without_psycopg_a_postgres_url_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` now fails
     with pytest.raises(StoreError) as caught:
-        HistoryStore(f"postgresql://wb:{CANARY}@127.0.0.1:5432/wb")
+        HistoryStore(f"postgresql://wb:{CANARY}@127.0.0.1:5432/wb", project_name=PROJECT)
     assert POSTGRES_EXTRA in one_line(caught)
     assert "pip install 'contract-workbench[postgres]'" in str(caught.value)
 
@@ -384,7 +398,7 @@ def test_without_psycopg_a_postgres_url_says_what_to_install(monkeypatch: pytest
 )
 def test_a_bad_url_is_a_one_line_store_error(url: str) -> None:
     with pytest.raises(StoreError) as caught:
-        HistoryStore(url)
+        HistoryStore(url, project_name=PROJECT)
     message = one_line(caught)
     assert "--store" in message or "cannot use store URL" in message
 
@@ -395,13 +409,26 @@ def test_an_unreachable_postgres_is_a_one_line_error_naming_the_host() -> None:
         port = probe.getsockname()[1]
     started = time.monotonic()
     with pytest.raises(StoreError) as caught:
-        HistoryStore(f"postgresql://wb:{CANARY}@127.0.0.1:{port}/wb")
+        HistoryStore(f"postgresql://wb:{CANARY}@127.0.0.1:{port}/wb", project_name=PROJECT)
     message = one_line(caught)
     assert message.startswith(
         f"cannot open the history store postgresql+psycopg://wb:***@127.0.0.1:{port}/wb: "
     )
     assert "refused" in message.lower()
     assert time.monotonic() - started < 5  # a refused connection is not retried
+
+
+@pytest.mark.parametrize("parameter", ["password", "sslpassword"])
+def test_every_libpq_password_parameter_is_hidden_in_messages(parameter: str) -> None:
+    # Issue 20: `?sslpassword=` (the passphrase of a client key) was shown in `display_url`, in
+    # errors, and passed to the report notebooks as a parameter.
+    url = f"postgresql://wb@127.0.0.1:9/wb?sslmode=require&{parameter}={CANARY}"
+    assert url_has_password(url)
+    assert CANARY not in store_module.display_url(url)
+    assert f"{parameter}=***" in store_module.display_url(url)
+    with pytest.raises(StoreError) as caught:
+        HistoryStore(url, project_name=PROJECT)
+    one_line(caught)  # no canary in it
 
 
 def test_a_password_in_the_query_is_hidden_like_one_in_the_userinfo() -> None:
@@ -414,7 +441,7 @@ def test_a_password_in_the_query_is_hidden_like_one_in_the_userinfo() -> None:
     assert url_has_password(url)
     assert CANARY not in store_module.display_url(url)
     with pytest.raises(StoreError) as caught:
-        HistoryStore(url)
+        HistoryStore(url, project_name=PROJECT)
     assert "password=***" in one_line(caught)  # one_line also checks the canary is not there
 
 
@@ -426,13 +453,13 @@ def test_a_real_postgres_takes_the_password_from_the_query(store_url: str) -> No
     userinfo = sa.make_url(store_url)
     without = userinfo._replace(password=None)  # URL.set(password=None) keeps the old one
     in_query = without.update_query_dict({"password": userinfo.password or ""})
-    with HistoryStore(in_query.render_as_string(hide_password=False)) as store:
+    with HistoryStore(in_query.render_as_string(hide_password=False), project_name=PROJECT) as store:
         store.append(result())
         assert store.has_password and store.results() == [result()]
         assert "password=***" in store.display_url and ":***@" not in store.display_url
     wrong = in_query.update_query_dict({"password": CANARY}).render_as_string(hide_password=False)
     with pytest.raises(StoreError) as caught:
-        HistoryStore(wrong)
+        HistoryStore(wrong, project_name=PROJECT)
     assert "password authentication failed" in one_line(caught)
 
 
@@ -444,6 +471,9 @@ def test_a_real_postgres_takes_the_password_from_the_query(store_url: str) -> No
         ("postgresql://wb:pw@db.internal/wb", True),
         ("postgresql://wb@db.internal/wb?password=pw", True),
         ("postgresql://wb@db.internal/wb?sslmode=require&password=pw", True),
+        # issue 20: libpq's other password parameter (a client key's passphrase) was passed on
+        ("postgresql://wb@db.internal/wb?sslmode=verify-full&sslkey=k.pem&sslpassword=pw", True),
+        ("postgresql://wb@db.internal/wb?sslmode=require&sslkey=k.pem", False),
         ("not a url at all", True),  # withheld rather than passed on
     ],
 )
@@ -453,7 +483,7 @@ def test_url_has_password_sees_every_place_a_url_carries_one(url: str, secret: b
 
 def test_local_files_are_the_sqlite_file_and_its_wal(tmp_path: Path) -> None:
     database = tmp_path / "history.sqlite"
-    with HistoryStore(f"sqlite:///{database}") as store:
+    with HistoryStore(f"sqlite:///{database}", project_name=PROJECT) as store:
         store.append(result())
         assert store.local_files()[:2] == [database, Path(f"{database}-wal")]
         assert not store.has_password
@@ -465,7 +495,7 @@ def test_a_relative_sqlite_path_is_made_absolute_for_other_processes(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()  # a folder named in a URL must exist (issue 13)
-    with HistoryStore("sqlite:///data/h.sqlite") as store:
+    with HistoryStore("sqlite:///data/h.sqlite", project_name=PROJECT) as store:
         assert store.absolute_url == f"sqlite:///{tmp_path / 'data' / 'h.sqlite'}"
 
 
@@ -578,3 +608,47 @@ def test_a_batch_counts_into_the_rollups_as_one_result_at_a_time_would(store: Hi
     store.rebuild_rollups()
     assert batched == _rollups(store)
     assert len(store.results(["r1"])) == len(batch)
+
+
+def test_a_malformed_row_is_skipped_with_one_warning_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 20: one crafted row (an unknown outcome, `runs.environments` that is not JSON) made
+    # `workbench runs` crash with a traceback, and every later audit on that store exit 2.
+    url = f"sqlite:///{tmp_path / 'data' / 'history.sqlite'}"
+    (tmp_path / "data").mkdir()
+    with HistoryStore(url, project=tmp_path) as store:
+        store.begin_run(run_record("good", environments=("staging",)))
+        store.append(result("good"))
+        store.append(result("good", probe="auth.missing_key", outcome=Outcome.PASS, symptom=Symptom.NONE))
+        with store.engine.begin() as connection:
+            connection.execute(
+                results_table.update().where(results_table.c.id == 1).values(outcome="exploded")
+            )
+            row = store_module._run_row(run_record("bad", started_at="2026-11-26T00:00:00.000Z"))
+            connection.execute(
+                runs_table.insert().values(
+                    **{**row, "environments": "\x1b[2Jnot json", "project": store.project_name.name}
+                )
+            )
+        store.add_confirmation(Confirmation("staging", "billing", "ops", "", "2026-11-26T00:00:00Z", "soon"))
+        store.save_readiness(
+            "good", "staging", ready=False, steps_json="{oops", assessed_at="2026-11-26T00:00:00Z"
+        )
+        with caplog.at_level(logging.WARNING, logger="workbench.history"):
+            assert [run.run_id for run in store.runs()] == ["good"]
+            assert [r.probe for r in store.results()] == ["auth.missing_key"]
+            assert store.confirmations() == [] and store.readiness("good") == {}
+            store.runs()  # each row is named once
+        warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 4, warnings
+    assert "runs 'bad' (environments is not JSON)" in warnings[0]
+    assert "results id 1 ('exploded' is not a valid Outcome)" in warnings[1]
+    assert "confirmations id 1 (a time that is not ISO 8601" in warnings[2]
+    assert "readiness of 'good'/'staging' (steps is not JSON)" in warnings[3]
+    listed = cli("runs", "--format", "json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["run_id"] for row in json.loads(listed.stdout)] == ["good"]
+    warned = [line for line in listed.error_lines if line.startswith("warning: skipped")]
+    assert len(warned) == 2 and "runs 'bad' (environments is not JSON)" in warned[0], listed.stderr
+    assert "\x1b" not in listed.stderr

@@ -28,7 +28,7 @@ def test_a_query_password_is_not_a_parameter(
     password = userinfo.password or ""
     in_query = userinfo._replace(password=None).update_query_dict({"password": password})
     config = parse_config('[environments.gw]\nbase_url = "embedded"\n', source=None)
-    with HistoryStore(in_query.render_as_string(hide_password=False)) as store:
+    with HistoryStore(in_query.render_as_string(hide_password=False), project_name="gw-team") as store:
         summary = run_probes(config, ["gw"], ["endpoint.minimal"], store=store)
         parameters = report_parameters(config, summary, store)
         shown = store.display_url

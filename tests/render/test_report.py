@@ -404,3 +404,20 @@ def test_no_report_mentions_parameters_its_reader_cannot_see(audit: Audit, repor
     text = soup.get_text(" ")
     for phrase in ("parameters below", "run all", "Change the parameters", "run_a", "env_b", "since_days"):
         assert phrase not in text, f"{report} mentions {phrase!r}"
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_every_report_names_whose_evidence_it_shows_and_that_the_name_was_derived(
+    audit: Audit, report: str
+) -> None:
+    """Issue 20: a report on a shared store must say whose evidence it is; this project sets no
+    `[workbench] project`, so its name is the project folder's, and the header says so."""
+    soup = BeautifulSoup(audit.path(report).read_text(), "html.parser")
+    header = soup.select_one("header.wb-header")
+    assert header is not None
+    items = {dt.get_text(): dd.get_text() for dt, dd in zip(header("dt"), header("dd"), strict=True)}
+    assert items["project"].startswith(f"{audit.workdir.name} (derived from the project folder's name")
+    if report == "contract_audit":
+        assert f"project {audit.workdir.name} (derived" in section_after(soup, "Provenance").replace(
+            "\n", " "
+        )

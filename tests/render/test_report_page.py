@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup
 from workbench.render.charts import render_html
 from workbench.render.notebooks import ReportHeader, export_html, vega_bundle, vega_bundle_gz
 
+DERIVED = "team-<i>a</i> (derived from the project folder's name; set [workbench] project to name it)"
 HEADER = ReportHeader(
     "Rollback readiness",
     ("reference", "staging<script>"),
@@ -27,6 +28,7 @@ HEADER = ReportHeader(
     "20261202T103920Z-abc",
     "data/<b>environments</b>.toml",
     "0.1.0",
+    DERIVED,
 )
 
 
@@ -75,6 +77,7 @@ def test_title_and_header_name_the_report_environments_date_run_config_and_versi
     }
     assert items == {
         "date": "2026-12-02 10:39:20 UTC",
+        "project": DERIVED,
         "environments": "reference, staging<script>",
         "run": "20261202T103920Z-abc",
         "config": "data/<b>environments</b>.toml",

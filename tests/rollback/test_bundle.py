@@ -25,7 +25,7 @@ from workbench.rollback.plan import diff_bundles, plan_rollback, verify_bundle
 
 BUNDLES = DATA / "bundles"
 PARSER_MODULE = "wb_support_parser"
-EMBEDDED = '[environments.ref]\nbase_url = "embedded"\n'
+EMBEDDED = '[workbench]\nproject = "bundles"\n\n[environments.ref]\nbase_url = "embedded"\n'
 # the same environment at the new release: an endpoint override through a gateway
 OVERRIDDEN = (
     '[environments.ref]\nbase_url = "https://gateway.example.test/openai"\n'
@@ -45,7 +45,7 @@ def by_part(checks: list) -> dict:
 def probed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HistoryStore, str]]:
     """A store holding one real, passing run of the embedded environment `ref`."""
     folder = tmp_path_factory.mktemp("store")
-    store = HistoryStore(f"sqlite:///{folder}/h.sqlite")
+    store = HistoryStore(f"sqlite:///{folder}/h.sqlite", project_name="bundles")
     summary = run_probes(parse_config(EMBEDDED, source=None), store=store)
     assert summary.exit_code == 0
     yield store, summary.run_id
@@ -410,16 +410,40 @@ def test_verify_fails_when_a_file_cannot_be_found_under_root(
     assert "paths are relative to the manifest's folder" in failed["prompt_template"]
 
 
-def test_verify_fails_when_the_parser_no_longer_imports(
-    config: Config, store: HistoryStore, integration: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_verify_fails_when_the_parsers_file_is_not_on_the_path(
+    config: Config, store: HistoryStore, integration: Path, tmp_path: Path
 ) -> None:
     bundle = capture(config, "r42", integration / "manifest.toml", store, tmp_path)
-    data = json.loads(bundle.path.read_text())
-    data["parts"]["parser"]["ref"] = "wb_support_parser:parse_reply_v0"
-    bundle.path.write_text(json.dumps(data))
+    (integration / "wb_support_parser.py").rename(integration / "wb_support_parser_v2.py")
     failed = [c for c in verify_bundle(Bundle.load(bundle.path), secrets={}) if not c.ok]
     assert [c.part for c in failed] == ["parser"]
-    assert "no function 'parse_reply_v0'" in failed[0].message
+    assert "'wb_support_parser.py' is not on this Python's path" in failed[0].message
+
+
+def test_verify_never_imports_the_parser_an_edited_bundle_names(
+    config: Config, store: HistoryStore, integration: Path, tmp_path: Path
+) -> None:
+    # Issue 20: `bundle verify` imported `parser.ref`, so a bundle edited to name a module on the
+    # path ran that module's code (and `importlib.util.find_spec("pkg.mod")` runs `pkg/__init__.py`).
+    ran = tmp_path / "ran"
+    package = integration / "wb_planted"
+    package.mkdir()
+    (package / "__init__.py").write_text(f"open({str(ran)!r}, 'w').write('package')\n")
+    (package / "mod.py").write_text(f"open({str(ran)!r}, 'w').write('module')\ndef parse(body): return ''\n")
+    bundle = capture(config, "r42", integration / "manifest.toml", store, tmp_path)
+    data = json.loads(bundle.path.read_text())
+    data["parts"]["parser"].update(
+        ref="wb_planted.mod:parse", file="wb_planted/mod.py", sha256=sha256(package / "mod.py")
+    )
+    bundle.path.write_text(json.dumps(data))
+    checks = by_part(verify_bundle(Bundle.load(bundle.path), secrets={}))
+    assert not ran.exists(), ran.read_text()
+    assert checks["parser"].ok and "wb_planted/mod.py matches" in checks["parser"].message
+    assert "wb_planted" not in sys.modules
+    data["parts"]["parser"]["file"] = "../../../etc/passwd"  # not a module path: never looked up
+    bundle.path.write_text(json.dumps(data))
+    checks = by_part(verify_bundle(Bundle.load(bundle.path), secrets={}))
+    assert not checks["parser"].ok and "not on this Python's path" in checks["parser"].message
 
 
 def test_a_known_good_run_captured_elsewhere_is_ok_when_not_in_the_store(

@@ -72,7 +72,7 @@ def test_a_key_an_older_version_stored_is_found_in_any_store(
     # database file were not looked for (only the exact value in a binary file).
     key = CANARY + "/Zq+8w"
     monkeypatch.setenv("WB_EVIDENCE_KEY", key)
-    with HistoryStore(store_url) as store:
+    with HistoryStore(store_url, project_name="evidence") as store:
         store.append(result(detail=f"the gateway echoed {echoed(key)} back"))
         scan = scan_evidence(evidence_config(tmp_path), store)
     assert scan.findings, "a key stored in the history must fail the secret-scan step"

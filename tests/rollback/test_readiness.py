@@ -156,7 +156,7 @@ def test_an_expired_confirmation_counts_as_missing(tmp_path: Path) -> None:
         current = current_by_item(store.confirmations(["stage"]))
     assert set(current) == {"rate-limits"}
     assert current["rate-limits"].is_current() and current["rate-limits"].describe().startswith(
-        "rate-limits confirmed by ops on"
+        "rate-limits confirmed by ops (declared; OS user "
     )
 
 

@@ -196,7 +196,7 @@ def _store_urls() -> list[object]:
 @pytest.fixture(params=_store_urls())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
     url = f"sqlite:///{tmp_path / 'history.sqlite'}" if request.param == "sqlite" else request.param
-    with HistoryStore(url) as history:
+    with HistoryStore(url, project_name="triggers") as history:
         with history.engine.begin() as connection:  # a shared PostgreSQL database starts empty
             for table in (results_table, runs_table, series_table, daily_outcomes_table, daily_latency_table):
                 connection.execute(table.delete())

@@ -663,3 +663,13 @@ def test_the_reference_endpoints_errors_have_no_deviation(reference: EmbeddedEnd
     response = post(reference, **fields)
     assert response.status_code >= 400
     assert check_error(response.json()) == []
+
+
+def test_a_deviation_behind_thousands_of_unknown_keys_is_still_explained() -> None:
+    """The explained copy of a body with more unknown keys than it keeps takes the known keys first
+    (issue 20, bench: walking 350,000 keys cost 0.35 s), wherever they stand in the body."""
+    body: dict[str, Any] = {f"x{n:05d}": n for n in range(5_000)}
+    body.update(copy.deepcopy(COMPLETION))
+    body["choices"][0]["finish_reason"] = "exploded"
+    (deviation,) = check_response(body)
+    assert deviation.path == "choices[0].finish_reason" and deviation.got == '"exploded"', deviation

@@ -10,6 +10,7 @@ configuration error, or nothing could run. Errors are one line on stderr, never 
     rollback.py   confirm, fixtures capture, bundle capture|verify|diff|plan
     watch.py      watch
     tools.py      serve, scan, classify, kernel, reports prune|html
+    store.py      store claim|scrub
 
 May import every other layer (`workbench.render`, `workbench.rollback`, `workbench.probes`,
 `workbench.signals`, `workbench.history`, `workbench.wire`, `workbench.reference`, `workbench.core`);
@@ -25,7 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from workbench import __version__
-from workbench.cli import audit, history, rollback, tools, watch
+from workbench.cli import audit, history, rollback, store, tools, watch
 from workbench.cli.options import RootGroup
 from workbench.cli.terminal import Detail, out
 from workbench.core.startup import skip_slow_optional_imports
@@ -42,7 +43,7 @@ app = typer.Typer(
     "credentials redacted). `workbench init` writes a starter project. `workbench VERB --help` shows\n"
     "each verb's options and examples.",
 )
-for _group in (audit, history, rollback, watch, tools):
+for _group in (audit, history, rollback, watch, tools, store):
     app.add_typer(_group.commands)
 
 
@@ -79,13 +80,11 @@ def _root(
     logger = logging.getLogger("workbench")
     for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
         logger.removeHandler(handler)  # one invocation's choice, not the last one's (in-process runs)
-    if verbose:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-    else:
-        logger.setLevel(logging.NOTSET)
+    handler = _StderrHandler()  # warnings (a malformed store row skipped) are one line on stderr
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s" if verbose else "%(message)s"))
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.NOTSET)  # NOTSET: as the host program says
 
 
 def main() -> None:

@@ -93,8 +93,9 @@ def probe(
             )
         return
     plan_run(settings, env or (), probe or ())  # bad names fail here, before the store is created
+    _warn_plain_http(settings, env or ())
     junit_file = JunitFile.prepare(junit, name="workbench probe")  # unwritable: fails before any request
-    with stops_cleanly(), HistoryStore(store, project=settings.project) as history, Progress() as progress:
+    with stops_cleanly(), HistoryStore.for_config(settings, store) as history, Progress() as progress:
         summary = run_probes(
             settings,
             env or (),
@@ -191,11 +192,12 @@ def audit(
     common = Common(config, store, project_dir, tuple(env or ()))
     settings = common.load()
     plan_run(settings, env or ())  # bad names fail here, before the store or a report is created
+    _warn_plain_http(settings, env or ())
     place = open_report_store(settings.reports(reports))
     check_audit_inputs(settings, place)  # the triggers and where reports go (a bucket too), likewise
     notebooks = notebooks_dir(notebooks, project=settings.project)
     junit_file = JunitFile.prepare(junit, name="workbench audit")  # unwritable: fails now, not after
-    with stops_cleanly(), HistoryStore(store, project=settings.project) as history, Progress() as progress:
+    with stops_cleanly(), HistoryStore.for_config(settings, store) as history, Progress() as progress:
         outcome = run_audit(
             settings,
             env or (),
@@ -243,3 +245,13 @@ def audit(
     if junit_file.write_for(outcome.summary, settings, readiness=outcome.readiness) is not None:
         out.print(f"junit:  {shown(junit)}")
     raise typer.Exit(outcome.exit_code)
+
+
+def _warn_plain_http(settings: Config, names: Sequence[str]) -> None:
+    """Once per run, before anything is sent: a real endpoint over plain http:// off this machine."""
+    from workbench.wire.client import plain_http_warning
+
+    selected = {env.name: env.base_url for env in settings.select(names) if not env.is_embedded}
+    line = plain_http_warning(selected)
+    if line:
+        err.print(shown(line))

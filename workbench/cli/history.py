@@ -48,7 +48,7 @@ def runs(
     from workbench.rollback.advice import hint
 
     common = Common(config, store, project_dir)
-    with HistoryStore(store, project=common.folder().root, create=False) as history:
+    with HistoryStore.for_config(common.load(), store, create=False) as history:
         listed = list_runs(history, env=env, limit=limit)
     if output_format is Format.json:
         sys.stdout.write(json.dumps([item.to_json() for item in listed], indent=2) + "\n")
@@ -99,8 +99,8 @@ def compare(
     from workbench.history.store import HistoryStore
     from workbench.probes.drift import compare_stored_runs
 
-    project = Common(config, store, project_dir).folder().root
-    with HistoryStore(store, project=project, create=False) as history:
+    settings = Common(config, store, project_dir).load()
+    with HistoryStore.for_config(settings, store, create=False) as history:
         drifts = compare_stored_runs(history, run_a, run_b)
     changed = [drift for drift in drifts if drift.changed]
     drifted = [drift for drift in changed if drift.drifted]
@@ -153,7 +153,7 @@ def trends(
         settings.select(env)
     rules_file = triggers or settings.settings.triggers
     rules = load_rules(rules_file)
-    with HistoryStore(store, project=settings.project, create=False) as history:
+    with HistoryStore.for_config(settings, store, create=False) as history:
         firings = evaluate(history, rules, envs=env or ())
     shown_file = str(rules_file) if rules_file is not None and rules_file.is_file() else None
     envs = tuple(part for name in env or () for part in ("--env", name))

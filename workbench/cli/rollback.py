@@ -42,10 +42,18 @@ def confirm(
 
     settings = Common(config, store, project_dir, (env,)).load()
     settings.select([env])
-    confirmation = new_confirmation(env, item, by=by, note=note, expires_days=expires)
-    with HistoryStore(store, project=settings.project) as history:
+    confirmation = new_confirmation(
+        env,
+        item,
+        by=by,
+        note=note,
+        expires_days=expires,
+        config_digest=settings.digest if settings.source else "",
+    )
+    with HistoryStore.for_config(settings, store) as history:
         history.add_confirmation(confirmation)
-    out.print(f"recorded: {shown(confirmation.describe())} ({shown(env)})")
+        project = history.project_name.describe()
+    out.print(f"recorded: {shown(confirmation.describe())} ({shown(env)}, project {shown(project)})")
 
 
 fixtures = typer.Typer(no_args_is_help=True, help="Known-good response fixtures of a release.")
@@ -118,7 +126,7 @@ def bundle_capture(
     common = Common(config, store, project_dir, (env,))
     settings = common.load()
     manifest = manifest_for(settings, env, manifest)  # none, or a bad one: refused before the store opens
-    with HistoryStore(store, project=settings.project) as history:
+    with HistoryStore.for_config(settings, store) as history:
         captured = capture_bundle(
             settings,
             env,
@@ -156,7 +164,7 @@ def bundle_verify(
     settings = Common(config, store, project_dir).load()
     loaded = Bundle.load(resolve_bundle(reference, settings.settings.bundles_dir))
     try:
-        history: HistoryStore | None = HistoryStore(store, project=settings.project, create=False)
+        history: HistoryStore | None = HistoryStore.for_config(settings, store, create=False)
     except StoreError:
         history = None  # no store here: the known-good run is not looked up (verify creates none)
     try:

@@ -109,13 +109,31 @@ def scan(
     store: StoreOption = None,
     project_dir: ProjectDirOption = None,
 ) -> None:
-    """Look for secrets in artifacts and for personal data in probe prompts; exit 1 on any finding."""
-    from workbench.core.secrets import scan_project
+    """Look for secrets in artifacts and the history store, and for personal data in probe prompts;
+    exit 1 on any finding. The store (every project's rows; a PostgreSQL store in its own tables) is
+    searched unless PATHs are given without --store."""
+    from workbench.core.errors import StoreError
+    from workbench.core.locations import store_backend, store_url
+    from workbench.history.store import HistoryStore
+    from workbench.rollback.evidence import scan_with_store
 
-    targets, findings = scan_project(Common(config, store, project_dir).load(), paths or ())
+    settings = Common(config, store, project_dir).load()
+    history: HistoryStore | None = None
+    if not paths or store is not None:
+        try:
+            history = HistoryStore.for_maintenance(store, project=settings.project)
+        except StoreError:
+            if store_backend(store_url(store, project=settings.project)) != "sqlite":
+                raise  # a server that cannot be searched must not read as "no secret"
+            history = None  # no SQLite file yet: nothing stored to search (scan creates none)
+    try:
+        targets, findings = scan_with_store(settings, paths or (), history)
+    finally:
+        if history is not None:
+            history.close()
     for finding in findings:
-        out.print(f"[bold red]found[/] {shown(str(finding))}")
-    checked = ", ".join(str(path) for path in targets) or "nothing"
+        out.print(f"[bold red]found[/] {shown(finding)}")
+    checked = ", ".join(targets) or "nothing"
     if findings:
         out.print(
             f"{len(findings)} finding(s) in {shown(checked)} and the probe prompts; next: remove each value "
@@ -215,7 +233,7 @@ def reports_render(
 ) -> None:
     """Judge runs already probed (`workbench probe`, a scheduler's mapped tasks) and write their
     reports and index, one audit per run, as `workbench audit` does after probing; sends nothing.
-    Exit 0 every environment rollback-ready, 1 one is not, 2 could not render."""
+    Exit as `workbench audit`: 0 every environment READY, 1 one is not, 2 could not render."""
     from workbench.history.store import HistoryStore
     from workbench.render.audit import render_runs
     from workbench.render.reportstore import open_report_store
@@ -224,7 +242,7 @@ def reports_render(
     common = Common(config, store, project_dir)
     settings = common.load()
     place = open_report_store(settings.reports(reports_dir))
-    with HistoryStore(store, project=settings.project, create=False) as history:
+    with HistoryStore.for_config(settings, store, create=False) as history:
         outcomes = render_runs(settings, run, store=history, reports_dir=place, timeout_s=timeout)
     code = max(outcome.exit_code for outcome in outcomes)
     if output_format is Format.json:

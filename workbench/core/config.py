@@ -36,7 +36,10 @@ from workbench.core.locations import (
     find_config,
     project_folder,
     report_location,
+    store_backend,
 )
+from workbench.core.projectname import KEY as PROJECT_NAME_KEY
+from workbench.core.projectname import ProjectName, ProjectNameError, check_name, resolve
 from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.scenarios import DRIFTED_DEFAULT, Scenario, parse_scenarios
 from workbench.core.secrets import known_secrets
@@ -56,6 +59,27 @@ _PLACEHOLDER = re.compile(
 )
 DRIFT_REFERENCE = "reference"  # the default drift reference, when an environment has this name
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")  # an HTTP field name (a token)
+# Headers the workbench sets itself (`Authorization` carries the key): `headers_env` adds others.
+_OWN_HEADERS = frozenset(
+    {
+        "authorization",
+        "user-agent",
+        "accept",
+        "accept-encoding",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "host",
+        "connection",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "cookie",
+    }
+)
+# `baseline`: RELEASE or ENV/RELEASE, names in the fixtures folder, never a path out of it
+_BASELINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}/)?[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
 class _Strict(BaseModel):
@@ -74,6 +98,9 @@ class Environment(_Strict):
     base_url: str
     path: str = DEFAULT_PATH
     api_key_env: str | None = None
+    # extra headers a gateway needs (basic auth, its own key): header name -> the NAME of the
+    # variable holding its value, read at send time, redacted like the key, never logged
+    headers_env: dict[str, str] = Field(default_factory=dict)
     model: str | None = None
     production: bool = False
     stream: bool = False
@@ -102,8 +129,14 @@ class Environment(_Strict):
     def _check_base_url(cls, value: str) -> str:
         if value == EMBEDDED:
             return value
-        _check_url_text(value)
         parts = urllib.parse.urlsplit(value)
+        if "@" in parts.netloc:  # before any message quotes the URL: it would quote the password
+            shown = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+            raise ValueError(
+                f"carries credentials ({shown}): a URL is printed and logged; put the value in an "
+                "environment variable and send it with headers_env (README, Configuration)"
+            )
+        _check_url_text(value)
         if parts.scheme not in ("http", "https") or not value.lower().startswith(f"{parts.scheme}://"):
             raise ValueError(f"must be 'embedded' or an http(s) URL, got {value!r}")
         try:
@@ -139,6 +172,23 @@ class Environment(_Strict):
             raise ValueError("must be the NAME of an environment variable (letters, digits, _), not a key")
         return value
 
+    @field_validator("headers_env")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, variable in value.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if name.lower() in _OWN_HEADERS:
+                raise ValueError(
+                    f"{name!r} is set by the workbench itself (the key goes in Authorization, from "
+                    "api_key_env): name another header"
+                )
+            if not isinstance(variable, str) or not VARIABLE_NAME.match(variable):
+                raise ValueError(
+                    f"{name}: must be the NAME of an environment variable (letters, digits, _), not a value"
+                )
+        return value
+
     @field_validator("scenario")
     @classmethod
     def _check_scenario(cls, value: str | list[str] | None) -> str | list[str] | None:
@@ -151,6 +201,15 @@ class Environment(_Strict):
     def _check_import_ref(cls, value: str | None) -> str | None:
         if value is not None and not IMPORT_REF.match(value):
             raise ValueError(f"must look like 'package.module:function', got {value!r}")
+        return value
+
+    @field_validator("baseline")
+    @classmethod
+    def _check_baseline(cls, value: str | None) -> str | None:
+        if value is not None and (not _BASELINE.match(value) or ".." in value.split("/")):
+            raise ValueError(
+                f"must be RELEASE or ENV/RELEASE (letters, digits, '.', '_', '+', '-'), got {value!r}"
+            )
         return value
 
     @field_validator("app_request")
@@ -216,6 +275,12 @@ class Environment(_Strict):
             return None
         return os.environ.get(self.api_key_env)
 
+    def header_values(self) -> dict[str, str]:
+        """`headers_env` with each value read now from its variable (an unset one is left out)."""
+        return {
+            name: value for name, variable in self.headers_env.items() if (value := os.environ.get(variable))
+        }
+
 
 def _check_url_text(value: str) -> None:
     """Whitespace or a control character in a URL is never meant: CR/LF would split the request line."""
@@ -243,12 +308,24 @@ class Settings(_Strict):
     # the one environment the others' drift is judged against (never all pairs); default: the
     # environment named `reference` if there is one, else the first (`probes.drift.reference_environment`)
     drift_reference: str | None = None
+    # whose evidence (core.projectname): required on a shared store; never the project folder
+    project: str | None = None
 
     @field_validator("reports")
     @classmethod
     def _reports_location(cls, value: str | None) -> str | None:
         if value is not None:
             report_location(value)  # the scheme allow-list: a ValueError names what is wrong
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _check_project(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_name(value)
+            except ProjectNameError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
 
@@ -269,8 +346,20 @@ class Config:
 
     @property
     def project(self) -> Path:
-        """The project folder: where its data/ and reports/ are (`locations.project_folder`)."""
+        """The project folder: where its data/ and reports/ are (`locations.project_folder`); not
+        the project name (`project_name`), which says whose evidence a run is."""
         return project_folder(self.source, self.project_dir)
+
+    def project_name(self, store_url: str) -> ProjectName:
+        """Whose evidence runs on store `store_url` read and write: `[workbench] project`, else
+        (SQLite only) derived from the project folder's name; on a PostgreSQL store a missing name
+        is a `ConfigError` naming the key."""
+        try:
+            return resolve(self.settings.project, backend=store_backend(store_url), folder=self.project)
+        except ProjectNameError as exc:
+            raise ConfigError(
+                str(exc), path=self.source or "<built-in default>", field=PROJECT_NAME_KEY
+            ) from None
 
     @property
     def folder(self) -> ProjectFolder:
@@ -304,24 +393,30 @@ class Config:
         return [self.environments[name] for name in dict.fromkeys(names)]
 
     def key_values(self) -> dict[str, str]:
-        """Variable name -> value of every configured key variable that is set, read now.
+        """Variable name -> value of every configured key variable (and `headers_env` variable) that
+        is set, read now.
 
         What no file, report or bundle the workbench writes may ever contain; values too short to
         be a key are left out (see `known_secrets`).
         """
-        return known_secrets(env.api_key_env for env in self.environments.values() if env.api_key_env)
+        names = [env.api_key_env for env in self.environments.values() if env.api_key_env]
+        names += [variable for env in self.environments.values() for variable in env.headers_env.values()]
+        return known_secrets(dict.fromkeys(names))
 
 
 def check_keys_present(config: Config, environments: Iterable[Environment]) -> None:
     """Fail before any request when a named key variable is unset (names it, never reads it out)."""
     for env in environments:
-        if env.api_key_env is not None and not os.environ.get(env.api_key_env):
-            raise ConfigError(
-                f"environment variable {env.api_key_env} is not set (api_key_env of environment "
-                f"{env.name!r}); export it, or audit another environment with --env",
-                path=config.source or "<built-in default>",
-                field=f"environments.{env.name}.api_key_env",
-            )
+        named = [("api_key_env", env.api_key_env)] if env.api_key_env is not None else []
+        named += [(f"headers_env.{header}", variable) for header, variable in env.headers_env.items()]
+        for field, variable in named:
+            if not os.environ.get(variable):
+                raise ConfigError(
+                    f"environment variable {variable} is not set ({field.split('.')[0]} of environment "
+                    f"{env.name!r}); export it, or audit another environment with --env",
+                    path=config.source or "<built-in default>",
+                    field=f"environments.{env.name}.{field}",
+                )
 
 
 def default_config(*, project_dir: Path | None = None) -> Config:

@@ -29,6 +29,9 @@ TRIGGERS_FILE = Path("data/triggers.toml")
 REPORTS_DIR = Path("reports")
 NOTEBOOKS_DIR = Path("notebooks")
 AUDIT_NOTEBOOK = "contract_audit.ipynb"  # a folder holding it is a folder of report notebooks
+# libpq's parameters that carry a secret (a URL's query may hold any libpq parameter): a URL with one
+# of them is never printed whole nor passed as a notebook parameter.
+PASSWORD_PARAMETERS = ("password", "sslpassword")
 # The stores the workbench speaks (SQLAlchemy backend names): anything else is refused by name.
 SUPPORTED_STORES = ("sqlite", "postgresql")
 # Where the wheel keeps the repository's top-level files it ships (pyproject.toml, force-include).
@@ -134,6 +137,23 @@ def shortest(path: Path) -> Path:
         return absolute
 
 
+def confined(root: Path, relative: Path | str) -> Path | None:
+    """`root / relative` when it stays inside `root` with every link followed, else None.
+
+    What configuration and files from elsewhere name (a `baseline`, a fixture file, a manifest's
+    template, a bundle `ENV/RELEASE`) is read only inside its own folder: `../`, an absolute path, or
+    a link pointing out of the folder never reaches another file. A link that stays inside is fine.
+    """
+    if Path(relative).is_absolute():
+        return None
+    path = root / relative
+    try:
+        resolved, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):  # a link loop
+        return None
+    return path if resolved.is_relative_to(base) else None
+
+
 def shipped(relative: Path | str) -> Path:
     """A file or folder the package ships from the repository's top level (`notebooks`,
     `data/integration`, ...): inside the installed wheel, else in the checkout it runs from."""
@@ -172,7 +192,8 @@ def absolute_store_url(url: str, base: Path | None = None) -> str:
 
 def url_has_password(url: str) -> bool:
     """Whether a store URL carries a secret: a password in its userinfo or in its query (libpq's
-    `?password=`). A text that is not a URL counts as secret: better withheld than passed on."""
+    `?password=`, `?sslpassword=`). A text that is not a URL counts as secret: better withheld than
+    passed on."""
     if not store_backend(url) or any(char.isspace() for char in url):
         return True
     try:
@@ -181,7 +202,9 @@ def url_has_password(url: str) -> bool:
     except ValueError:
         return True
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-    return bool(in_userinfo) or any(value for value in query.get("password", ()))
+    return bool(in_userinfo) or any(
+        value for name, values in query.items() if name.lower() in PASSWORD_PARAMETERS for value in values
+    )
 
 
 # -- report locations ---------------------------------------------------------------------------

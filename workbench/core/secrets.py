@@ -43,6 +43,8 @@ _CARD = re.compile(r"(?<!\d)(\d[ -]?){12,18}\d(?!\d)")
 # One cheap pass first: a report with none of the formats' prefixes needs no pattern scan at all.
 _MAYBE_KEY = re.compile(r"Bearer|sk-|AIza|AKIA|gh[pousr]_|xox[baprs]-")
 _MIN_SECRET_LENGTH = 8  # shorter values of key variables are too likely to match by chance
+# The wrong key `auth.invalid_key` sends on purpose: no secret, and an endpoint may echo it anywhere.
+INVALID_KEY_PREFIX = "wb-invalid-"
 _BINARY_SNIFF = 4096
 
 
@@ -96,7 +98,7 @@ def scan_text(text: str, *, where: str, secrets: dict[str, str] | None = None) -
     for kind, pattern in _PATTERNS if _MAYBE_KEY.search(text) else ():
         for match in pattern.finditer(text):
             token = match.group(1)
-            if "REDACTED" in token or token.strip("x.*-_") == "":
+            if "REDACTED" in token or token.strip("x.*-_") == "" or token.startswith(INVALID_KEY_PREFIX):
                 continue
             findings.append(SecretFinding(where, _line_at(text, match.start()), kind, mask(token)))
     return sorted(findings, key=lambda finding: finding.line)

@@ -4,8 +4,10 @@ The history may hold millions of results, so every count, run length and latency
 computed in SQL (SQLAlchemy Core, portable to SQLite and PostgreSQL: window functions and `substr`
 only) and returns a few thousand rows at most. A *sample* is a result that passed or failed; it
 *shows* class S when it failed with symptom S. Times are compared as text, which is exact for the
-store's one ISO 8601 form (`workbench.core.clock`). `HistoryStore` exposes each of these as a method;
-the rules and trends built on them live in `workbench.signals`.
+store's one ISO 8601 form (`workbench.core.clock`). Every query reads one project's rows
+(`core.projectname`): a trigger never fires on another team's environment of the same name.
+`HistoryStore` exposes each of these as a method, bound to its project; the rules and trends built
+on them live in `workbench.signals`.
 """
 
 from __future__ import annotations
@@ -60,14 +62,19 @@ class TrendCounts:
     latency: Rows  # (bucket key, env, bin lower bound in ms, count)
 
 
-def environments(connection: Connection) -> list[str]:
+def environments(connection: Connection, project: str) -> list[str]:
     """Every environment with samples, sorted (from the series rollup: no scan of the results)."""
-    query = sa.select(series_table.c.env).distinct().order_by(series_table.c.env)
+    query = (
+        sa.select(series_table.c.env)
+        .where(series_table.c.project == project)
+        .distinct()
+        .order_by(series_table.c.env)
+    )
     return list(connection.execute(query).scalars())
 
 
 def series_runs(
-    connection: Connection, envs: Sequence[str], until: str, depth: int
+    connection: Connection, project: str, envs: Sequence[str], until: str, depth: int
 ) -> dict[str, list[SeriesRun]]:
     """Per series (env, probe): the class its newest sample up to `until` shows, and how many in a row.
 
@@ -77,13 +84,14 @@ def series_runs(
     """
     series = (
         sa.select(series_table.c.env, series_table.c.probe)
-        .where(series_table.c.env.in_(list(envs)))
+        .where(series_table.c.project == project, series_table.c.env.in_(list(envs)))
         .cte("probe_series")
     )
     newest = results_table.alias("newest")
     newest_ids = (
         sa.select(newest.c.id)
         .where(
+            newest.c.project == project,
             newest.c.env == series.c.env,
             newest.c.probe == series.c.probe,
             newest.c.outcome.in_(SAMPLE_OUTCOMES),
@@ -125,12 +133,13 @@ def series_runs(
 
 
 def window_counts(
-    connection: Connection, envs: Sequence[str], after: str, until: str
+    connection: Connection, project: str, envs: Sequence[str], after: str, until: str
 ) -> dict[str, WindowCounts]:
     """Per environment: samples with started_at in (after, until], and failures per class."""
     query = (
         sa.select(_r.c.env, _r.c.outcome, _r.c.symptom, sa.func.count())
         .where(
+            _r.c.project == project,
             _r.c.outcome.in_(SAMPLE_OUTCOMES),
             _r.c.env.in_(list(envs)),
             _r.c.started_at > after,
@@ -147,10 +156,12 @@ def window_counts(
     return {env: WindowCounts(samples[env], dict(showing[env])) for env in samples}
 
 
-def sample_days(connection: Connection, envs: Sequence[str], since: str | None) -> tuple[str, str] | None:
+def sample_days(
+    connection: Connection, project: str, envs: Sequence[str], since: str | None
+) -> tuple[str, str] | None:
     """The first and last day (YYYY-MM-DD) with samples, from the daily rollup; None for no samples."""
     days = daily_outcomes_table
-    query = sa.select(sa.func.min(days.c.day), sa.func.max(days.c.day))
+    query = sa.select(sa.func.min(days.c.day), sa.func.max(days.c.day)).where(days.c.project == project)
     if envs:
         query = query.where(days.c.env.in_(list(envs)))
     if since is not None:
@@ -159,16 +170,20 @@ def sample_days(connection: Connection, envs: Sequence[str], since: str | None) 
     return None if first is None or last is None else (first, last)
 
 
-def sample_span(connection: Connection, envs: Sequence[str], since: str | None) -> tuple[str, str] | None:
+def sample_span(
+    connection: Connection, project: str, envs: Sequence[str], since: str | None
+) -> tuple[str, str] | None:
     """The first and last sample's started_at, read from the results; None for no samples."""
     query = sa.select(sa.func.min(_r.c.started_at), sa.func.max(_r.c.started_at)).where(
-        *_sample_filter(envs, since)
+        *_sample_filter(project, envs, since)
     )
     first, last = connection.execute(query).one()
     return None if first is None or last is None else (first, last)
 
 
-def trend_counts(connection: Connection, bucket: str, envs: Sequence[str], since: str | None) -> TrendCounts:
+def trend_counts(
+    connection: Connection, project: str, bucket: str, envs: Sequence[str], since: str | None
+) -> TrendCounts:
     """Samples grouped by `bucket` ("hour": from the results; "day", "month": from the daily rollups).
 
     An hourly trend covers a few days of results, grouped straight from the table; days and
@@ -180,13 +195,13 @@ def trend_counts(connection: Connection, bucket: str, envs: Sequence[str], since
         outcome_keys = (key, _r.c.env, _r.c.outcome, _r.c.symptom)
         outcomes = (
             sa.select(*outcome_keys, sa.func.count())
-            .where(*_sample_filter(envs, since))
+            .where(*_sample_filter(project, envs, since))
             .group_by(*outcome_keys)
         )
         latency_keys = (key, _r.c.env, latency_bin_sql(_r.c.latency_ms, connection.dialect.name))
         latency = (
             sa.select(*latency_keys, sa.func.count())
-            .where(*_sample_filter(envs, since), _r.c.latency_ms.is_not(None))
+            .where(*_sample_filter(project, envs, since), _r.c.latency_ms.is_not(None))
             .group_by(*latency_keys)
         )
         return TrendCounts(
@@ -198,7 +213,7 @@ def trend_counts(connection: Connection, bucket: str, envs: Sequence[str], since
     for table, columns in ((daily_outcomes_table, ("outcome", "symptom")), (daily_latency_table, ("bin",))):
         day_key = sa.func.substr(table.c.day, 1, length)
         keys = (day_key, table.c.env, *(table.c[name] for name in columns))
-        query = sa.select(*keys, sa.func.sum(table.c.count)).group_by(*keys)
+        query = sa.select(*keys, sa.func.sum(table.c.count)).where(table.c.project == project).group_by(*keys)
         if envs:
             query = query.where(table.c.env.in_(list(envs)))
         if since is not None:
@@ -207,8 +222,8 @@ def trend_counts(connection: Connection, bucket: str, envs: Sequence[str], since
     return TrendCounts(bucket, rows[0], rows[1])
 
 
-def _sample_filter(envs: Sequence[str], since: str | None) -> list[sa.ColumnElement[bool]]:
-    clauses: list[sa.ColumnElement[bool]] = [_r.c.outcome.in_(SAMPLE_OUTCOMES)]
+def _sample_filter(project: str, envs: Sequence[str], since: str | None) -> list[sa.ColumnElement[bool]]:
+    clauses: list[sa.ColumnElement[bool]] = [_r.c.project == project, _r.c.outcome.in_(SAMPLE_OUTCOMES)]
     if envs:
         clauses.append(_r.c.env.in_(list(envs)))
     if since is not None:

@@ -1,11 +1,17 @@
 """Operator confirmations: the facts software must not infer, recorded with who, when and until when.
 
 A successful response proves nothing about rate limits, quotas or billing; the checklist asks for
-an explicit operator confirmation instead. An expired confirmation counts as missing.
+an explicit operator confirmation instead. An expired confirmation counts as missing. `--by` is
+what the person declares, and anyone can type any name: so beside it every confirmation records
+what the machine saw (the OS user, the host, the configuration's digest), and the store keeps it
+under the project that recorded it (`core.projectname`).
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +40,9 @@ class Confirmation:
     note: str
     confirmed_at: str  # ISO 8601 UTC
     expires_at: str | None = None
+    os_user: str = ""  # who the machine says ran `workbench confirm` ("" in rows from before version 3)
+    host: str = ""  # where it ran
+    config_digest: str = ""  # sha256 of the environments file it read ("" for the built-in default)
 
     def is_current(self, now: datetime | None = None) -> bool:
         if self.expires_at is None:
@@ -43,7 +52,15 @@ class Confirmation:
     def describe(self) -> str:
         expiry = f", expires {self.expires_at[:10]}" if self.expires_at else ""
         note = f": {self.note}" if self.note else ""
-        return f"{self.item} confirmed by {self.by} on {self.confirmed_at[:10]}{expiry}{note}"
+        when = f"on {self.confirmed_at[:10]}{expiry}"
+        return f"{self.item} confirmed by {self.by} ({self.recorded()}) {when}{note}"
+
+    def recorded(self) -> str:
+        """What the machine recorded beside the declared name."""
+        if not (self.os_user or self.host):
+            return "declared; no OS user or host recorded (before version 3)"
+        config = f"config {self.config_digest[:12]}" if self.config_digest else "built-in default config"
+        return f"declared; OS user {self.os_user or '?'} on {self.host or '?'}, {config}"
 
 
 def new_confirmation(
@@ -54,8 +71,10 @@ def new_confirmation(
     note: str = "",
     expires_days: float | None = None,
     now: datetime | None = None,
+    config_digest: str = "",
 ) -> Confirmation:
-    """Validate and stamp a confirmation (an unknown item is a usage error listing the known ones)."""
+    """Validate and stamp a confirmation (an unknown item is a usage error listing the known ones),
+    with the OS user and host running this, and `config_digest` (the environments file's sha256)."""
     if item not in OPERATOR_ITEMS:
         raise UsageError(f"unknown confirmation item {item!r} (known: {', '.join(OPERATOR_ITEMS)})")
     if not by.strip():
@@ -71,7 +90,18 @@ def new_confirmation(
         note.strip(),
         clock.iso(stamp, "seconds"),
         clock.iso(expires, "seconds") if expires else None,
+        os_user=_os_user(),
+        host=socket.gethostname(),
+        config_digest=config_digest,
     )
+
+
+def _os_user() -> str:
+    """The login name of this process (its uid when the system has no name for it)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def current_by_item(

@@ -126,6 +126,36 @@ def floor(value: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
     return sa.func.floor(value) if dialect == "postgresql" else sa.cast(value, sa.Integer)
 
 
+def vacuum(engine: Engine, tables: list[str]) -> None:
+    """Give back the space of deleted and rewritten rows, so their old bytes are gone from the files:
+    SQLite rewrites the whole file, then empties its WAL; PostgreSQL rewrites each table (VACUUM FULL,
+    which dead tuples would otherwise outlive). Both outside any transaction."""
+    raw = engine.raw_connection()  # the driver's own: no transaction begun around these
+    try:
+        if engine.dialect.name == "postgresql":
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+            statements = [f"VACUUM FULL {table}" for table in tables]
+        else:  # pysqlite runs in autocommit here (`_sqlite_connect`)
+            statements = ["VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"]
+        cursor = raw.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+    finally:
+        if engine.dialect.name == "postgresql":
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+        raw.close()
+
+
+def add_column(connection: Connection, table: str, column: sa.Column[Any]) -> None:
+    """`ALTER TABLE table ADD COLUMN ...`, the column's type and default spelled for this backend
+    (PostgreSQL's byte-ordered text carries its collation)."""
+    spelled = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+    connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {spelled}")
+
+
 def ordered_text(length: int) -> sa.types.TypeEngine[str]:
     """Ids and ISO times: compared and ordered as bytes on every backend (PostgreSQL's "C" collation,
     whatever the server's default)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from workbench.core.models import ProbeResult
+    from workbench.core.projectname import ProjectName
     from workbench.history.aggregates import SeriesRun, TrendCounts, WindowCounts
     from workbench.history.confirmations import Confirmation
     from workbench.history.store import RunRecord, StoredText
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 class Store(Protocol):
     """A history store as the upper layers use it."""
 
+    @property
+    def project_name(self) -> ProjectName: ...
     @property
     def display_url(self) -> str: ...
     @property

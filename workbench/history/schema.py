@@ -10,6 +10,10 @@ store is created from `metadata` at `SCHEMA_VERSION`. To change the schema:
 
 Opening an older store applies the missing migrations in order, and records the new version, in
 one transaction under the lock: all or nothing. A store newer than this workbench is refused.
+
+Version 3 scopes evidence to a project name (`core.projectname`): runs, results, confirmations,
+readiness and the rollups carry `project`, the rollups and the results' indexes lead with it, and
+every row an older store holds goes to project `legacy` (`workbench store claim` adopts them).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from workbench.history.dialects import ordered_text
+from workbench.core.projectname import LEGACY
+from workbench.history.dialects import add_column, ordered_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Migration = Callable[[Connection], None]
 
@@ -30,6 +35,11 @@ Migration = Callable[[Connection], None]
 def _key(length: int) -> sa.types.TypeEngine[str]:
     """Ids and ISO times: compared and ordered as bytes on every backend."""
     return ordered_text(length)
+
+
+def _project() -> sa.Column[str]:
+    """v3: whose evidence a row is (`core.projectname`), never empty."""
+    return sa.Column("project", _key(64), nullable=False)
 
 
 metadata = sa.MetaData()
@@ -61,6 +71,7 @@ runs_table = sa.Table(
     # v2: every probe of the catalog was planned (no --probe selection): only such a run is a baseline
     sa.Column("complete", sa.Boolean),
     sa.Column("config_path", sa.Text),  # v2: the environments file it read ("" for the built-in default)
+    _project(),
     sa.Index("ix_runs_status_host", "status", "host"),  # finding this host's runs still running
 )
 
@@ -84,49 +95,66 @@ results_table = sa.Table(
     sa.Column("started_at", _key(40), nullable=False),
     sa.Column("shape", sa.Text, nullable=False, default="[]"),
     sa.Column("facts", sa.Text, nullable=False, default="{}"),
-    sa.Index("ix_results_env_started", "env", "started_at"),
-    sa.Index("ix_results_env_probe_started", "env", "probe", "started_at"),  # trigger rules per series
+    _project(),
+    sa.Index("ix_results_project_env_started", "project", "env", "started_at"),
+    # trigger rules per series
+    sa.Index("ix_results_project_env_probe_started", "project", "env", "probe", "started_at"),
     sa.Index("ix_results_started", "started_at"),  # hour-level trends over a recent window
 )
 
 # Rollups, kept by every append (see `_rollup`): a year of history charts from these few thousand
 # rows instead of a scan of a million results. Samples only (outcome pass or fail).
+# Their keys lead with the project (v3); the primary keys are named so that a table rebuilt under
+# another name and renamed (the v3 migration) keeps the name a fresh store gives it.
 series_table = sa.Table(
     "series",
     metadata,
-    sa.Column("env", _key(64), primary_key=True),
-    sa.Column("probe", _key(64), primary_key=True),
+    sa.Column("project", _key(64), nullable=False),
+    sa.Column("env", _key(64), nullable=False),
+    sa.Column("probe", _key(64), nullable=False),
+    sa.PrimaryKeyConstraint("project", "env", "probe", name="series_pk"),
 )
 
 daily_outcomes_table = sa.Table(
     "daily_outcomes",
     metadata,
-    sa.Column("day", _key(10), primary_key=True),  # YYYY-MM-DD of started_at (UTC)
-    sa.Column("env", _key(64), primary_key=True),
-    sa.Column("outcome", sa.String(16), primary_key=True),
-    sa.Column("symptom", sa.String(16), primary_key=True),
+    sa.Column("project", _key(64), nullable=False),
+    sa.Column("day", _key(10), nullable=False),  # YYYY-MM-DD of started_at (UTC)
+    sa.Column("env", _key(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("symptom", sa.String(16), nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("project", "day", "env", "outcome", "symptom", name="daily_outcomes_pk"),
 )
 
 daily_latency_table = sa.Table(
     "daily_latency",
     metadata,
-    sa.Column("day", _key(10), primary_key=True),
-    sa.Column("env", _key(64), primary_key=True),
-    sa.Column("bin", sa.Float, primary_key=True),  # lower bound of a tenth-of-a-decade latency bin, ms
+    sa.Column("project", _key(64), nullable=False),
+    sa.Column("day", _key(10), nullable=False),
+    sa.Column("env", _key(64), nullable=False),
+    sa.Column("bin", sa.Float, nullable=False),  # lower bound of a tenth-of-a-decade latency bin, ms
     sa.Column("count", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("project", "day", "env", "bin", name="daily_latency_pk"),
 )
+ROLLUP_TABLES = (series_table, daily_outcomes_table, daily_latency_table)
 
 confirmations_table = sa.Table(
     "confirmations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("env", _key(64), nullable=False, index=True),
+    sa.Column("env", _key(64), nullable=False),
     sa.Column("item", sa.String(32), nullable=False),
-    sa.Column("confirmed_by", sa.String(128), nullable=False),
+    sa.Column("confirmed_by", sa.String(128), nullable=False),  # as declared (--by): anyone can type it
     sa.Column("note", sa.Text, nullable=False, default=""),
     sa.Column("confirmed_at", _key(40), nullable=False),
     sa.Column("expires_at", _key(40)),
+    _project(),
+    # v3: what the machine saw beside the declared name: the OS user, the host, the config's sha256
+    sa.Column("os_user", sa.String(128), nullable=False, default=""),
+    sa.Column("host", sa.String(255), nullable=False, default=""),
+    sa.Column("config_digest", sa.String(64), nullable=False, default=""),
+    sa.Index("ix_confirmations_project_env", "project", "env"),
 )
 
 readiness_table = sa.Table(
@@ -137,6 +165,7 @@ readiness_table = sa.Table(
     sa.Column("ready", sa.Boolean, nullable=False),
     sa.Column("steps", sa.Text, nullable=False),  # JSON: the ten steps with status and evidence
     sa.Column("assessed_at", _key(40), nullable=False),
+    _project(),
 )
 
 
@@ -180,4 +209,40 @@ def _v2_complete_runs(connection: Connection) -> None:
         )
 
 
-MIGRATIONS: dict[int, Migration] = {2: _v2_complete_runs}  # version N -> brings a version N-1 store to N
+def _v3_project_names(connection: Connection) -> None:
+    """Version 3: every row belongs to a project; what an older store holds goes to `legacy`.
+
+    The new columns take `legacy` as their default (a constant default: no table rewrite on either
+    backend). The results' indexes are rebuilt leading with the project; the rollups, whose primary
+    keys gain it, are rebuilt under a new name, filled from the old table, and renamed back.
+    """
+    for table in (runs_table, results_table, confirmations_table, readiness_table):
+        add_column(
+            connection, table.name, sa.Column("project", _key(64), nullable=False, server_default=LEGACY)
+        )
+    for name, length in (("os_user", 128), ("host", 255), ("config_digest", 64)):
+        add_column(
+            connection, "confirmations", sa.Column(name, sa.String(length), nullable=False, server_default="")
+        )
+    for old in ("ix_results_env_started", "ix_results_env_probe_started", "ix_confirmations_env"):
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {old}")
+    for table in (results_table, confirmations_table):
+        for index in table.indexes:
+            if "project" in index.columns:
+                index.create(connection)
+    for table in ROLLUP_TABLES:
+        staged = table.to_metadata(sa.MetaData(), name=f"{table.name}_v3")
+        staged.create(connection)
+        kept = [column.name for column in table.columns if column.name != "project"]
+        listed = ", ".join(kept)
+        connection.exec_driver_sql(
+            f"INSERT INTO {staged.name} (project, {listed}) SELECT '{LEGACY}', {listed} FROM {table.name}"
+        )
+        connection.exec_driver_sql(f"DROP TABLE {table.name}")
+        connection.exec_driver_sql(f"ALTER TABLE {staged.name} RENAME TO {table.name}")
+
+
+MIGRATIONS: dict[int, Migration] = {  # version N -> brings a version N-1 store to N
+    2: _v2_complete_runs,
+    3: _v3_project_names,
+}  # version N -> brings a version N-1 store to N

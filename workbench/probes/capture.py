@@ -43,6 +43,7 @@ async def _collect(config: Config, env: Environment, parser: ResponseParser) -> 
             max_bytes=config.settings.max_body_bytes,
             trust_env=not env.is_embedded,
             redact=Redactor.for_keys(config.key_values()),
+            headers=env.header_values,
         ) as client:
             ctx = ProbeContext(env=env, client=client, url=base_url + env.path, key=key, parser=parser)
             secrets = [key() or ""]

@@ -351,6 +351,7 @@ class _Run:
             max_connections=settings.concurrency_per_env,
             trust_env=not env.is_embedded,
             redact=self.redact,
+            headers=env.header_values,
         ) as client:
             ctx = ProbeContext(
                 env=env,

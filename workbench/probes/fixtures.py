@@ -19,9 +19,11 @@ from typing import Any
 from workbench import __version__
 from workbench.core import clock
 from workbench.core.errors import ConfigError, UsageError
+from workbench.core.locations import confined
 
 MANIFEST = "manifest.json"
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")  # a fixture file: a name, never a path
 _NORMALISED: Mapping[str, Any] = {
     "id": "chatcmpl-fixture",
     "created": 1700000000,
@@ -40,7 +42,11 @@ class FixtureSet:
     files: tuple[str, ...]
 
     def read(self, name: str) -> bytes:
-        return (self.directory / name).read_bytes()
+        """One fixture file of the set, read only inside its folder (see `_read_set`)."""
+        path = confined(self.directory, name) if _FILE_NAME.match(name) else None
+        if path is None:
+            raise ConfigError(f"fixture {name!r} is not a file of this folder", path=self.directory)
+        return path.read_bytes()
 
     @property
     def label(self) -> str:
@@ -136,7 +142,14 @@ def load_fixture_set(
     A missing baseline names `source` (the configuration file that set it) and its field."""
     if baseline:
         owner, _, release = baseline.rpartition("/")
-        directory = root / (owner or env) / release
+        inside = confined(root, Path(owner or env) / release)
+        if inside is None or not _RELEASE.match(release) or (owner and not _RELEASE.match(owner)):
+            raise ConfigError(
+                f"{baseline!r} is not a release in the fixtures folder {root} (RELEASE or ENV/RELEASE)",
+                path=source,
+                field=f"environments.{env}.baseline",
+            )
+        directory = inside
         if not (directory / MANIFEST).exists():
             raise ConfigError(
                 f"no fixtures at {directory} (capture them with `workbench fixtures capture`)",
@@ -144,7 +157,11 @@ def load_fixture_set(
                 field=f"environments.{env}.baseline",
             )
         return _read_set(directory)
-    candidates = [_read_set(d) for d in sorted((root / env).glob("*/")) if (d / MANIFEST).exists()]
+    folder = confined(root, env)
+    releases = sorted(folder.glob("*/")) if folder is not None else []
+    candidates = [
+        _read_set(d) for d in releases if confined(root, d.relative_to(root)) and (d / MANIFEST).exists()
+    ]
     return max(candidates, key=lambda s: s.captured_at, default=None)
 
 
@@ -153,6 +170,9 @@ def _read_set(directory: Path) -> FixtureSet:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         files = tuple(manifest["files"])
+        for name in files:  # a name, in this folder: never `../`, a path, or a link out of it
+            if not isinstance(name, str) or not _FILE_NAME.match(name) or confined(directory, name) is None:
+                raise ConfigError(f"names {name!r}, which is not a file of this folder", path=path)
         return FixtureSet(
             str(manifest["env"]), str(manifest["release"]), directory, str(manifest["captured_at"]), files
         )

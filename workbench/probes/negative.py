@@ -6,6 +6,7 @@ import secrets
 from dataclasses import replace
 
 from workbench.core.models import Area, Outcome, Symptom
+from workbench.core.secrets import INVALID_KEY_PREFIX
 from workbench.probes.base import Finding, Probe, ProbeContext, judge_rejection
 
 _MALFORMED = b'{"model": "probe", "messages": [{"role": "user", "content": "unterminated'
@@ -23,7 +24,7 @@ async def missing_key(ctx: ProbeContext) -> Finding:
 
 
 async def invalid_key(ctx: ProbeContext) -> Finding:
-    wrong = f"wb-invalid-{secrets.token_hex(12)}"
+    wrong = f"{INVALID_KEY_PREFIX}{secrets.token_hex(12)}"
     exchange = await ctx.send(ctx.request_body(), key=lambda: wrong)
     return judge_rejection(
         exchange,

@@ -222,6 +222,7 @@ def render_reports(
                 summary.run_id,
                 str(config.source) if config.source else "",
                 __version__,
+                store.project_name.describe(),
             )
             reports.append(
                 _render(

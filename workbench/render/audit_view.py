@@ -102,10 +102,12 @@ class AuditView:
     results: tuple[ProbeResult, ...]
     verdicts: tuple[Verdict, ...]
     store_url: str
+    # env -> (where its baseline came from: `RunRecord.origin`, the baseline's results)
     baselines: Mapping[str, tuple[str, tuple[ProbeResult, ...]]] = field(default_factory=dict)
     readiness: Mapping[str, str] = field(default_factory=dict)  # env -> stored ten-step assessment (JSON)
     config_path: str = ""  # the environments file the report was given: repeated in its next steps
     drift_reference: str = ""  # `[workbench] drift_reference`, when configured
+    project: str = ""  # whose evidence (`core.projectname`), as described: a derived name says so
 
     @classmethod
     def load(
@@ -117,9 +119,9 @@ class AuditView:
         store_url: str = "",
     ) -> AuditView:
         """Read run `run_id` from the store, or probe now when it is empty."""
-        with HistoryStore(store_url or None) as store:
+        config = load_config(Path(config_path) if config_path else None)
+        with HistoryStore.for_config(config, store_url or None) as store:
             if not run_id:
-                config = load_config(Path(config_path) if config_path else None)
                 run_id = run_probes(config, environments, store=store, command="notebook").run_id
             reference = configured_reference(config_path)
             run = store.run(run_id)
@@ -129,7 +131,10 @@ class AuditView:
             for env in envs:  # the last passing run of each environment: what "drift" is measured from
                 baseline = store.last_passing_run(env, before=run.started_at)
                 if baseline is not None:
-                    baselines[env] = (baseline, tuple(store.results([baseline], envs=[env])))
+                    baselines[env] = (
+                        store.run(baseline).origin(),
+                        tuple(store.results([baseline], envs=[env])),
+                    )
             readiness = {env: text for env, text in store.readiness(run_id).items() if env in envs}
             results = catalog_order(results, envs)
             return cls(
@@ -141,6 +146,7 @@ class AuditView:
                 readiness,
                 config_path,
                 reference,
+                store.project_name.describe(),
             )
 
     @property
@@ -279,7 +285,7 @@ class AuditView:
             if baseline is None:
                 since.setdefault(md("no earlier passing run to compare with."), []).append(env)
                 continue
-            run_id, results = baseline
+            origin, results = baseline
             changed = [d for d in compare(results, self.results, env, env) if d.changed]
             drifted = any(d.drifted for d in changed)
             verdict = (
@@ -289,8 +295,8 @@ class AuditView:
                 "; ", (md("{probe} {change}", probe=code(d.probe), change=d.summary()) for d in changed)
             )
             sentence = md(
-                "since {run_id}: {verdict}{sep}{changes}",
-                run_id=run_id,
+                "since the baseline, {origin}: {verdict}{sep}{changes}",
+                origin=origin,
                 verdict=verdict,
                 sep=md("; " if changed else ""),
                 changes=changes or md(""),
@@ -384,6 +390,7 @@ class AuditView:
     def provenance(self) -> Styler:
         """Which software and configuration produced this report, and when."""
         rows = [
+            ("project", self.project or "-"),
             ("run id", self.run.run_id),
             ("run status", self.run.status),
             ("started (UTC)", self.run.started_at),

@@ -18,7 +18,7 @@ import pandas as pd
 from workbench.core import clock
 from workbench.core.errors import UsageError
 from workbench.core.models import ProbeResult
-from workbench.history.store import HistoryStore, RunRecord
+from workbench.history.store import HistoryStore, RunRecord, open_for_report
 from workbench.probes.drift import (
     ProbeDrift,
     compare,
@@ -74,7 +74,7 @@ class DriftExplorer:
 
         An environment or a run the history does not hold is an error that lists what it holds.
         """
-        with HistoryStore(store_url or None) as store:
+        with open_for_report(config_path, store_url) as store:
             runs = store.runs(limit=500)
             if not runs:
                 raise UsageError("the history is empty: run `workbench probe` or `workbench audit` first")

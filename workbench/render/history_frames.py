@@ -5,7 +5,8 @@ slow on Mondays?"). `History` reads the store through its public methods only an
 documented frames, so nobody needs a private module to slice the history:
 
     import workbench as wb
-    history = wb.History()                      # $WORKBENCH_STORE, else data/history.sqlite
+    history = wb.History()                      # $WORKBENCH_STORE, else data/history.sqlite;
+                                                # this project's evidence ([workbench] project)
     history.runs(env="prod")                    # run_id, started_at, status, scope, ...
     history.results(env="prod", since="2026-11-01", probe="endpoint.minimal")
     history.shapes(run_id)                      # env, probe, field, type
@@ -20,7 +21,7 @@ from types import TracebackType
 import pandas as pd
 
 from workbench.core import clock
-from workbench.history.store import HistoryStore
+from workbench.history.store import open_for_report
 from workbench.render.frames import results_frame
 
 RUN_COLUMNS = [
@@ -39,8 +40,15 @@ SHAPE_COLUMNS = ["env", "probe", "field", "type"]
 class History:
     """Read-only frames of a history store (any store URL `workbench --store` takes)."""
 
-    def __init__(self, store_url: str = "") -> None:
-        self._store = HistoryStore(store_url or None)
+    def __init__(self, store_url: str = "", *, config_path: str = "") -> None:
+        """The store `store_url` (empty: as `--store` defaults), read for the project the
+        configuration `config_path` names (empty: as `--config` defaults)."""
+        self._store = open_for_report(config_path, store_url)
+
+    @property
+    def project(self) -> str:
+        """Whose evidence these frames hold (`[workbench] project`, or derived: then it says so)."""
+        return self._store.project_name.describe()
 
     @property
     def store(self) -> str:

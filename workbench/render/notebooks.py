@@ -21,6 +21,7 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from workbench.render.kernel import KernelSession, register_engine
 from workbench.render.reportnames import (
     MANIFEST_SUFFIX,
     environment_set,
+    folder_day,
     manifest_key,
     report_of,
 )
@@ -176,8 +178,9 @@ def _failed_cell(output: Path) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class ReportHeader:
-    """What the top of a report says before any finding: which report, of what, when, from which
-    run, configuration and workbench version (four browser tabs must not all read "Notebook")."""
+    """What the top of a report says before any finding: which report, of what, whose evidence,
+    when, from which run, configuration and workbench version (four browser tabs must not all read
+    "Notebook")."""
 
     report: str
     environments: tuple[str, ...]
@@ -185,6 +188,7 @@ class ReportHeader:
     run_id: str
     config: str
     version: str
+    project: str = ""  # the project name (`core.projectname`), as described: a derived one says so
 
     @property
     def envs(self) -> str:
@@ -205,6 +209,7 @@ class ReportHeader:
         """The header block's items, label and value (escaped by the template)."""
         return [
             ("date", f"{clock.utc(self.moment):%Y-%m-%d %H:%M:%S} UTC"),
+            ("project", self.project or "-"),
             ("environments", self.envs or "-"),
             ("run", self.run_id or "-"),
             ("config", self.config or "built-in default"),
@@ -424,11 +429,25 @@ def write_index(reports: Path | ReportStore) -> Path | str:
     raise ReportError(f"{store.url(INDEX)} kept changing over {_INDEX_ATTEMPTS} rebuilds; run it again")
 
 
+def _link(day: str, name: object, suffix: str) -> str:
+    """A relative link to report `name` of folder `day`, in percent-encoded segments; "" unless `name`
+    is a file name the workbench gives a report (`HHMMSS[-N]-<notebook>` + `suffix`)."""
+    if not isinstance(name, str) or not name.endswith(suffix) or Path(name).name != name:
+        return ""
+    if report_of(Path(name.removesuffix(suffix) + ".ipynb")) is None:
+        return ""
+    return f"{urllib.parse.quote(day, safe='')}/{urllib.parse.quote(name, safe='')}"
+
+
 def _index_page(store: ReportStore) -> str:
     import jinja2
 
     audits = []
-    manifests = [item.key for item in store.listing() if _MANIFEST_KEY.fullmatch(item.key)]
+    manifests = [  # dated folders only (`YYYY-MM-DD`): a folder or file by any other name is never listed
+        item.key
+        for item in store.listing()
+        if _MANIFEST_KEY.fullmatch(item.key) and folder_day(item.key.split("/", 1)[0]) is not None
+    ]
     for key in sorted(manifests, reverse=True):
         stored = store.read(key)
         try:
@@ -453,11 +472,12 @@ def _index_page(store: ReportStore) -> str:
                 "reports": [
                     {
                         "title": report.get("title", "report"),
-                        "html": f"{day}/{report['html']}" if report.get("html") else "",
-                        "notebook": f"{day}/{report['notebook']}",
+                        "html": _link(day, report.get("html"), ".html"),
+                        "notebook": _link(day, report.get("notebook"), ".ipynb"),
                         "error": report.get("error", ""),
                     }
                     for report in manifest.get("reports", [])
+                    if isinstance(report, dict)
                 ],
             }
         )

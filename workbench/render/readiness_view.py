@@ -58,7 +58,7 @@ class ReadinessView:
     ) -> ReadinessView:
         """Read run `run_id`'s stored assessment, or probe and assess now (interactive use)."""
         config = load_config(Path(config_path) if config_path else None)
-        with HistoryStore(store_url or None) as store:
+        with HistoryStore.for_config(config, store_url or None) as store:
             if run_id:
                 readiness = dict(stored_readiness(store, run_id))
             else:
@@ -224,9 +224,12 @@ class ReadinessView:
             {
                 "env": c.env,
                 "item": c.item,
-                "by": c.by,
+                "by (declared)": c.by,
+                "OS user": c.os_user or "-",
+                "host": c.host or "-",
+                "config sha256": c.config_digest[:12] or "-",
                 "confirmed (UTC)": clock.readable(c.confirmed_at),
-                "expires (UTC)": clock.readable(c.expires_at),
+                "expires (UTC)": clock.readable(c.expires_at) or "-",
                 "current": "yes" if c.is_current() else "EXPIRED",
                 "note": c.note,
             }

@@ -55,7 +55,7 @@ def environment_set(values: Mapping[str, str]) -> Iterator[None]:
 REPORT_NOTEBOOKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (CONTRACT_AUDIT, "Contract audit", ("run_id", "environments", "config_path", "store_url")),
     ("rollback_readiness", "Rollback readiness", ("run_id", "environments", "config_path", "store_url")),
-    ("symptom_trends", "Symptom trends", ("environments", "store_url", "triggers_path")),
+    ("symptom_trends", "Symptom trends", ("environments", "config_path", "store_url", "triggers_path")),
     ("drift_explorer", "Drift explorer", ("run_b", "config_path", "store_url")),
 )
 MANIFEST_SUFFIX = "-audit.json"  # one per audit: `HHMMSS-audit.json`, what the index is built from

@@ -18,7 +18,7 @@ import pandas as pd
 
 from workbench.core import clock
 from workbench.core.models import Symptom
-from workbench.history.store import HistoryStore
+from workbench.history.store import HistoryStore, open_for_report
 from workbench.render import theme
 from workbench.render.charts import environment_scale, milliseconds_axis, result_scale
 from workbench.render.display import markdown, md, table
@@ -188,11 +188,12 @@ class TrendsView:
         environments: Sequence[str] = (),
         since_days: float = 30,
         store_url: str = "",
+        config_path: str = "",
         triggers_path: str = "",
     ) -> TrendsView:
         since = clock.iso(clock.now() - timedelta(days=since_days), "seconds")
         rules = tuple(load_rules(Path(triggers_path) if triggers_path else None))
-        with HistoryStore(store_url or None) as store:
+        with open_for_report(config_path, store_url) as store:
             frames = trend_frames(store, envs=environments, since=since)  # one scan, however long the history
             firings = tuple(evaluate(store, rules, envs=environments))
         return cls(frames.symptoms, frames.rates, frames.latency, rules, firings, since, frames.bucket)

@@ -33,6 +33,8 @@ import hashlib
 import importlib
 import inspect
 import json
+import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +42,7 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.errors import ConfigError, UsageError, WorkbenchError
-from workbench.core.locations import BUNDLES_DIR
+from workbench.core.locations import BUNDLES_DIR, confined
 from workbench.core.references import IMPORT_REF
 
 FORMAT = "contract-workbench-bundle/1"
@@ -189,7 +191,9 @@ def resolve_bundle(reference: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> P
     env, _, release = reference.partition("/")
     if not env or not release or "/" in release:
         raise UsageError(f"bundle {reference!r}: give ENV/RELEASE (e.g. reference/r42) or a .json path")
-    path = bundles_dir / env / f"{release}.json"
+    path = confined(bundles_dir, Path(env) / f"{release}.json")
+    if path is None:
+        raise UsageError(f"bundle {reference!r} is not in the bundles folder {bundles_dir}: give ENV/RELEASE")
     if not path.is_file():
         raise UsageError(f"no bundle {reference} at {path}: capture it first, or check the bundles folder")
     return path
@@ -205,6 +209,24 @@ def file_sha256(path: Path) -> str:
 
 class RefError(ValueError):
     """A parser ref that does not resolve to a function (the message says why)."""
+
+
+_MODULE_FILE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*\.py$")
+
+
+def find_source(relative: str) -> Path | None:
+    """The file a bundle recorded for its parser (`pkg/mod.py`, as `source_of` names it), looked up
+    on this Python's path the way the import system looks, without importing anything: `find_spec`
+    of `pkg.mod` would run `pkg/__init__.py`, code an edited bundle could choose. None: not a module
+    path, or not on the path here."""
+    if not _MODULE_FILE.match(relative):
+        return None
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        candidate = confined(folder, relative) if folder.is_dir() else None
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
 
 
 def import_ref(ref: str) -> Callable[..., Any]:
@@ -244,5 +266,7 @@ def source_of(target: Callable[..., Any]) -> tuple[Path | None, str | None]:
 
 def latest_bundle(env: str, bundles_dir: Path = DEFAULT_BUNDLES_DIR) -> Bundle | None:
     """The environment's most recently captured bundle: its last known-good release, or None."""
-    bundles = [Bundle.load(path) for path in sorted((bundles_dir / env).glob("*.json"))]
+    folder = confined(bundles_dir, env)
+    files = sorted(folder.glob("*.json")) if folder is not None else []
+    bundles = [Bundle.load(path) for path in files if confined(folder or bundles_dir, path.name) is not None]
     return max(bundles, key=lambda bundle: bundle.captured_at, default=None)

@@ -13,7 +13,7 @@ from pathlib import Path
 from workbench.core import clock
 from workbench.core.config import Config
 from workbench.core.errors import ConfigError
-from workbench.core.secrets import key_needles, scan_paths
+from workbench.core.secrets import key_needles, scan_paths, scan_project
 from workbench.history.confirmations import current_by_item
 from workbench.history.protocol import Store as HistoryStore
 from workbench.probes.drift import SHAPED_PROBES, compare
@@ -48,13 +48,43 @@ def scan_evidence(config: Config, store: HistoryStore, extra: Sequence[Path] = (
     findings = [str(finding) for finding in scan_paths(paths, secrets=secrets)]
     searched = ""
     if not store.local_files():
-        needles = key_needles(secrets)
-        for stored in store.find_text(needles):
-            name, form = needles[stored.needle]
-            kind = f"value of ${name}" + ("" if form == "raw" else f" ({form})")
-            findings.append(f"{store.display_url}: {stored.column}: {kind} in {stored.rows} row(s)")
+        findings += stored_keys(store, secrets)
         searched = store.display_url
     return ScanEvidence(files=files, findings=tuple(findings), store=searched)
+
+
+def stored_keys(store: HistoryStore, secrets: dict[str, str]) -> list[str]:
+    """Key values, in every form and as fragments, in a store's own text columns (every project's):
+    what no file scan can see of a PostgreSQL store. One line per column and form, never the value."""
+    needles = key_needles(secrets)
+    found = []
+    for stored in store.find_text(needles):
+        name, form = needles[stored.needle]
+        kind = f"value of ${name}" + ("" if form == "raw" else f" ({form})")
+        found.append(f"{store.display_url}: {stored.column}: {kind} in {stored.rows} row(s)")
+    return found
+
+
+def scan_with_store(
+    config: Config, paths: Sequence[Path] = (), store: HistoryStore | None = None
+) -> tuple[list[str], list[str]]:
+    """`workbench scan`: the files `paths` (default: the project's reports/ and data/) and the probe
+    prompts (`core.secrets.scan_project`), and the history `store` when given: its files when they
+    lie outside what was scanned, or its tables when it has none (PostgreSQL), as step 6 searches
+    it. Returns (what was scanned, one line per finding)."""
+    targets, found = scan_project(config, paths)
+    scanned = [str(path) for path in targets]
+    findings = [str(finding) for finding in found]
+    if store is None:
+        return scanned, findings
+    local = store.local_files()
+    if not local:
+        findings += stored_keys(store, config.key_values())
+        return [*scanned, store.display_url], findings
+    inside = [path.resolve() for path in targets]
+    outside = [path for path in local if not any(path.resolve().is_relative_to(folder) for folder in inside)]
+    findings += [str(finding) for finding in scan_paths(outside, secrets=config.key_values())]
+    return [*scanned, *(str(path) for path in outside)], findings
 
 
 def assess_run(config: Config, summary: RunSummary, store: HistoryStore) -> dict[str, Readiness]:
@@ -107,6 +137,7 @@ def drift_evidence(store: HistoryStore, env: str, summary: RunSummary, started_a
         baseline,
         tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted),
         tuple(f"{d.probe}: {'; '.join(d.contract_changes)}" for d in drifted if d.probe in SHAPED_PROBES),
+        store.run(baseline).origin(),
     )
 
 

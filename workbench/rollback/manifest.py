@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core import clock
 from workbench.core.errors import ConfigError, UsageError
 from workbench.core.files import write_atomic
+from workbench.core.locations import confined
 from workbench.core.secrets import SecretFinding, scan_text
 from workbench.core.tomlfile import load_toml
 from workbench.probes.fixtures import check_release
@@ -163,7 +164,7 @@ def deployed_bundle(state: Path, config: Config, env_name: str, *, store: str | 
         return Bundle.load(state)
     from workbench.history.store import HistoryStore  # SQLAlchemy loads only when it is needed
 
-    with HistoryStore(store, project=config.project) as history:
+    with HistoryStore.for_config(config, store) as history:
         return capture_bundle(
             config,
             env_name,
@@ -230,7 +231,13 @@ class _Manifest:
         name = self.string(table, key)
         if name is None:
             return None
-        path = self.folder / name
+        path = confined(self.folder, name)
+        if path is None:
+            raise self.error(
+                f"{name!r} is not in the manifest's folder {self.folder} (paths are relative to it; no "
+                "'../', absolute path or link out of it)",
+                f"{table}.{key}",
+            )
         try:
             data = path.read_bytes()
         except FileNotFoundError:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import StoreError
+from workbench.core.locations import confined
 from workbench.core.models import Outcome
-from workbench.core.references import VARIABLE_NAME
+from workbench.core.references import IMPORT_REF, VARIABLE_NAME
 from workbench.core.secrets import scan_text
-from workbench.rollback.bundle import KINDS, PARTS, Bundle, RefError, file_sha256, import_ref, source_of
+from workbench.rollback.bundle import KINDS, PARTS, Bundle, file_sha256, find_source
 
 if TYPE_CHECKING:
     from workbench.history.protocol import Store as HistoryStore
@@ -189,7 +190,14 @@ def _verify_file(bundle: Bundle, part: str, value: Mapping[str, Any], root: Path
     name = value.get("file")
     if name is None:
         return Check(part, True, f"inline values only: {_short(value.get('values'))}")
-    path = root / str(name)
+    path = confined(root, str(name))
+    if path is None:
+        return Check(
+            part,
+            False,
+            f"{name!r} is not in the manifest's folder {root}: a bundle names files relative to it (no "
+            "'../', absolute path or link out of it); capture it again",
+        )
     if not path.is_file():
         return Check(
             part,
@@ -209,24 +217,30 @@ def _verify_file(bundle: Bundle, part: str, value: Mapping[str, Any], root: Path
 
 
 def _verify_parser(bundle: Bundle, value: Mapping[str, Any]) -> Check:
-    ref = str(value["ref"])
-    try:
-        target = import_ref(ref)
-    except RefError as exc:
-        return Check("parser", False, f"{ref}: {exc}")
-    source, _ = source_of(target)
-    recorded = value.get("sha256")
-    if source is None or recorded is None:
-        return Check("parser", True, f"{ref} imports (its source file is not hashable)")
+    """The parser by the digest of the file the bundle recorded, found on this Python's path: never
+    imported, never resolved as a module (verifying an edited bundle must run none of its code)."""
+    ref, relative, recorded = str(value["ref"]), value.get("file"), value.get("sha256")
+    if not IMPORT_REF.match(ref):
+        return Check("parser", False, f"{ref!r} is not a 'package.module:function' ref: capture it again")
+    if not isinstance(relative, str) or not isinstance(recorded, str):
+        return Check("parser", True, f"{ref} recorded (its source file was not hashable: nothing to compare)")
+    source = find_source(relative)
+    if source is None:
+        return Check(
+            "parser",
+            False,
+            f"{ref}: its file {relative!r} is not on this Python's path: install release "
+            f"{bundle.release}'s parser (checked by its sha256, never imported)",
+        )
     here = file_sha256(source)
     if here != recorded:
         return Check(
             "parser",
             True,
-            f"{ref} imports; {value.get('file')}: sha256 {str(recorded)[:8]} recorded, {here[:8]} here: "
-            f"this checkout is not at release {bundle.release}",
+            f"{ref}: {relative}: sha256 {recorded[:8]} recorded, {here[:8]} here: this checkout is not at "
+            f"release {bundle.release}",
         )
-    return Check("parser", True, f"{ref} imports and matches (sha256 {here[:8]})")
+    return Check("parser", True, f"{ref}: {relative} matches (sha256 {here[:8]}; not imported)")
 
 
 def _verify_client(bundle: Bundle, value: Mapping[str, Any]) -> Check:

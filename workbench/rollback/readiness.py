@@ -68,6 +68,12 @@ class DriftEvidence:
     baseline: str  # run id; "" when there is no baseline yet
     contract_drift: tuple[str, ...] = ()  # "probe: what changed"
     response_drift: tuple[str, ...] = ()  # the part of it in response shapes (parser compatibility)
+    origin: str = ""  # where the baseline came from (`RunRecord.origin`): project, host, config
+
+    @property
+    def described(self) -> str:
+        """The baseline as evidence shows it: its run id, and where it came from when known."""
+        return f"{self.baseline} ({self.origin})" if self.origin else self.baseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +281,7 @@ def _parser_compatibility(env: str, by_probe: Mapping[str, ProbeResult], drift: 
         return _step(
             5,
             StepStatus.FAIL,
-            f"response shapes drifted from the baseline {drift.baseline}: "
+            f"response shapes drifted from the baseline {drift.described}: "
             + "; ".join(drift.response_drift)
             + "; check the parser against them, or roll back the release that changed them",
             [("compare", drift.baseline, run_id)],
@@ -308,13 +314,13 @@ def _reprobe(
         return _step(
             10,
             StepStatus.FAIL,
-            f"contract drift since the baseline {drift.baseline}: "
+            f"contract drift since the baseline {drift.described}: "
             + "; ".join(drift.contract_drift)
             + f"; roll back the part its symptom class names, or confirm the change, then re-probe "
             f"(`workbench compare {drift.baseline} {run_id}` lists it)",
             [("compare", drift.baseline, run_id)],
         )
-    since = f"; no contract drift since the baseline {drift.baseline}" if drift and drift.baseline else ""
+    since = f"; no contract drift since the baseline {drift.described}" if drift and drift.baseline else ""
     return _step(10, StepStatus.PASS, f"not triggered; this run ({run_id}) is the re-probe{since}")
 
 

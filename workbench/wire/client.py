@@ -194,6 +194,23 @@ def _proxy_for(url: httpx.URL) -> str | None:
     return proxies.get(url.scheme) or proxies.get("all")
 
 
+def plain_http_warning(endpoints: Mapping[str, str]) -> str | None:
+    """One line for a run (stderr), naming each environment (name -> base URL) probed over plain
+    `http://` at a host that is not this machine: its key and every answer cross the network
+    unencrypted. None when there is none (https, or loopback: a local server or a tunnel's end)."""
+    plain = [
+        f"{name} ({url})"
+        for name, url in endpoints.items()
+        if url.lower().startswith("http://") and not is_loopback(httpx.URL(url).host)
+    ]
+    if not plain:
+        return None
+    return (
+        f"warning: plain http:// to a host that is not this machine: {', '.join(plain)}; the key and "
+        "every answer cross the network unencrypted: use https://"
+    )
+
+
 def is_loopback(host: str) -> bool:
     """`localhost`, 127.0.0.0/8 or ::1: this machine."""
     name = host.strip("[]").lower()
@@ -230,8 +247,12 @@ class ProbeClient:
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         redact: Redactor | None = None,
+        headers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
+        """`headers`: the extra headers a gateway needs (`headers_env`), read at send time; their
+        values are credentials: redacted in every log line, like the key."""
         self.timeout_s = timeout_s
+        self._headers = headers
         self._redact = redact or Redactor()
         self.max_bytes = max_bytes
         self._trust_env = trust_env
@@ -285,6 +306,8 @@ class ProbeClient:
             "Content-Type": "application/json",
             "Accept": accept,
         }
+        if self._headers is not None:
+            headers.update(self._headers())
         value = key() if key is not None else None
         if value is not None:
             headers["Authorization"] = f"Bearer {value}"
@@ -335,7 +358,7 @@ class ProbeClient:
             failure, detail = _failure_of(exc, self.timeout_s, _host_of(request.url))
             if failure is None:
                 raise
-            _log(request, None, timer.ms(), failure)
+            _log(request, None, timer.ms(), failure, self._redact)
             return Exchange(
                 status=status,
                 headers=response_headers,
@@ -347,7 +370,7 @@ class ProbeClient:
                 events=tuple(events),
             )
         elapsed = timer.ms()
-        _log(request, status, elapsed, None)
+        _log(request, status, elapsed, None, self._redact)
         return Exchange(
             status=status,
             headers=response_headers,
@@ -439,23 +462,26 @@ def _reason(exc: BaseException) -> str:
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to log: every credential-carrying header replaced, whatever its scheme."""
+def redact_headers(headers: Mapping[str, str], redact: Redactor | None = None) -> dict[str, str]:
+    """Headers safe to log: every credential-carrying header replaced, whatever its scheme, and any
+    value holding a configured secret (a `headers_env` header of any name) redacted by `redact`."""
     return {
-        name: "[REDACTED]" if name.lower() in _CREDENTIAL_HEADERS else value
+        name: "[REDACTED]" if name.lower() in _CREDENTIAL_HEADERS else (redact(value) if redact else value)
         for name, value in headers.items()
     }
 
 
-def _log(request: httpx.Request, status: int | None, elapsed_ms: float, failure: Failure | None) -> None:
+def _log(
+    request: httpx.Request, status: int | None, elapsed_ms: float, failure: Failure | None, redact: Redactor
+) -> None:
     """Debug log of an exchange: method, URL, redacted request headers, outcome (never a key)."""
     if log.isEnabledFor(logging.DEBUG):
         outcome = str(status) if failure is None else f"failed ({failure})"
         log.debug(
             "%s %s %s -> %s in %.1f ms",
             request.method,
-            request.url,
-            redact_headers(request.headers),
+            redact(str(request.url)),
+            redact_headers(request.headers, redact),
             outcome,
             elapsed_ms,
         )

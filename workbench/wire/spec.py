@@ -33,6 +33,7 @@ on every chunk fits the budget (a checked stream costs at most twice the decodin
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -282,14 +283,22 @@ class _View:
             if level > self._schema.depth:
                 return {}
             copied: dict[Any, Any] = {}
-            unknown = 0
-            for key, item in node.items():
-                if key not in self._schema.names:
-                    unknown += 1
-                    if unknown > VIEW_ITEMS:
-                        self._complete = False
-                        continue
-                copied[key] = self._copy(item, level + 1)
+            known = self._schema.names
+            if len(node) > len(known) + VIEW_ITEMS:  # many keys: never walk them all (350,000 did)
+                kept = [key for key in known if key in node]
+                kept += list(itertools.islice((key for key in node if key not in known), VIEW_ITEMS))
+                self._complete = False
+            else:
+                kept, unknown = [], 0
+                for key in node:
+                    if key not in known:
+                        unknown += 1
+                        if unknown > VIEW_ITEMS:
+                            self._complete = False
+                            continue
+                    kept.append(key)
+            for key in kept:
+                copied[key] = self._copy(node[key], level + 1)
             return copied
         if isinstance(node, list):
             if level > self._schema.depth:
