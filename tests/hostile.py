@@ -30,6 +30,7 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ReceivedRequest",
     "echoed_forms",
     "gzip_bomb_bytes",
+    "hostile_process",
     "refused_url",
 ]
 
@@ -885,3 +887,45 @@ class HostileServer:
                 self._clients.discard(sock)
                 self._threads.discard(threading.current_thread())
             sock.close()
+
+
+@contextlib.contextmanager
+def hostile_process(behaviour: str, **options: Any) -> Iterator[str]:
+    """`HostileServer(behaviour, **options)` in a process of its own; yields its base URL.
+
+    For tests that time a neighbour: a server thread in the test's own process competes with the
+    harness for the interpreter lock, as no real endpoint does (it is another machine).
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys, threading\n"
+        "from tests.hostile import HostileServer\n"
+        "server = HostileServer(sys.argv[1], **json.loads(sys.argv[2])).start()\n"
+        "print(server.base_url, flush=True)\n"
+        "sys.stdin.read()\n"  # until the test closes stdin
+        "server.stop()\n"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, behaviour, json.dumps(options)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        base_url = child.stdout.readline().strip()
+        if not base_url.startswith("http://"):
+            raise RuntimeError(f"{behaviour}: the server process did not start ({base_url!r})")
+        yield base_url
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

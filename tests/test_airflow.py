@@ -411,7 +411,10 @@ def test_no_key_in_task_logs_xcoms_or_the_metadata_database(
     # only failures (issue 22), so the store says it.
     import workbench as wb
 
-    history = wb.History(f"sqlite:///{airflow.project / 'data' / 'history.sqlite'}")
+    history = wb.History(  # the project's own name (make_project sets it), whose rows these are
+        f"sqlite:///{airflow.project / 'data' / 'history.sqlite'}",
+        config_path=str(airflow.project / "data" / "environments.toml"),
+    )
     keyed = history.results(env="keyed", probe="errors.malformed_json")
     assert len(keyed) >= 2 and set(keyed["outcome"]) == {"pass"}
     for run in (papermill_ready, cli_drifted, papermill_drifted):

@@ -362,7 +362,9 @@ def test_the_runs_meet_in_the_shared_store_and_the_reports_and_index_are_in_the_
         if task == "probe" and run_id == "workers-drifted"
     }
     assert set(probed) == set(DRIFTED)
-    stored = wb.History(scheduler.store_url).runs()
+    stored = wb.History(
+        scheduler.store_url, config_path=str(scheduler.project / "data" / "environments.toml")
+    ).runs()
     assert set(probed.values()) <= set(stored["run_id"])  # every mapped task's run, in the one store
     keys = scheduler.objects()
     index = scheduler.read("contract-audit/index.html").decode()
@@ -394,7 +396,9 @@ def test_the_key_is_nowhere(scheduler: Scheduler, runs: Runs) -> None:
     # with the key, answered with a validation error) passed, in the shared store.
     import workbench as wb
 
-    keyed = wb.History(scheduler.store_url).results(env="keyed", probe="errors.malformed_json")
+    keyed = wb.History(
+        scheduler.store_url, config_path=str(scheduler.project / "data" / "environments.toml")
+    ).results(env="keyed", probe="errors.malformed_json")
     assert len(keyed) == 1 and set(keyed["outcome"]) == {"pass"}
     password = sa.make_url(scheduler.store_url).password
     secrets_ = {
