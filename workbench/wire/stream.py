@@ -9,6 +9,7 @@ usage-only final chunk with `choices: []`, usage on every chunk (vLLM) or on the
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -177,24 +178,37 @@ def events_from_bytes(body: bytes) -> list[SSEEvent]:
 
 
 class _DoneClosed:
-    """A live response as httpx-sse reads it, with the blank line an unclosed final [DONE] lacks."""
+    """A live SSE body as httpx-sse reads it (its headers, its text), with the blank line an unclosed
+    final [DONE] lacks. The text is decoded here from the bytes the client read (capped and
+    decompressed by it): httpx's own text path stacks four more generators on every network read."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-        self.headers = response.headers
+    def __init__(self, headers: httpx.Headers, chunks: AsyncIterator[bytes], encoding: str) -> None:
+        self.headers = headers
+        self._chunks = chunks
+        self._encoding = encoding
 
     async def aiter_text(self) -> AsyncIterator[str]:
+        decoder = codecs.getincrementaldecoder(self._encoding)(errors="replace")  # as httpx decodes
         tail = ""
-        async for text in self._response.aiter_text():
+        async for data in self._chunks:
+            text = decoder.decode(data)
+            if text:
+                tail = (tail + text)[-_TAIL:]
+                yield text
+        text = decoder.decode(b"", True)
+        if text:
             tail = (tail + text)[-_TAIL:]
             yield text
         if ends_with_unclosed_done(tail):
             yield "\n\n"
 
 
-def event_source(response: httpx.Response) -> EventSource:
-    """httpx-sse's reader over a live response, taking a final unclosed `data: [DONE]` as the end."""
-    return EventSource(cast(httpx.Response, _DoneClosed(response)))
+def event_source(response: httpx.Response, chunks: AsyncIterator[bytes]) -> EventSource:
+    """httpx-sse's reader over a live response whose body `chunks` yields (decoded bytes), taking a
+    final unclosed `data: [DONE]` as the end; text in the response's charset, else UTF-8."""
+    return EventSource(
+        cast(httpx.Response, _DoneClosed(response.headers, chunks, response.encoding or "utf-8"))
+    )
 
 
 def _error_event(data: str) -> ErrorInfo:
