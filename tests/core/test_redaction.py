@@ -125,3 +125,21 @@ def test_fragment_search_stays_cheap_on_a_large_body() -> None:
     noise = "".join(random.Random(3).choice(string.ascii_letters) for _ in range(200_000))
     text = noise[:100_000] + KEY[5:25] + noise[100_000:]
     assert REDACT(text).count(MARKER) == 1 and KEY[5:25] not in REDACT(text)
+
+
+@pytest.mark.parametrize("offset", range(12))
+@pytest.mark.parametrize("separator", ["", " ", '"'], ids=["in-a-run", "after-a-space", "after-a-quote"])
+def test_a_fragment_is_found_at_every_offset_of_the_text(offset: int, separator: str) -> None:
+    """The first look is at half-width pieces at fixed steps of the whole text (not of each run of key
+    characters): whatever the offset a fragment starts at, one of those pieces lies inside it."""
+    fragment = KEY[3:15]  # exactly FRAGMENT characters
+    text = "x" * offset + separator + fragment + separator + "y" * 30
+    assert fragment not in REDACT(text) and MARKER in REDACT(text)
+
+
+def test_a_text_is_redacted_again_after_it_was_remembered_clean() -> None:
+    """Texts that held no key are remembered; one that holds a key is redacted every time."""
+    clean, leaking = "completion: content 13 chars, finish_reason stop", f"echo {KEY}"
+    for _ in range(3):
+        assert REDACT(clean) == clean
+        assert REDACT(leaking) == f"echo {MARKER}"
