@@ -52,7 +52,21 @@ def truncated(shape: Iterable[str]) -> bool:
     return any(entry.startswith(TRUNCATED) for entry in shape)
 
 
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def _type_name(value: Any) -> str:
+    name = _TYPE_NAMES.get(type(value))  # decoded JSON: one look-up; a subclass takes the long way
+    if name is not None:
+        return name
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -68,6 +82,9 @@ def _type_name(value: Any) -> str:
     return "object"
 
 
+_SCALAR_NAMES = {kind: name for kind, name in _TYPE_NAMES.items() if kind is not list and kind is not dict}
+
+
 class _Budget:
     __slots__ = ("truncated",)
 
@@ -79,19 +96,31 @@ def _walk(value: Any, path: str, entries: set[str], budget: _Budget) -> None:
     if len(entries) >= MAX_ENTRIES or len(path) > MAX_PATH_CHARS:
         budget.truncated = True
         return
-    entries.add(f"{path or '$'}:{_type_name(value)}")
-    if isinstance(value, Mapping):
-        for key, child in value.items():
-            text = str(key)
-            name = text if len(text) <= MAX_KEY_CHARS else f"{text[:KEPT_KEY_CHARS]}…[{len(text)} chars]"
-            _walk(child, f"{path}.{name}" if path else name, entries, budget)
-            if budget.truncated and len(entries) >= MAX_ENTRIES:
-                return
-    elif isinstance(value, list):
-        for child in value:
-            _walk(child, f"{path}[]", entries, budget)
-            if budget.truncated and len(entries) >= MAX_ENTRIES:
-                return
+    kind = type(value)
+    entries.add(f"{path or '$'}:{_TYPE_NAMES.get(kind) or _type_name(value)}")
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        children: Iterable[tuple[str, Any]] = (
+            (f"{path}.{_key_name(key)}" if path else _key_name(key), child) for key, child in value.items()
+        )
+    elif kind is list or isinstance(value, list):
+        children = ((f"{path}[]", child) for child in value)
+    else:
+        return
+    for child_path, child in children:
+        scalar = _SCALAR_NAMES.get(type(child))
+        if scalar is None:
+            _walk(child, child_path, entries, budget)
+        elif len(entries) >= MAX_ENTRIES or len(child_path) > MAX_PATH_CHARS:
+            budget.truncated = True  # what `_walk` does for a scalar, without the call (most values)
+        else:
+            entries.add(f"{child_path or '$'}:{scalar}")
+        if budget.truncated and len(entries) >= MAX_ENTRIES:
+            return
+
+
+def _key_name(key: Any) -> str:
+    text = key if type(key) is str else str(key)
+    return text if len(text) <= MAX_KEY_CHARS else f"{text[:KEPT_KEY_CHARS]}…[{len(text)} chars]"
 
 
 @dataclass(frozen=True, slots=True)
