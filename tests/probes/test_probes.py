@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import HistoryStore, Outcome, RunSummary, Symptom, run_probes
+from workbench import HistoryStore, Outcome, ProbeResult, RunSummary, Symptom, run_probes
 from workbench.core.config import parse_config
 from workbench.probes.catalog import CATALOG
 
@@ -179,3 +179,18 @@ def test_production_environments_skip_negative_probes_unless_allowed(tmp_path: P
     assert guarded.requests == {"prod": 3}  # minimal, app-realistic, one fresh response to ablate
     ran = {r.probe for r in allowed.results if r.outcome is Outcome.PASS}
     assert ran == set(CATALOG) - unchanged
+
+
+def test_every_result_is_stored_before_it_is_counted(tmp_path: Path) -> None:
+    """Results wait a few milliseconds to share a transaction with the rest of their wave, never to be
+    stored: when the progress callback counts one, it is already in the store."""
+    text = "".join(f'[environments.env{i}]\nbase_url = "embedded"\nstream = true\n\n' for i in range(3))
+    unseen: list[str] = []
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+
+        def progress(result: ProbeResult, done: int, total: int) -> None:
+            if (result.env, result.probe) not in {(r.env, r.probe) for r in store.results([result.run_id])}:
+                unseen.append(f"{result.env} {result.probe}")
+
+        summary = run_probes(parse_config(text, source=None), store=store, progress=progress)
+    assert len(summary.results) == 3 * len(CATALOG) and unseen == []

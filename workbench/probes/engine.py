@@ -399,10 +399,18 @@ class _Run:
             self.progress(result, len(self.results), self.total)
 
 
+_WINDOW_S = 0.01  # a result waits at most this long for others to share its transaction
+_BATCH_ROWS = 256  # ... or until this many are waiting
+
+
 class _BatchWriter:
-    """Each result committed the moment it can be: one transaction for whatever arrived while the
-    previous one was committing (fifty environments' results arrive in waves; one transaction per
-    result cost more CPU than the request that produced it)."""
+    """Each result committed within a few milliseconds: one transaction for whatever arrived in
+    `_WINDOW_S` after it, or while the previous one was committing (fifty environments' results
+    arrive in waves; one transaction per result cost more CPU than the request that produced it,
+    and a transaction costs about 0.45 ms of CPU before its first row, 0.07 ms a row after).
+
+    The window delays no request: a host's next probe starts when the previous one has its
+    finding; only that finding's count and progress line wait for its commit."""
 
     def __init__(self, store: HistoryStore) -> None:
         self._store = store
@@ -424,6 +432,8 @@ class _BatchWriter:
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending:
+            if len(self._pending) < _BATCH_ROWS:
+                await asyncio.sleep(_WINDOW_S)  # the rest of the wave joins this transaction
             batch, self._pending = self._pending, []
             try:
                 await loop.run_in_executor(self._pool, self._store.append_many, [r for r, _ in batch])
