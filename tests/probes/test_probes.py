@@ -194,3 +194,22 @@ def test_every_result_is_stored_before_it_is_counted(tmp_path: Path) -> None:
 
         summary = run_probes(parse_config(text, source=None), store=store, progress=progress)
     assert len(summary.results) == 3 * len(CATALOG) and unseen == []
+
+
+def test_a_run_hands_the_cycle_collector_back_as_it_found_it(tmp_path: Path) -> None:
+    """A run freezes what was alive before it and collects less often while it lasts (issue 22):
+    afterwards the thresholds and the frozen objects are what they were, even after a failed run."""
+    import gc
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    config = parse_config('[environments.ref]\nbase_url = "embedded"\n', source=None)
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        run_probes(config, probe_ids=["endpoint.minimal"], store=store)
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+        def fail(result: ProbeResult, done: int, total: int) -> None:
+            raise RuntimeError("a progress callback that fails")
+
+        with pytest.raises(RuntimeError):
+            run_probes(config, probe_ids=["endpoint.minimal"], store=store, progress=fail)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import secrets
 import signal
 import threading
@@ -203,7 +204,8 @@ def run_probes(
     run.begin()
     status = "failed"
     try:
-        summary = _drive(run)
+        with _COLLECTOR:
+            summary = _drive(run)
         status = "complete"
         return summary
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -211,6 +213,41 @@ def run_probes(
         raise
     finally:
         run.finish(status)
+
+
+class _Collector:
+    """While runs last, the cycle collector leaves out what was alive before them (modules,
+    configuration, a notebook's frames) and runs a tenth as often; both are handed back after.
+
+    With 200 environments (tests/bench/concurrency.py) it spent 260-390 ms a run, 160 young passes
+    and one or two full ones that walked every object of the process and stopped the event loop for
+    85-127 ms each (every response waiting meanwhile was timed as the endpoint's): now 15-75 ms. A
+    run's garbage is freed by reference counting; the few cycles it leaves (tasks and their
+    exceptions) wait a little longer, and what was frozen is collected after the run as before.
+    Runs in several threads at once: the first to start sets the collector, the last hands it back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._thresholds = gc.get_threshold()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._runs == 0:
+                self._thresholds = gc.get_threshold()
+                gc.freeze()
+                gc.set_threshold(self._thresholds[0] * 10, *self._thresholds[1:])
+            self._runs += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._runs -= 1
+            if self._runs == 0:
+                gc.set_threshold(*self._thresholds)
+                gc.unfreeze()
+
+
+_COLLECTOR = _Collector()
 
 
 def _drive(run: _Run) -> RunSummary:
