@@ -14,6 +14,7 @@ import gc
 import secrets
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -403,11 +404,30 @@ class _Run:
                 spend=Spend(env.name, max_requests, max_tokens),
                 gate=gate,
             )
-            await asyncio.gather(
-                *(self._one(replace(ctx, tally=Tally()), probe) for probe in self.plan.probes)
-            )
+            pending = deque(self.plan.probes)  # catalog order; each worker takes the next
+            counting: list[asyncio.Task[None]] = []
 
-    async def _one(self, ctx: ProbeContext, probe: Probe) -> None:
+            async def worker() -> None:
+                """Probes one after another in one task: the next request leaves in the very step
+                that judged the previous one. Handed over through the gate to another task instead,
+                it left one loop iteration later, after every response that had arrived with it was
+                judged: a wave of 200 environments went out together again, 200 judgements late."""
+                while pending:
+                    probe = pending.popleft()
+                    result = await self._one(replace(ctx, tally=Tally()), probe)
+                    stored = self._writer.submit(result)  # the finding is the writer's now
+                    counting.append(asyncio.create_task(self._count(result, stored)))
+
+            try:
+                await asyncio.gather(*(worker() for _ in range(max(settings.concurrency_per_env, 1))))
+            except BaseException:
+                for task in counting:
+                    task.cancel()  # what was submitted is stored all the same (`_BatchWriter.close`)
+                raise
+            await asyncio.gather(*counting)
+
+    async def _one(self, ctx: ProbeContext, probe: Probe) -> ProbeResult:
+        """One probe's result: skipped at once, or checked when the host gives this environment a turn."""
         started = clock.now_iso()
         skipped = probe.skip_reason(ctx.env, ctx.requested, self.allow_negatives)
         if skipped:
@@ -430,7 +450,11 @@ class _Run:
         uses = tuple(sorted(ctx.env.app.uses))
         result = _result(self.run_id, ctx.env.name, probe, finding, started, self.redact, uses)
         self.requests[ctx.env.name] += ctx.tally.reached
-        await self._writer.write(result)  # durable before the result is counted
+        return result
+
+    async def _count(self, result: ProbeResult, stored: asyncio.Future[None]) -> None:
+        """Count a result once it is durable, and report it."""
+        await stored
         self.results.append(result)
         if self.progress is not None:
             self.progress(result, len(self.results), self.total)
@@ -457,14 +481,14 @@ class _BatchWriter:
         self._pending: list[tuple[ProbeResult, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def write(self, result: ProbeResult) -> None:
-        """Return once `result` is committed (raises what the store raised)."""
+    def submit(self, result: ProbeResult) -> asyncio.Future[None]:
+        """Queue `result`; the future is done once it is committed (or has what the store raised)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._pending.append((result, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())
-        await done
+        return done
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
