@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from workbench import __version__
 from workbench.core import clock
@@ -56,6 +57,7 @@ from workbench.wire.client import ProbeClient
 from workbench.wire.parser import ResponseParser, load_callable, reference_parser
 
 ProgressCallback = Callable[[ProbeResult, int, int], None]
+_T = TypeVar("_T")
 NOT_APPLICABLE = {"applicable": False}  # the app's contract has nothing this probe judges
 
 
@@ -642,10 +644,11 @@ def open_endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str,
                 env.scenarios, api_key=key, latency_ms=env.latency_ms, models=(env.model or "wb-reference-1",)
             )
             starters[env.name] = (endpoint, key)
-        for endpoint, _key in starters.values():
-            stack.callback(endpoint.stop)  # registered first: stops whatever did start if one fails
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(len(starters), 1)) as pool:
-            list(pool.map(lambda pair: pair[0].start(), starters.values()))
+        endpoints = [endpoint for endpoint, _key in starters.values()]
+        # registered first: stops whatever did start if one fails; all at once, as they start: each
+        # waits for its server's next tick (~0.1 s) and its shutdown, ten seconds for sixty in turn
+        stack.callback(_each_at_once, EmbeddedEndpoint.stop, endpoints)
+        _each_at_once(EmbeddedEndpoint.start, endpoints)
         for env in envs:
             if env.name in starters:
                 endpoint, key = starters[env.name]
@@ -653,6 +656,13 @@ def open_endpoints(envs: Sequence[Environment]) -> Iterator[dict[str, tuple[str,
             else:
                 resolved[env.name] = (env.base_url, env.api_key)
         yield resolved
+
+
+def _each_at_once(method: Callable[[_T], object], items: Sequence[_T]) -> None:
+    """`method(item)` for every item, each in a thread of its own; raises the first failure."""
+    if items:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(items)) as pool:
+            list(pool.map(method, items))
 
 
 def _constant(value: str) -> Callable[[], str | None]:
