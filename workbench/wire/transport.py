@@ -19,6 +19,7 @@ client sends a proxied origin through httpx's own transport.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import select
 import ssl
 from collections import deque
@@ -32,6 +33,14 @@ MAX_HEADER_BYTES = 100 * 1024  # httpcore's cap on an incomplete event: response
 READ_BYTES = 64 * 1024  # fed to h11 at a time, as httpcore reads (a head over ~128 KiB never completes)
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read until they are consumed
 _HAPPY_EYEBALLS_S = 0.25  # the delay anyio staggers IPv6 and IPv4 attempts by
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -333,7 +342,8 @@ class DirectTransport(httpx.AsyncBaseTransport):
                     port,
                     ssl=self._ssl if scheme == "https" else None,
                     server_hostname=host if scheme == "https" else None,
-                    happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
+                    # an address needs no race between addresses (and asyncio's race costs a task)
+                    happy_eyeballs_delay=None if _is_address(host) else _HAPPY_EYEBALLS_S,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
