@@ -129,8 +129,10 @@ import os, socket, sys
 import uvicorn
 from workbench.core.scenarios import Scenario
 from workbench.reference.server import create_app
-count, latency_ms = int(sys.argv[1]), float(sys.argv[2])
+count, latency_ms, nodelay = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "nodelay"
 sockets = [socket.create_server(("127.0.0.1", 0), backlog=256) for _ in range(count)]
+for sock in sockets if nodelay else ():  # accepted sockets inherit it, as EmbeddedEndpoint binds
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 print(" ".join(str(s.getsockname()[1]) for s in sockets), flush=True)
 app = create_app(frozenset({Scenario.CONFORMANT}), api_key=os.environ["WB_BENCH_KEY"], latency_ms=latency_ms)
 uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)).run(sockets=sockets)
@@ -138,11 +140,18 @@ uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=F
 
 
 @contextmanager
-def reference_endpoints(count: int, *, latency_ms: float) -> Iterator[tuple[list[str], ServedEndpoint]]:
-    """One reference server in a child process listening on `count` ports: `count` hosts to the probes."""
+def reference_endpoints(
+    count: int, *, latency_ms: float, nodelay: bool = False
+) -> Iterator[tuple[list[str], ServedEndpoint]]:
+    """One reference server in a child process listening on `count` ports: `count` hosts to the probes.
+
+    Without `nodelay` (the figures' endpoint since issue 10) its sockets keep Nagle's algorithm, and
+    a response on a kept-alive connection arrives ~40 ms after the configured latency, as Nagle and
+    the client's delayed ACKs make it (measured with a raw socket: 144 ms for 100 ms, 103 ms on a
+    fresh connection, 101 ms with `nodelay`)."""
     key, variable = "bench-" + secrets.token_hex(16), "WB_BENCH_KEY"
     child = subprocess.Popen(
-        [sys.executable, "-c", _MULTI_PORT_SERVER, str(count), str(latency_ms)],
+        [sys.executable, "-c", _MULTI_PORT_SERVER, str(count), str(latency_ms), "nodelay" if nodelay else ""],
         env={**os.environ, variable: key},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
