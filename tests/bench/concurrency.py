@@ -14,21 +14,38 @@ request is the bound, and is a figure of its own (<= 1.5 ms).
   resident memory of the probing process (< 400 MB). The probing runs in a child process of its
   own (`_probing.py`), so its peak is its own: the endpoints run in a third process.
 
-The old default (one host, 4 requests at a time per environment) stays as an informational line.
+The old default (one host, 4 requests at a time per environment), the 50 environments against an
+endpoint without Nagle's delay, and `workbench probe` of 60 embedded environments are informational.
 
-NOTES, where the CPU per request went (issue 22, item 4; cProfile with `time.thread_time` and
-micro-benchmarks on the 50-environment run, 2-core machine, Python 3.11, medians of runs):
-- before: 2.3-2.6 ms per request on a loaded machine (1.6-1.7 ms on a quiet one). httpx's
+NOTES, where the CPU and the time went (issue 22, item 4; cProfile with `time.thread_time`,
+pyinstrument, gc.callbacks, a 5 ms ticker on the loop and micro-benchmarks, on the 50- and
+200-environment runs, 2-core machine, Python 3.11):
+- before: 2.3-2.6 ms of CPU per request on a loaded machine (1.6-1.7 ms on a quiet one). httpx's
   transport (httpcore's pool plus anyio: a lock, a shielded cancel scope and a deadline scope
   per read and write, and the socket attributes rebuilt on every pool check) was about 0.8 ms of
   it: `wire/transport.py` now speaks HTTP/1.1 with h11 on an `asyncio.Protocol` for a direct
-  origin (about 0.1 ms a request for h11 itself); proxied origins keep httpx's transport.
+  origin (about 0.1 ms a request for h11 itself); proxied origins keep httpx's transport. Bare
+  asyncio streams take 0.12-0.18 ms a request here: the floor of wake-ups and system calls.
 - httpx's header normalisation in `ProbeClient.build`: 42 -> 10 µs (headers given as bytes).
+- a stream of 8 events: 3.4 -> 2.1 ms (SSE text decoded from the capped bytes, not through a
+  second httpx.Response); about 1 ms of it is the loop's wake-ups, one per event.
 - the last redaction of every result (its shape and facts, looked at whole as JSON) cost 75 µs
-  for a shape: `KeyMatcher` now remembers short texts that held no key (a run repeats them).
+  for a shape: `KeyMatcher` now remembers short texts that held no key (a run repeats them), and
+  looks for fragments only where an aligned piece of a form is (a body: 14 -> 4-7 µs).
 - the store's writer: a transaction costs about 0.45 ms of CPU before its first row (0.07 ms a
   row after); results wait up to 10 ms for the rest of their wave (80 -> 25-35 transactions a run).
-- shape signatures: scalars walked inline, types by one look-up (19 -> 14 µs a completion).
+- the cycle collector: 260-390 ms a run at 200 environments, full passes stopping the loop for
+  85-127 ms; frozen before the run and run a tenth as often: 15-75 ms.
+- time, not CPU: each probe was a task handed the host's gate by the previous one, one loop
+  iteration later, after every response of the wave had been judged; so the waves never spread
+  out and each cost a whole wave's judgements (200 x 500 ms: 8.0-8.8 s a run). An environment's
+  probes now follow each other in one task: 6.1 s (ideal 5.4 s).
+- shape signatures (19 -> 14 µs), ablation variants decoded from one dump: small.
+- 60 embedded environments: 10 of the 12 s of `workbench probe` were the endpoints stopping one
+  after another; they stop at once now (2.5 s).
+What is left per request, roughly: the loop's wake-ups and system calls 0.15-0.2 ms, h11 0.1,
+classification 0.07, the store's writer 0.15, a stream's extra events 0.13 on average, the rest
+spread thin (probe logic, redaction, results).
 """
 
 from __future__ import annotations
