@@ -9,12 +9,16 @@ idle timeout does, without saying so) is the point. `HostileServer` always says 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -34,6 +38,7 @@ class KeepAliveServer:
     close_after: int | None = None
     big: int = 0
     header_bytes: int = 0
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server-side context
     connections: int = 0
     requests: int = 0
     eof_seen: int = 0  # connections the client closed
@@ -42,7 +47,8 @@ class KeepAliveServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1/chat/completions"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._sock.getsockname()[1]}/v1/chat/completions"
 
     def serve(self) -> None:
         self._sock.settimeout(0.05)
@@ -58,6 +64,8 @@ class KeepAliveServer:
 
     def _connection(self, client: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                client = self.tls.wrap_socket(client, server_side=True)
             self._answer(client)
         except OSError:  # the client reset the connection (a cut body), or the test ended
             self.eof_seen += 1
@@ -104,9 +112,9 @@ class KeepAliveServer:
 
 @contextmanager
 def keep_alive_server(
-    *, close_after: int | None = None, big: int = 0, header_bytes: int = 0
+    *, close_after: int | None = None, big: int = 0, header_bytes: int = 0, tls: ssl.SSLContext | None = None
 ) -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer(close_after=close_after, big=big, header_bytes=header_bytes)
+    server = KeepAliveServer(close_after=close_after, big=big, header_bytes=header_bytes, tls=tls)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
@@ -232,3 +240,70 @@ def test_a_refused_connection_is_a_connect_error() -> None:
 
     with pytest.raises(httpx.ConnectError, match=r"refused|failed"):
         asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command (no key is committed)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _https_exchanges(url: str, count: int, context: ssl.SSLContext) -> list[httpx.Response | Exception]:
+    async def go() -> list[httpx.Response | Exception]:
+        transport = DirectTransport(ssl_context=context, max_connections=1)
+        done: list[httpx.Response | Exception] = []
+        try:
+            for _ in range(count):
+                try:
+                    response = await transport.handle_async_request(httpx.Request("POST", url, content=b"{}"))
+                    await response.aread()
+                    done.append(response)
+                except httpx.TransportError as exc:
+                    done.append(exc)
+        finally:
+            await transport.aclose()
+        return done
+
+    return asyncio.run(go())
+
+
+def test_https_is_verified_and_kept_alive(certificate: tuple[Path, Path]) -> None:
+    """Production endpoints are https: the certificate is verified against the context's trust
+    store (a server it does not trust is a connect error), and the connection is kept alive."""
+    cert, key = certificate
+    served = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    served.load_cert_chain(cert, key)
+    with keep_alive_server(tls=served) as server:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        done = _https_exchanges(server.url, 3, trusting)
+        assert [getattr(r, "status_code", r) for r in done] == [200] * 3
+        assert all(isinstance(r, httpx.Response) and r.content == BODY for r in done)
+        assert server.connections == 1
+        (refused,) = _https_exchanges(server.url, 1, ssl.create_default_context())
+    assert isinstance(refused, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)

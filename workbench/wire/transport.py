@@ -30,7 +30,7 @@ import h11
 import httpx
 
 MAX_HEADER_BYTES = 100 * 1024  # httpcore's cap on an incomplete event: response headers past it fail
-READ_BYTES = 64 * 1024  # fed to h11 at a time, as httpcore reads (a head over ~128 KiB never completes)
+READ_BYTES = 64 * 1024  # fed to h11 at a time, as httpcore reads it (so the head cap counts the same)
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read until they are consumed
 _HAPPY_EYEBALLS_S = 0.25  # the delay anyio staggers IPv6 and IPv4 attempts by
 
