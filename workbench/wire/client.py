@@ -252,7 +252,9 @@ class ProbeClient:
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        # No per-operation timeouts: each would be `timeout_s`, armed after the exchange's own total
+        # deadline of `timeout_s`, so none could ever fire first; a timer per read cost CPU for nothing.
+        self._timeout: dict[str, float | None] = dict.fromkeys(("connect", "read", "write", "pool"))
         self._given = transport
         self._transports: dict[str | None, httpx.AsyncBaseTransport] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy, looked up once
