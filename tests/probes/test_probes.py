@@ -213,3 +213,21 @@ def test_a_run_hands_the_cycle_collector_back_as_it_found_it(tmp_path: Path) -> 
         with pytest.raises(RuntimeError):
             run_probes(config, probe_ids=["endpoint.minimal"], store=store, progress=fail)
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_a_failing_progress_report_stops_the_run_before_its_next_requests(tmp_path: Path) -> None:
+    """A result that cannot be stored or reported stops the run, as it stopped the probe that met it
+    when each probe awaited its own commit: the environments send no further probes."""
+    text = "".join(
+        f'[environments.env{i}]\nbase_url = "embedded"\nstream = true\nlatency_ms = 50\n\n' for i in range(2)
+    )
+
+    def fail(result: ProbeResult, done: int, total: int) -> None:
+        raise RuntimeError("the terminal went away")
+
+    with HistoryStore(f"sqlite:///{tmp_path / 'h.sqlite'}") as store:
+        with pytest.raises(RuntimeError, match="terminal went away"):
+            run_probes(parse_config(text, source=None), store=store, progress=fail)
+        (run,) = store.runs()
+    assert run.status == "failed"
+    assert run.requests is not None and all(sent <= 2 for sent in run.requests.values()), run.requests

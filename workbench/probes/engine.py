@@ -302,6 +302,7 @@ class _Run:
         self.requests = dict.fromkeys(self.names, 0)
         self.total = len(plan.environments) * len(plan.probes)
         self._cancelled = False
+        self._failed: Exception | None = None  # what a result's commit or progress report raised
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[RunSummary] | None = None
 
@@ -415,6 +416,8 @@ class _Run:
                 it left one loop iteration later, after every response that had arrived with it was
                 judged: a wave of 200 environments went out together again, 200 judgements late."""
                 while pending:
+                    if self._failed is not None:  # a result could not be stored or reported: stop
+                        raise self._failed
                     probe = pending.popleft()
                     result = await self._one(replace(ctx, tally=Tally()), probe)
                     stored = self._writer.submit(result)  # the finding is the writer's now
@@ -455,11 +458,16 @@ class _Run:
         return result
 
     async def _count(self, result: ProbeResult, stored: asyncio.Future[None]) -> None:
-        """Count a result once it is durable, and report it."""
-        await stored
-        self.results.append(result)
-        if self.progress is not None:
-            self.progress(result, len(self.results), self.total)
+        """Count a result once it is durable, and report it; a store or progress failure stops the
+        run's workers before their next probe, as it stopped the probe that met it before."""
+        try:
+            await stored
+            self.results.append(result)
+            if self.progress is not None:
+                self.progress(result, len(self.results), self.total)
+        except Exception as exc:
+            self._failed = self._failed or exc
+            raise
 
 
 _WINDOW_S = 0.01  # a result waits at most this long for others to share its transaction
