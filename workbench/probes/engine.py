@@ -1,8 +1,9 @@
-"""Running probes: hosts concurrently, one request at a time per host, each result stored at once.
+"""Running probes: hosts concurrently, one request at a time per host, each result stored as it comes.
 
 `run_probes` is the one entry point the CLI and the notebooks share. It starts an embedded
 reference endpoint for every `base_url = "embedded"` environment, probes, appends every result to
-the history the moment it exists, stops what it started, and returns a `RunSummary`.
+the history within milliseconds of its finding (before it is counted or reported), stops what it
+started, and returns a `RunSummary`.
 """
 
 from __future__ import annotations
