@@ -33,12 +33,14 @@ BODY = b'{"ok": true}'
 class KeepAliveServer:
     """Answers each request with `BODY` (Content-Length framing); `close_after` closes the connection
     after that many responses without a `Connection: close` header; `big` answers `big` bytes
-    instead; `header_bytes` pads the response head."""
+    instead; `header_bytes` pads the response head; `answers` are sent as they are, byte for byte,
+    to the first requests (the nth to the nth request the server reads, on whichever connection)."""
 
     close_after: int | None = None
     big: int = 0
     header_bytes: int = 0
     tls: ssl.SSLContext | None = None  # serve HTTPS with this server-side context
+    answers: tuple[bytes, ...] = ()
     connections: int = 0
     requests: int = 0
     eof_seen: int = 0  # connections the client closed
@@ -50,8 +52,10 @@ class KeepAliveServer:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://127.0.0.1:{self._sock.getsockname()[1]}/v1/chat/completions"
 
+    def __post_init__(self) -> None:
+        self._sock.settimeout(0.05)  # here, not in `serve`: a test may stop the server before it serves
+
     def serve(self) -> None:
-        self._sock.settimeout(0.05)
         while not self._stop.is_set():
             try:
                 client, _ = self._sock.accept()
@@ -93,6 +97,9 @@ class KeepAliveServer:
                     buffer += client.recv(65536)
                 buffer = buffer[length:]
                 self.requests += 1
+                if self.requests <= len(self.answers):
+                    client.sendall(self.answers[self.requests - 1])
+                    continue
                 body = b"x" * self.big if self.big else BODY
                 padding = b"X-Pad: " + b"p" * self.header_bytes + b"\r\n" if self.header_bytes else b""
                 client.sendall(
@@ -112,9 +119,16 @@ class KeepAliveServer:
 
 @contextmanager
 def keep_alive_server(
-    *, close_after: int | None = None, big: int = 0, header_bytes: int = 0, tls: ssl.SSLContext | None = None
+    *,
+    close_after: int | None = None,
+    big: int = 0,
+    header_bytes: int = 0,
+    tls: ssl.SSLContext | None = None,
+    answers: tuple[bytes, ...] = (),
 ) -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer(close_after=close_after, big=big, header_bytes=header_bytes, tls=tls)
+    server = KeepAliveServer(
+        close_after=close_after, big=big, header_bytes=header_bytes, tls=tls, answers=answers
+    )
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
@@ -307,3 +321,24 @@ def test_https_is_verified_and_kept_alive(certificate: tuple[Path, Path]) -> Non
         assert server.connections == 1
         (refused,) = _https_exchanges(server.url, 1, ssl.create_default_context())
     assert isinstance(refused, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)
+
+
+def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
+    """A key read from its variable with a line break in it (a file's last newline) is refused by
+    h11 before anything is sent, with a message that quoted the whole header, `Bearer KEY`.
+
+    Observed: h11's `Illegal header value b'Bearer sk-...\\n'` escaped the transport as a raw
+    `h11.LocalProtocolError`, not an httpx error: the probe client let it through unclassified, key
+    and all (httpcore raises it as httpx's `LocalProtocolError`). Now it is a protocol failure whose
+    message names the refusal, never the value."""
+    key = "sk-live-0123456789abcdef\n"
+    with keep_alive_server() as server:
+
+        async def go() -> Exchange:
+            async with ProbeClient(timeout_s=5, max_bytes=1 << 20, trust_env=False) as client:
+                return await client.exchange(client.build(server.url, content=b"{}", key=lambda: key))
+
+        done = asyncio.run(go())
+        assert done.failure is Failure.PROTOCOL and "Illegal header value" in done.failure_detail
+        assert key.strip()[:12] not in done.failure_detail
+        assert server.requests == 0

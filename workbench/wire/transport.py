@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import select
 import ssl
 from collections import deque
@@ -41,6 +42,13 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _refused(exc: h11.LocalProtocolError) -> httpx.LocalProtocolError:
+    """h11's refusal of our own request, without the value it quotes (`Illegal header value
+    b'Bearer KEY'`): a header value may be a credential, and the message reaches logs and reports."""
+    message, *quoted = re.split(r" b['\"]", str(exc), maxsplit=1)
+    return httpx.LocalProtocolError(f"{message} (not shown: it may be a credential)" if quoted else message)
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -199,6 +207,9 @@ class _Connection:
             head = h11.Request(
                 method=request.method, target=request.url.raw_path, headers=request.headers.raw
             )
+        except h11.LocalProtocolError as exc:
+            raise _refused(exc) from None  # `from exc` would carry the value in the traceback
+        try:
             if isinstance(request.stream, httpx.ByteStream):
                 body = request.read()
                 await self.socket.write(
@@ -228,7 +239,7 @@ class _Connection:
         try:
             return self.h11.send(event) or b""
         except h11.LocalProtocolError as exc:
-            raise httpx.LocalProtocolError(str(exc)) from exc
+            raise _refused(exc) from None
 
     async def next_event(self, timeout: float | None) -> Any:
         while True:
