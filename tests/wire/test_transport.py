@@ -9,6 +9,8 @@ idle timeout does, without saying so) is the point. `HostileServer` always says 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import shutil
 import socket
 import ssl
@@ -342,3 +344,26 @@ def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
         assert done.failure is Failure.PROTOCOL and "Illegal header value" in done.failure_detail
         assert key.strip()[:12] not in done.failure_detail
         assert server.requests == 0
+
+
+def test_connections_are_reused_above_file_descriptor_1024() -> None:
+    """A run probing many environments holds many sockets. `select.select` refuses a descriptor at
+    or past FD_SETSIZE (1024) with ValueError, which the idle check took for "the server closed it":
+    observed, 5 requests opened 5 connections once the process held 1,100 descriptors. httpcore
+    checks with `select.poll`, which has no such limit; so does the direct transport."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 1200
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"needs {needed} file descriptors, the hard limit is {hard}")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with keep_alive_server() as server:
+            done = exchanges(server.url, 3)
+    finally:
+        for descriptor in filler:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert [exchange.status for exchange in done] == [200] * 3
+    assert server.connections == 1

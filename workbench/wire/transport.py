@@ -168,15 +168,17 @@ class _Socket(asyncio.Protocol):
 
 
 def _readable(transport: asyncio.Transport) -> bool:
-    """Whether the socket has something to read now, before the event loop has looked."""
+    """Whether the socket has something to read now, before the event loop has looked. With `poll`,
+    as httpcore checks: `select.select` refuses a descriptor past 1024, and a run holds that many."""
     sock = transport.get_extra_info("socket")
-    if sock is None:
+    if sock is None or sock.fileno() < 0:
         return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
+        return bool(poller.poll(0))
+    except OSError:
         return True
-    return bool(readable)
 
 
 class _Connection:
