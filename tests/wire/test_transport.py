@@ -367,3 +367,19 @@ def test_connections_are_reused_above_file_descriptor_1024() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert [exchange.status for exchange in done] == [200] * 3
     assert server.connections == 1
+
+
+def test_bytes_past_a_response_are_never_read_as_the_next_one() -> None:
+    """A server that sends more than its response says (a Content-Length too small, a response
+    pipelined ahead of any request): the connection must not carry the rest to the next request.
+
+    Observed: sent in one write, the extra bytes arrived in the same read, waited in h11's buffer
+    after the first response ended, and the next request on the kept connection was answered by
+    them (body "forged") before the server had read it; httpcore did the same. A connection with
+    bytes left over is closed now, and the next request gets its own answer on a new one."""
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + forged
+    with keep_alive_server(answers=(first,)) as server:
+        done = exchanges(server.url, 2)
+    assert [exchange.body for exchange in done] == [b"ok", BODY]
+    assert server.connections == 2

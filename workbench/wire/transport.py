@@ -12,8 +12,9 @@ What httpcore does that matters is kept: keep-alive with its expiry, an idle con
 has closed is never reused, `max_connections` at a time, connect/read/write/pool timeouts, response
 headers cut at 100 KiB, a write error still lets an early response be read, and every failure is
 raised as httpx's exception of the same name. A connection whose response was not read to its end
-(a cap, a deadline, a cancellation) is closed, never reused. Proxies are not spoken here: the probe
-client sends a proxied origin through httpx's own transport.
+(a cap, a deadline, a cancellation), or that brought bytes past its response, is closed, never
+reused. Proxies are not spoken here: the probe client sends a proxied origin through httpx's own
+transport.
 """
 
 from __future__ import annotations
@@ -257,8 +258,14 @@ class _Connection:
             self.h11.receive_data(data)
 
     def reusable(self) -> bool:
-        """The exchange ended cleanly on both sides and the server keeps the connection open."""
-        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
+        """The exchange ended cleanly on both sides, the server keeps the connection open, and sent
+        nothing past its response: bytes left over would be read as the next request's answer."""
+        return (
+            self.h11.our_state is h11.DONE
+            and self.h11.their_state is h11.DONE
+            and not self.h11.trailing_data[0]
+            and not self.socket.pending
+        )
 
     def close(self) -> None:
         self.transport.abort()  # nothing to flush: a request is whole before a response is read
