@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from workbench.wire.client import Exchange, Failure, ProbeClient, _tls_context
-from workbench.wire.transport import MAX_HEADER_BYTES, DirectTransport
+from workbench.wire.transport import MAX_HEADER_BYTES, MAX_INFORMATIONAL, DirectTransport
 
 BODY = b'{"ok": true}'
 
@@ -383,3 +383,17 @@ def test_bytes_past_a_response_are_never_read_as_the_next_one() -> None:
         done = exchanges(server.url, 2)
     assert [exchange.body for exchange in done] == [b"ok", BODY]
     assert server.connections == 2
+
+
+def test_informational_responses_without_end_are_a_protocol_failure() -> None:
+    """1xx responses (100 Continue, 102 Processing, 103 Early Hints) come before the response, a
+    few at most. A server sending them without end kept the client parsing at full CPU until the
+    total deadline, with no byte cap to stop it, as httpcore does (observed: a 1 s deadline, 1.0 s of
+    CPU, every other environment's timings on that loop delayed). Past `MAX_INFORMATIONAL` it fails."""
+    flood = b"HTTP/1.1 102 Processing\r\n\r\n" * (MAX_INFORMATIONAL + 1)
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    hint = b"HTTP/1.1 103 Early Hints\r\n\r\n"
+    with keep_alive_server(answers=(flood + response, hint + response)) as server:
+        cut, hinted = exchanges(server.url, 2)
+    assert cut.failure is Failure.PROTOCOL and f"{MAX_INFORMATIONAL:,} informational" in cut.failure_detail
+    assert (hinted.status, hinted.body) == (200, b"ok")

@@ -33,6 +33,7 @@ import httpx
 
 MAX_HEADER_BYTES = 100 * 1024  # httpcore's cap on an incomplete event: response headers past it fail
 READ_BYTES = 64 * 1024  # fed to h11 at a time, as httpcore reads it (so the head cap counts the same)
+MAX_INFORMATIONAL = 1_000  # 1xx responses before the response: a few are real, without end is a loop
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read until they are consumed
 _HAPPY_EYEBALLS_S = 0.25  # the delay anyio staggers IPv6 and IPv4 attempts by
 
@@ -231,12 +232,15 @@ class _Connection:
         except httpx.WriteError:
             pass  # a server may answer early (413) and close: read what it said, as httpcore does
         read_timeout = timeouts.get("read")
-        while True:
+        for _ in range(MAX_INFORMATIONAL + 1):
             event = await self.next_event(read_timeout)
             if isinstance(event, h11.Response):
                 return event
             if not isinstance(event, h11.InformationalResponse):  # pragma: no cover - h11 orders events
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+        raise httpx.RemoteProtocolError(
+            f"more than {MAX_INFORMATIONAL:,} informational (1xx) responses and no response"
+        )
 
     def _encode(self, event: h11.Event) -> bytes:
         try:
