@@ -99,20 +99,22 @@ class KeepAliveServer:
                     buffer += client.recv(65536)
                 buffer = buffer[length:]
                 self.requests += 1
-                if self.requests <= len(self.answers):
-                    client.sendall(self.answers[self.requests - 1])
-                    continue
-                body = b"x" * self.big if self.big else BODY
-                padding = b"X-Pad: " + b"p" * self.header_bytes + b"\r\n" if self.header_bytes else b""
-                client.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + padding
-                    + b"Content-Length: %d\r\n\r\n" % len(body)
-                    + body
-                )
+                client.sendall(self._response())
                 answered += 1
                 if self.close_after is not None and answered >= self.close_after:
                     return  # as a server whose idle timeout passed: no `Connection: close` said
+
+    def _response(self) -> bytes:
+        if self.requests <= len(self.answers):
+            return self.answers[self.requests - 1]
+        body = b"x" * self.big if self.big else BODY
+        padding = b"X-Pad: " + b"p" * self.header_bytes + b"\r\n" if self.header_bytes else b""
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + padding
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -397,3 +399,25 @@ def test_informational_responses_without_end_are_a_protocol_failure() -> None:
         cut, hinted = exchanges(server.url, 2)
     assert cut.failure is Failure.PROTOCOL and f"{MAX_INFORMATIONAL:,} informational" in cut.failure_detail
     assert (hinted.status, hinted.body) == (200, b"ok")
+
+
+def test_a_body_that_breaks_gives_its_connection_slot_back() -> None:
+    """A response whose body breaks (here: the server promises 10 bytes, sends 2 and closes) frees
+    its slot as the error is raised, as httpcore's body stream does, even if the caller never
+    closes the response: with `max_connections=1`, observed, the next request waited forever."""
+    broken = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"
+    with keep_alive_server(answers=(broken,), close_after=1) as server:
+
+        async def go() -> bytes:
+            transport = DirectTransport(ssl_context=_tls_context(False), max_connections=1)
+            try:
+                request = httpx.Request("POST", server.url, content=b"{}")
+                response = await transport.handle_async_request(request)
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await response.aread()  # not closed after
+                response = await asyncio.wait_for(transport.handle_async_request(request), 2)
+                return await response.aread()
+            finally:
+                await transport.aclose()
+
+        assert asyncio.run(go()) == BODY

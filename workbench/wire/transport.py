@@ -285,12 +285,16 @@ class _Body(httpx.AsyncByteStream):
         self._released = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            event = await self._connection.next_event(self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or event is h11.PAUSED:
-                return
+        try:
+            while True:
+                event = await self._connection.next_event(self._timeout)
+                if isinstance(event, h11.Data):
+                    yield bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or event is h11.PAUSED:
+                    return
+        except BaseException:  # a broken body frees its slot at once, as httpcore's does, closed or not
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         if not self._released:
