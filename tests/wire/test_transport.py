@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -421,3 +422,22 @@ def test_a_body_that_breaks_gives_its_connection_slot_back() -> None:
                 await transport.aclose()
 
         assert asyncio.run(go()) == BODY
+
+
+def test_an_international_host_is_reached_by_the_name_httpx_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`straße.example` is `xn--strae-oqa.example` to httpx (IDNA 2008, the Host header it writes,
+    and what httpcore connects to), but Python's own codec (IDNA 2003) makes it `strasse.example`,
+    another domain: given the unicode `url.host`, the transport resolved, connected and verified
+    TLS for that other host, and sent it the key. The resolver here is a stub that records the
+    name asked for and answers 127.0.0.1 (the HTTP is a real loopback server)."""
+    asked: list[str] = []
+
+    def resolve(host: str, port: int, *args: object, **kwargs: object) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", port))]
+
+    with keep_alive_server() as server:
+        port = httpx.URL(server.url).port
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        (done,) = exchanges(f"http://straße.example:{port}/v1/chat/completions", 1)
+    assert (done.status, asked) == (200, ["xn--strae-oqa.example"])

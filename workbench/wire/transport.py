@@ -321,7 +321,10 @@ class DirectTransport(httpx.AsyncBaseTransport):
         scheme = url.scheme
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+        # the host as httpx encoded it (IDNA 2008, as in the Host header): `url.host` is unicode, and
+        # Python's resolver and TLS would encode it by IDNA 2003, another domain for some names (ß)
+        host = url.raw_host.decode("ascii")
+        origin = (scheme, host, url.port or (443 if scheme == "https" else 80))
         await self._acquire(timeouts.get("pool"))
         connection: _Connection | None = None
         try:
