@@ -325,7 +325,10 @@ def test_https_is_verified_and_kept_alive(certificate: tuple[Path, Path]) -> Non
         assert all(isinstance(r, httpx.Response) and r.content == BODY for r in done)
         assert server.connections == 1
         (refused,) = _https_exchanges(server.url, 1, ssl.create_default_context())
+        # the trusted certificate names 127.0.0.1 only: reached as `localhost`, the name must not match
+        (mismatched,) = _https_exchanges(server.url.replace("127.0.0.1", "localhost"), 1, trusting)
     assert isinstance(refused, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)
+    assert isinstance(mismatched, httpx.ConnectError) and "Hostname mismatch" in str(mismatched)
 
 
 def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
