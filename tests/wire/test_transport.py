@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.hostile import hostile_process, refused_url
 from workbench.wire.client import Exchange, Failure, ProbeClient, _tls_context
 from workbench.wire.transport import MAX_HEADER_BYTES, MAX_INFORMATIONAL, DirectTransport
 
@@ -444,3 +445,30 @@ def test_an_international_host_is_reached_by_the_name_httpx_encoded(monkeypatch:
         monkeypatch.setattr(socket, "getaddrinfo", resolve)
         (done,) = exchanges(f"http://straße.example:{port}/v1/chat/completions", 1)
     assert (done.status, asked) == (200, ["xn--strae-oqa.example"])
+
+
+def _descriptors() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_failing_exchanges_leave_no_descriptor_open() -> None:
+    """200 exchanges that fail (a body cut short, a deadline while the server holds the request,
+    a refused connection) through one client: when they are over, the process holds no more
+    descriptors than before (the servers run in processes of their own, so only the client's are
+    counted; observed: none left over)."""
+    with hostile_process("wrong_length") as cut, hostile_process("silent") as silent:
+
+        async def go() -> tuple[int, set[Failure | None]]:
+            before = _descriptors()
+            failures = set()
+            for url, count, deadline in ((cut, 100, 5.0), (silent, 50, 0.005), (refused_url(), 50, 5.0)):
+                async with ProbeClient(timeout_s=deadline, max_bytes=1 << 20, trust_env=False) as client:
+                    for _ in range(count):
+                        request = client.build(url + "/v1/chat/completions", content=b"{}")
+                        failures.add((await client.exchange(request)).failure)
+            return _descriptors() - before, failures
+
+        left, failures = asyncio.run(go())
+    assert failures == {Failure.PROTOCOL, Failure.TIMEOUT, Failure.CONNECT}
+    assert left <= 0
