@@ -13,8 +13,8 @@ has closed is never reused, `max_connections` at a time, connect/read/write/pool
 headers cut at 100 KiB, a write error still lets an early response be read, and every failure is
 raised as httpx's exception of the same name. A connection whose response was not read to its end
 (a cap, a deadline, a cancellation), or that brought bytes past its response, is closed, never
-reused. Proxies are not spoken here: the probe client sends a proxied origin through httpx's own
-transport.
+reused; informational (1xx) responses without end fail after `MAX_INFORMATIONAL`. Proxies are not
+spoken here: the probe client sends a proxied origin through httpx's own transport.
 """
 
 from __future__ import annotations
