@@ -213,6 +213,31 @@ def test_a_loopback_endpoint_is_never_sent_through_a_proxy(monkeypatch: pytest.M
     assert proxy.requests == [], "the request went through the proxy"
 
 
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"])
+def test_a_remote_endpoint_goes_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """The direct transport speaks no proxy: an https endpoint on another host, with a proxy named by
+    the environment, must reach the proxy (a CONNECT to the endpoint), never the network directly.
+    `.invalid` never resolves, so a bypass would be a DNS failure, not a CONNECT at the proxy."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    with HostileServer("status", status=502) as proxy:
+        monkeypatch.setenv(variable, proxy.base_url)
+
+        async def post() -> Exchange:
+            async with ProbeClient(timeout_s=5, max_bytes=1 << 20, trust_env=True) as client:
+                request = client.build("https://api.endpoint.invalid/v1/chat/completions", content=b"{}")
+                return await client.exchange(request)
+
+        exchange = asyncio.run(post())
+        received = proxy.wait_for_requests(1)
+    assert [(got.method, got.path) for got in received] == [("CONNECT", "api.endpoint.invalid:443")]
+    assert exchange.failure is Failure.PROTOCOL and "ProxyError" in exchange.failure_detail
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "localhost", "[::1]", "api.localhost"])
 def test_loopback_hosts_are_recognised(host: str) -> None:
     from workbench.wire.client import is_loopback

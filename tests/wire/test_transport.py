@@ -9,6 +9,8 @@ idle timeout does, without saying so) is the point. `HostileServer` always says 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import shutil
 import socket
 import ssl
@@ -19,12 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.hostile import hostile_process, refused_url
 from workbench.wire.client import Exchange, Failure, ProbeClient, _tls_context
-from workbench.wire.transport import MAX_HEADER_BYTES, DirectTransport
+from workbench.wire.transport import MAX_HEADER_BYTES, MAX_INFORMATIONAL, DirectTransport
 
 BODY = b'{"ok": true}'
 
@@ -33,12 +37,14 @@ BODY = b'{"ok": true}'
 class KeepAliveServer:
     """Answers each request with `BODY` (Content-Length framing); `close_after` closes the connection
     after that many responses without a `Connection: close` header; `big` answers `big` bytes
-    instead; `header_bytes` pads the response head."""
+    instead; `header_bytes` pads the response head; `answers` are sent as they are, byte for byte,
+    to the first requests (the nth to the nth request the server reads, on whichever connection)."""
 
     close_after: int | None = None
     big: int = 0
     header_bytes: int = 0
     tls: ssl.SSLContext | None = None  # serve HTTPS with this server-side context
+    answers: tuple[bytes, ...] = ()
     connections: int = 0
     requests: int = 0
     eof_seen: int = 0  # connections the client closed
@@ -50,8 +56,10 @@ class KeepAliveServer:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://127.0.0.1:{self._sock.getsockname()[1]}/v1/chat/completions"
 
+    def __post_init__(self) -> None:
+        self._sock.settimeout(0.05)  # here, not in `serve`: a test may stop the server before it serves
+
     def serve(self) -> None:
-        self._sock.settimeout(0.05)
         while not self._stop.is_set():
             try:
                 client, _ = self._sock.accept()
@@ -93,17 +101,22 @@ class KeepAliveServer:
                     buffer += client.recv(65536)
                 buffer = buffer[length:]
                 self.requests += 1
-                body = b"x" * self.big if self.big else BODY
-                padding = b"X-Pad: " + b"p" * self.header_bytes + b"\r\n" if self.header_bytes else b""
-                client.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + padding
-                    + b"Content-Length: %d\r\n\r\n" % len(body)
-                    + body
-                )
+                client.sendall(self._response())
                 answered += 1
                 if self.close_after is not None and answered >= self.close_after:
                     return  # as a server whose idle timeout passed: no `Connection: close` said
+
+    def _response(self) -> bytes:
+        if self.requests <= len(self.answers):
+            return self.answers[self.requests - 1]
+        body = b"x" * self.big if self.big else BODY
+        padding = b"X-Pad: " + b"p" * self.header_bytes + b"\r\n" if self.header_bytes else b""
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + padding
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -112,9 +125,16 @@ class KeepAliveServer:
 
 @contextmanager
 def keep_alive_server(
-    *, close_after: int | None = None, big: int = 0, header_bytes: int = 0, tls: ssl.SSLContext | None = None
+    *,
+    close_after: int | None = None,
+    big: int = 0,
+    header_bytes: int = 0,
+    tls: ssl.SSLContext | None = None,
+    answers: tuple[bytes, ...] = (),
 ) -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer(close_after=close_after, big=big, header_bytes=header_bytes, tls=tls)
+    server = KeepAliveServer(
+        close_after=close_after, big=big, header_bytes=header_bytes, tls=tls, answers=answers
+    )
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     try:
@@ -306,4 +326,149 @@ def test_https_is_verified_and_kept_alive(certificate: tuple[Path, Path]) -> Non
         assert all(isinstance(r, httpx.Response) and r.content == BODY for r in done)
         assert server.connections == 1
         (refused,) = _https_exchanges(server.url, 1, ssl.create_default_context())
+        # the trusted certificate names 127.0.0.1 only: reached as `localhost`, the name must not match
+        (mismatched,) = _https_exchanges(server.url.replace("127.0.0.1", "localhost"), 1, trusting)
     assert isinstance(refused, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(refused)
+    assert isinstance(mismatched, httpx.ConnectError) and "Hostname mismatch" in str(mismatched)
+
+
+def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
+    """A key read from its variable with a line break in it (a file's last newline) is refused by
+    h11 before anything is sent, with a message that quoted the whole header, `Bearer KEY`.
+
+    Observed: h11's `Illegal header value b'Bearer sk-...\\n'` escaped the transport as a raw
+    `h11.LocalProtocolError`, not an httpx error: the probe client let it through unclassified, key
+    and all (httpcore raises it as httpx's `LocalProtocolError`). Now it is a protocol failure whose
+    message names the refusal, never the value."""
+    key = "sk-live-0123456789abcdef\n"
+    with keep_alive_server() as server:
+
+        async def go() -> Exchange:
+            async with ProbeClient(timeout_s=5, max_bytes=1 << 20, trust_env=False) as client:
+                return await client.exchange(client.build(server.url, content=b"{}", key=lambda: key))
+
+        done = asyncio.run(go())
+        assert done.failure is Failure.PROTOCOL and "Illegal header value" in done.failure_detail
+        assert key.strip()[:12] not in done.failure_detail
+        assert server.requests == 0
+
+
+def test_connections_are_reused_above_file_descriptor_1024() -> None:
+    """A run probing many environments holds many sockets. `select.select` refuses a descriptor at
+    or past FD_SETSIZE (1024) with ValueError, which the idle check took for "the server closed it":
+    observed, 5 requests opened 5 connections once the process held 1,100 descriptors. httpcore
+    checks with `select.poll`, which has no such limit; so does the direct transport."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 1200
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"needs {needed} file descriptors, the hard limit is {hard}")
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with keep_alive_server() as server:
+            done = exchanges(server.url, 3)
+    finally:
+        for descriptor in filler:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert [exchange.status for exchange in done] == [200] * 3
+    assert server.connections == 1
+
+
+def test_bytes_past_a_response_are_never_read_as_the_next_one() -> None:
+    """A server that sends more than its response says (a Content-Length too small, a response
+    pipelined ahead of any request): the connection must not carry the rest to the next request.
+
+    Observed: sent in one write, the extra bytes arrived in the same read, waited in h11's buffer
+    after the first response ended, and the next request on the kept connection was answered by
+    them (body "forged") before the server had read it; httpcore did the same. A connection with
+    bytes left over is closed now, and the next request gets its own answer on a new one."""
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+    first = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + forged
+    with keep_alive_server(answers=(first,)) as server:
+        done = exchanges(server.url, 2)
+    assert [exchange.body for exchange in done] == [b"ok", BODY]
+    assert server.connections == 2
+
+
+def test_informational_responses_without_end_are_a_protocol_failure() -> None:
+    """1xx responses (100 Continue, 102 Processing, 103 Early Hints) come before the response, a
+    few at most. A server sending them without end kept the client parsing at full CPU until the
+    total deadline, with no byte cap to stop it, as httpcore does (observed: a 1 s deadline, 1.0 s of
+    CPU, every other environment's timings on that loop delayed). Past `MAX_INFORMATIONAL` it fails."""
+    flood = b"HTTP/1.1 102 Processing\r\n\r\n" * (MAX_INFORMATIONAL + 1)
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    hint = b"HTTP/1.1 103 Early Hints\r\n\r\n"
+    with keep_alive_server(answers=(flood + response, hint + response)) as server:
+        cut, hinted = exchanges(server.url, 2)
+    assert cut.failure is Failure.PROTOCOL and f"{MAX_INFORMATIONAL:,} informational" in cut.failure_detail
+    assert (hinted.status, hinted.body) == (200, b"ok")
+
+
+def test_a_body_that_breaks_gives_its_connection_slot_back() -> None:
+    """A response whose body breaks (here: the server promises 10 bytes, sends 2 and closes) frees
+    its slot as the error is raised, as httpcore's body stream does, even if the caller never
+    closes the response: with `max_connections=1`, observed, the next request waited forever."""
+    broken = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok"
+    with keep_alive_server(answers=(broken,), close_after=1) as server:
+
+        async def go() -> bytes:
+            transport = DirectTransport(ssl_context=_tls_context(False), max_connections=1)
+            try:
+                request = httpx.Request("POST", server.url, content=b"{}")
+                response = await transport.handle_async_request(request)
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await response.aread()  # not closed after
+                response = await asyncio.wait_for(transport.handle_async_request(request), 2)
+                return await response.aread()
+            finally:
+                await transport.aclose()
+
+        assert asyncio.run(go()) == BODY
+
+
+def test_an_international_host_is_reached_by_the_name_httpx_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`straße.example` is `xn--strae-oqa.example` to httpx (IDNA 2008, the Host header it writes,
+    and what httpcore connects to), but Python's own codec (IDNA 2003) makes it `strasse.example`,
+    another domain: given the unicode `url.host`, the transport resolved, connected and verified
+    TLS for that other host, and sent it the key. The resolver here is a stub that records the
+    name asked for and answers 127.0.0.1 (the HTTP is a real loopback server)."""
+    asked: list[str] = []
+
+    def resolve(host: str, port: int, *args: object, **kwargs: object) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", port))]
+
+    with keep_alive_server() as server:
+        port = httpx.URL(server.url).port
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        (done,) = exchanges(f"http://straße.example:{port}/v1/chat/completions", 1)
+    assert (done.status, asked) == (200, ["xn--strae-oqa.example"])
+
+
+def _descriptors() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_failing_exchanges_leave_no_descriptor_open() -> None:
+    """200 exchanges that fail (a body cut short, a deadline while the server holds the request,
+    a refused connection) through one client: when they are over, the process holds no more
+    descriptors than before (the servers run in processes of their own, so only the client's are
+    counted; observed: none left over)."""
+    with hostile_process("wrong_length") as cut, hostile_process("silent") as silent:
+
+        async def go() -> tuple[int, set[Failure | None]]:
+            before = _descriptors()
+            failures = set()
+            for url, count, deadline in ((cut, 100, 5.0), (silent, 50, 0.005), (refused_url(), 50, 5.0)):
+                async with ProbeClient(timeout_s=deadline, max_bytes=1 << 20, trust_env=False) as client:
+                    for _ in range(count):
+                        request = client.build(url + "/v1/chat/completions", content=b"{}")
+                        failures.add((await client.exchange(request)).failure)
+            return _descriptors() - before, failures
+
+        left, failures = asyncio.run(go())
+    assert failures == {Failure.PROTOCOL, Failure.TIMEOUT, Failure.CONNECT}
+    assert left <= 0

@@ -12,14 +12,16 @@ What httpcore does that matters is kept: keep-alive with its expiry, an idle con
 has closed is never reused, `max_connections` at a time, connect/read/write/pool timeouts, response
 headers cut at 100 KiB, a write error still lets an early response be read, and every failure is
 raised as httpx's exception of the same name. A connection whose response was not read to its end
-(a cap, a deadline, a cancellation) is closed, never reused. Proxies are not spoken here: the probe
-client sends a proxied origin through httpx's own transport.
+(a cap, a deadline, a cancellation), or that brought bytes past its response, is closed, never
+reused; informational (1xx) responses without end fail after `MAX_INFORMATIONAL`. Proxies are not
+spoken here: the probe client sends a proxied origin through httpx's own transport.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import select
 import ssl
 from collections import deque
@@ -31,6 +33,7 @@ import httpx
 
 MAX_HEADER_BYTES = 100 * 1024  # httpcore's cap on an incomplete event: response headers past it fail
 READ_BYTES = 64 * 1024  # fed to h11 at a time, as httpcore reads it (so the head cap counts the same)
+MAX_INFORMATIONAL = 1_000  # 1xx responses before the response: a few are real, without end is a loop
 _HIGH_WATER = 256 * 1024  # bytes buffered before the socket stops being read until they are consumed
 _HAPPY_EYEBALLS_S = 0.25  # the delay anyio staggers IPv6 and IPv4 attempts by
 
@@ -41,6 +44,13 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _refused(exc: h11.LocalProtocolError) -> httpx.LocalProtocolError:
+    """h11's refusal of our own request, without the value it quotes (`Illegal header value
+    b'Bearer KEY'`): a header value may be a credential, and the message reaches logs and reports."""
+    message, *quoted = re.split(r" b['\"]", str(exc), maxsplit=1)
+    return httpx.LocalProtocolError(f"{message} (not shown: it may be a credential)" if quoted else message)
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -160,15 +170,17 @@ class _Socket(asyncio.Protocol):
 
 
 def _readable(transport: asyncio.Transport) -> bool:
-    """Whether the socket has something to read now, before the event loop has looked."""
+    """Whether the socket has something to read now, before the event loop has looked. With `poll`,
+    as httpcore checks: `select.select` refuses a descriptor past 1024, and a run holds that many."""
     sock = transport.get_extra_info("socket")
-    if sock is None:
+    if sock is None or sock.fileno() < 0:
         return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
+        return bool(poller.poll(0))
+    except OSError:
         return True
-    return bool(readable)
 
 
 class _Connection:
@@ -199,6 +211,9 @@ class _Connection:
             head = h11.Request(
                 method=request.method, target=request.url.raw_path, headers=request.headers.raw
             )
+        except h11.LocalProtocolError as exc:
+            raise _refused(exc) from None  # `from exc` would carry the value in the traceback
+        try:
             if isinstance(request.stream, httpx.ByteStream):
                 body = request.read()
                 await self.socket.write(
@@ -217,18 +232,21 @@ class _Connection:
         except httpx.WriteError:
             pass  # a server may answer early (413) and close: read what it said, as httpcore does
         read_timeout = timeouts.get("read")
-        while True:
+        for _ in range(MAX_INFORMATIONAL + 1):
             event = await self.next_event(read_timeout)
             if isinstance(event, h11.Response):
                 return event
             if not isinstance(event, h11.InformationalResponse):  # pragma: no cover - h11 orders events
                 raise httpx.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+        raise httpx.RemoteProtocolError(
+            f"more than {MAX_INFORMATIONAL:,} informational (1xx) responses and no response"
+        )
 
     def _encode(self, event: h11.Event) -> bytes:
         try:
             return self.h11.send(event) or b""
         except h11.LocalProtocolError as exc:
-            raise httpx.LocalProtocolError(str(exc)) from exc
+            raise _refused(exc) from None
 
     async def next_event(self, timeout: float | None) -> Any:
         while True:
@@ -244,8 +262,14 @@ class _Connection:
             self.h11.receive_data(data)
 
     def reusable(self) -> bool:
-        """The exchange ended cleanly on both sides and the server keeps the connection open."""
-        return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
+        """The exchange ended cleanly on both sides, the server keeps the connection open, and sent
+        nothing past its response: bytes left over would be read as the next request's answer."""
+        return (
+            self.h11.our_state is h11.DONE
+            and self.h11.their_state is h11.DONE
+            and not self.h11.trailing_data[0]
+            and not self.socket.pending
+        )
 
     def close(self) -> None:
         self.transport.abort()  # nothing to flush: a request is whole before a response is read
@@ -261,12 +285,16 @@ class _Body(httpx.AsyncByteStream):
         self._released = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            event = await self._connection.next_event(self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or event is h11.PAUSED:
-                return
+        try:
+            while True:
+                event = await self._connection.next_event(self._timeout)
+                if isinstance(event, h11.Data):
+                    yield bytes(event.data)
+                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed) or event is h11.PAUSED:
+                    return
+        except BaseException:  # a broken body frees its slot at once, as httpcore's does, closed or not
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         if not self._released:
@@ -293,7 +321,10 @@ class DirectTransport(httpx.AsyncBaseTransport):
         scheme = url.scheme
         if scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+        # the host as httpx encoded it (IDNA 2008, as in the Host header): `url.host` is unicode, and
+        # Python's resolver and TLS would encode it by IDNA 2003, another domain for some names (ß)
+        host = url.raw_host.decode("ascii")
+        origin = (scheme, host, url.port or (443 if scheme == "https" else 80))
         await self._acquire(timeouts.get("pool"))
         connection: _Connection | None = None
         try:
