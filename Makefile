@@ -13,7 +13,7 @@ test: lint typecheck ## lint, layers, types and the whole test suite (what CI ru
 	$(BIN)/python -m pytest -q
 
 test-fast: lint typecheck ## the same without browser, PostgreSQL, notebook execution or third-party servers
-	$(BIN)/python -m pytest -q -m "not slow and not postgres and not third_party"
+	$(BIN)/python -m pytest -q -n auto -m "not slow and not postgres and not third_party"
 
 lint: $(STAMP) ## ruff, and the layers of the README's Layout (import-linter)
 	$(BIN)/ruff check workbench tests data/schedules
