@@ -55,7 +55,7 @@ class KernelSession:
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._start, name="workbench-kernel", daemon=True)
         self._used = False
-        self._client: Any = None  # kept open: a fresh client waits ~0.7 s for the kernel each time
+        self._client: Any = None  # shared by the notebooks: a fresh client waits ~0.2 s for the kernel
 
     def start(self) -> KernelSession:
         self._thread.start()
@@ -95,12 +95,15 @@ class KernelSession:
                 self._failure = exc
                 return
 
-    def _run(self, code: str) -> None:
-        """Execute `code` in the kernel and wait for it; an error in it is a `ReportError`."""
-        client = self._manager.client()
-        client.start_channels()
+    def _run(self, code: str, client: Any = None) -> None:
+        """Execute `code` in the kernel and wait for it; an error in it is a `ReportError`.
+
+        On `client` when given (the notebooks' shared one), else on a client of its own, closed after.
+        """
+        own = client is None
+        if own:
+            client = self._open_client()
         try:
-            client.wait_for_ready(timeout=self.timeout_s)
             reply = client.execute_interactive(
                 code, silent=True, timeout=self.timeout_s, output_hook=lambda _: None
             )
@@ -110,7 +113,21 @@ class KernelSession:
                     f"the report kernel failed to prepare: {content.get('ename')}: {content.get('evalue')}"
                 )
         finally:
+            if own:
+                client.stop_channels()
+
+    def _open_client(self) -> Any:
+        """A client with its channels open, once the kernel answers on them (~0.2 s: jupyter_client
+        waits until IOPub has been quiet that long)."""
+        client = self._manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=self.timeout_s)
+        except BaseException:
             client.stop_channels()
+            raise
+        client.allow_stdin = False  # as nbclient sets on a client it opens itself
+        return client
 
     def claim(self) -> tuple[Any, Any]:
         """The warm kernel's manager and client, for the next notebook (namespace cleared after the first)."""
@@ -130,10 +147,10 @@ class KernelSession:
                 raise ReportError(
                     f"could not restart the report kernel {self.kernel_name!r}: {self._failure}"
                 )
+        if self._client is None:  # opened here, in the thread that runs the notebooks
+            self._client = self._open_client()
         if self._used:
-            self._run(RESET)
-        elif self._client is None:
-            self._run("pass")  # opens the client the notebooks share
+            self._run(RESET, self._client)
         self._used = True
         return self._manager
 
@@ -168,7 +185,7 @@ def register_engine() -> str:
     class SharedKernelEngine(NBClientEngine):  # type: ignore[misc]
         """papermill's nbclient engine, on the session's kernel and client instead of fresh ones.
 
-        A fresh client waits for the kernel's IOPub channel (~0.7 s) before every notebook;
+        A fresh client waits for the kernel's IOPub channel (~0.2 s) before every notebook;
         `nbclient` leaves alone a kernel it does not own (`km` given) and a client already set.
         """
 
