@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.canary import canary_key
 from tests.hostile import hostile_process, refused_url
 from workbench.wire.client import Exchange, Failure, ProbeClient, _tls_context
 from workbench.wire.transport import MAX_HEADER_BYTES, MAX_INFORMATIONAL, DirectTransport
@@ -340,7 +341,8 @@ def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
     `h11.LocalProtocolError`, not an httpx error: the probe client let it through unclassified, key
     and all (httpcore raises it as httpx's `LocalProtocolError`). Now it is a protocol failure whose
     message names the refusal, never the value."""
-    key = "sk-live-0123456789abcdef\n"
+    secret = canary_key("refused")
+    key = secret + "\n"
     with keep_alive_server() as server:
 
         async def go() -> Exchange:
@@ -349,7 +351,7 @@ def test_a_header_value_h11_refuses_never_shows_the_key() -> None:
 
         done = asyncio.run(go())
         assert done.failure is Failure.PROTOCOL and "Illegal header value" in done.failure_detail
-        assert key.strip()[:12] not in done.failure_detail
+        assert secret not in done.failure_detail and secret[-12:] not in done.failure_detail
         assert server.requests == 0
 
 
