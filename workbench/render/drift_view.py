@@ -87,14 +87,7 @@ class DriftExplorer:
                 picked = _most_interesting(store, runs, newest, configured_reference(config_path))
                 if picked is not None:
                     (run_a, env_a), (run_b, env_b) = picked
-                    return cls(
-                        run_a,
-                        run_b,
-                        env_a,
-                        env_b,
-                        catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
-                        catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
-                    )
+                    return cls._sides(store, run_a, run_b, env_a, env_b)
             if env_a and env_b and env_a != env_b and not (run_a or run_b):
                 both = [run for run in runs if {env_a, env_b} <= set(run.environments)]
                 if not both:
@@ -131,14 +124,19 @@ class DriftExplorer:
                 partner = {b: a for a, b in pairs}  # B's environment -> A's
                 env_b = env_b or side_b
                 env_a = env_a or (env_b if env_b in first.environments else partner.get(env_b, pairs[0][0]))
-            return cls(
-                run_a,
-                run_b,
-                env_a,
-                env_b,
-                catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
-                catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
-            )
+            return cls._sides(store, run_a, run_b, env_a, env_b)
+
+    @classmethod
+    def _sides(cls, store: HistoryStore, run_a: str, run_b: str, env_a: str, env_b: str) -> DriftExplorer:
+        """The two sides once chosen: each environment's results of its run, in catalog order."""
+        return cls(
+            run_a,
+            run_b,
+            env_a,
+            env_b,
+            catalog_order(store.results([run_a], envs=[env_a]), [env_a]),
+            catalog_order(store.results([run_b], envs=[env_b]), [env_b]),
+        )
 
     @property
     def drifts(self) -> list[ProbeDrift]:
