@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.canary import canary_key
 from tests.paths import REPO
 from workbench import ConfigError, Scenario, default_config, load_config
 from workbench.core.config import check_keys_present, parse_config
@@ -198,7 +199,7 @@ def test_unset_key_variable_names_the_variable_and_never_a_value(
     with pytest.raises(ConfigError, match="environment variable STAGING_KEY is not set") as caught:
         check_keys_present(config, config.select())
     assert "environments.staging.api_key_env" in str(caught.value)
-    monkeypatch.setenv("STAGING_KEY", "sk-secret-value-123")
+    monkeypatch.setenv("STAGING_KEY", canary_key("staging"))
     check_keys_present(config, config.select())  # set: no error, and the value is only read at send time
 
 
