@@ -203,6 +203,30 @@ def test_unset_key_variable_names_the_variable_and_never_a_value(
     check_keys_present(config, config.select())  # set: no error, and the value is only read at send time
 
 
+@pytest.mark.parametrize(
+    "shape",
+    ["{key}\n", " {key}", "{key}\r\nX-Injected: 1", "{key}\x7f", "{key}é"],
+    ids=["trailing-newline", "leading-space", "header-injection", "control", "non-ascii"],
+)
+def test_a_key_no_header_can_carry_is_refused_before_any_request_naming_only_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    """Observed before: a key with a trailing newline (read from a file) was sent, h11 refused the
+    header at our end, and the probe failed as `transport`, "connection failed mid-exchange": the
+    endpoint blamed for our configuration."""
+    key = canary_key("staging")
+    config = load_config(write(tmp_path, GOOD))
+    monkeypatch.setenv("STAGING_KEY", shape.format(key=key))
+    with pytest.raises(
+        ConfigError, match="STAGING_KEY holds a character an HTTP header cannot carry"
+    ) as caught:
+        check_keys_present(config, config.select(["staging"]))
+    assert "environments.staging.api_key_env" in str(caught.value)
+    assert key[-12:] not in str(caught.value)
+    monkeypatch.setenv("STAGING_KEY", key)
+    check_keys_present(config, config.select(["staging"]))
+
+
 def test_digest_changes_with_content_not_with_location(tmp_path: Path) -> None:
     first = parse_config(GOOD, source=tmp_path / "a.toml")
     second = parse_config(GOOD, source=tmp_path / "b.toml")

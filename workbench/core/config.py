@@ -404,19 +404,34 @@ class Config:
         return known_secrets(dict.fromkeys(names))
 
 
+# What an HTTP header value can carry as we send it: visible ASCII, spaces and tabs only inside.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
+
+
 def check_keys_present(config: Config, environments: Iterable[Environment]) -> None:
-    """Fail before any request when a named key variable is unset (names it, never reads it out)."""
+    """Fail before any request when a named key variable is unset, or holds what no header can carry
+    (a line break read from a file, say): sent, the request would fail at our end and read as the
+    endpoint's broken connection. Names the variable, never reads its value out."""
     for env in environments:
         named = [("api_key_env", env.api_key_env)] if env.api_key_env is not None else []
         named += [(f"headers_env.{header}", variable) for header, variable in env.headers_env.items()]
         for field, variable in named:
-            if not os.environ.get(variable):
-                raise ConfigError(
-                    f"environment variable {variable} is not set ({field.split('.')[0]} of environment "
-                    f"{env.name!r}); export it, or audit another environment with --env",
-                    path=config.source or "<built-in default>",
-                    field=f"environments.{env.name}.{field}",
-                )
+            value = os.environ.get(variable)
+            if value and _HEADER_VALUE.fullmatch(value):
+                continue
+            problem = (
+                "is not set"
+                if not value
+                else "holds a character an HTTP header cannot carry (a line break, a control or "
+                "non-ASCII character, or a space at either end)"
+            )
+            raise ConfigError(
+                f"environment variable {variable} {problem} ({field.split('.')[0]} of environment "
+                f"{env.name!r}); export it{' without that character' if value else ''}, or audit another "
+                "environment with --env",
+                path=config.source or "<built-in default>",
+                field=f"environments.{env.name}.{field}",
+            )
 
 
 def default_config(*, project_dir: Path | None = None) -> Config:
